@@ -1,0 +1,213 @@
+package ir
+
+import "fmt"
+
+// Builder assembles a Graph from names the way a file lists them: inputs,
+// initializers and nodes in any order, node inputs referring to names that
+// may be defined later or in an enclosing graph. Finish resolves the names
+// and reports every structural problem at once (dangling inputs, duplicate
+// definitions).
+type Builder struct {
+	g        *Graph
+	pending  []pendingNode
+	children []*Builder
+	errs     ErrorList
+	info     []pendingInfo
+	outputs  []pendingInfo
+	finished bool
+}
+
+type pendingNode struct {
+	n       *Node
+	inputs  []string
+	outputs []string
+}
+
+type pendingInfo struct {
+	name     string
+	t        *TypeInfo
+	doc      string
+	meta     []StringPair
+	unknown  []byte
+	isOutput bool
+}
+
+// NewBuilder starts a graph. parent is the enclosing graph's builder for a
+// subgraph, nil for a top-level graph.
+func NewBuilder(name string, parent *Builder) *Builder {
+	b := &Builder{g: NewGraph(name)}
+	if parent != nil {
+		b.g.Parent = parent.g
+		parent.children = append(parent.children, b)
+	}
+	return b
+}
+
+// Graph is the graph under construction (valid before Finish, so that a
+// subgraph attribute can point at it).
+func (b *Builder) Graph() *Graph { return b.g }
+
+// Input declares a graph input with its ValueInfo details.
+func (b *Builder) Input(name string, t *TypeInfo, doc string, meta []StringPair, unknown []byte) {
+	if name == "" {
+		b.errs.Add(fmt.Errorf("graph %q: input %d has no name", b.g.Name, len(b.g.Inputs)))
+	}
+	if v := b.g.values[name]; v != nil && v.IsInput {
+		b.errs.Add(fmt.Errorf("graph %q: input %q is declared twice", b.g.Name, name))
+	}
+	v := b.g.AddInput(name, t)
+	v.DocString, v.Metadata, v.InfoUnknown = doc, meta, unknown
+}
+
+// Initializer adds an initializer tensor.
+func (b *Builder) Initializer(t *Tensor) {
+	if t.Name == "" {
+		b.errs.Add(fmt.Errorf("graph %q: initializer %d has no name", b.g.Name, len(b.g.Initializers)))
+	}
+	if v := b.g.values[t.Name]; v != nil && v.Init != nil {
+		b.errs.Add(fmt.Errorf("graph %q: initializer %q is defined twice", b.g.Name, t.Name))
+		return
+	}
+	b.g.AddInitializer(t)
+}
+
+// Node adds a node whose inputs and outputs are given by name ("" for an
+// omitted optional one). n's Inputs and Outputs are filled in by Finish.
+func (b *Builder) Node(n *Node, inputs, outputs []string) {
+	n.Graph, n.Index = b.g, len(b.g.Nodes)
+	b.g.Nodes = append(b.g.Nodes, n)
+	b.pending = append(b.pending, pendingNode{n, inputs, outputs})
+}
+
+// Output declares a graph output by name.
+func (b *Builder) Output(name string, t *TypeInfo, doc string, meta []StringPair, unknown []byte) {
+	b.outputs = append(b.outputs, pendingInfo{name: name, t: t, doc: doc, meta: meta, unknown: unknown, isOutput: true})
+}
+
+// ValueInfo records a value_info entry.
+func (b *Builder) ValueInfo(name string, t *TypeInfo, doc string, meta []StringPair, unknown []byte) {
+	b.info = append(b.info, pendingInfo{name: name, t: t, doc: doc, meta: meta, unknown: unknown})
+}
+
+// Finish resolves all names, links producers and consumers, and finishes
+// subgraphs. The graph is returned even when there are errors, so that a
+// caller can report on it; the error is an ErrorList.
+func (b *Builder) Finish() (*Graph, error) {
+	if b.finished {
+		return b.g, b.errs.Err()
+	}
+	b.finished = true
+	g := b.g
+	// Pass 1: node outputs define values.
+	for _, p := range b.pending {
+		p.n.Outputs = make([]*Value, len(p.outputs))
+		for i, name := range p.outputs {
+			if name == "" {
+				continue
+			}
+			v := g.values[name]
+			switch {
+			case v == nil:
+				v = g.newValue(name)
+			case v.Producer != nil:
+				b.errs.Add(fmt.Errorf("node %s (%s): output %q is also produced by node %s (%s)", p.n.Label(), p.n.OpType, name, v.Producer.Label(), v.Producer.OpType))
+				continue
+			case v.IsInput || v.Init != nil:
+				b.errs.Add(fmt.Errorf("node %s (%s): output %q has the name of a graph input or initializer", p.n.Label(), p.n.OpType, name))
+				continue
+			}
+			v.Producer, v.ProducerIndex = p.n, i
+			p.n.Outputs[i] = v
+		}
+	}
+	// Subgraphs can now see every name of this graph.
+	for _, c := range b.children {
+		if _, err := c.Finish(); err != nil {
+			b.errs.Add(err)
+		}
+	}
+	// Pass 2: node inputs.
+	for _, p := range b.pending {
+		p.n.Inputs = make([]*Value, len(p.inputs))
+		for i, name := range p.inputs {
+			if name == "" {
+				continue
+			}
+			v := g.Lookup(name)
+			if v == nil {
+				b.errs.Add(fmt.Errorf("node %s (%s): input %d %q is not a graph input, an initializer or the output of any node", p.n.Label(), p.n.OpType, i, name))
+				v = g.newValue(name) // keep the graph whole for reporting
+			}
+			p.n.Inputs[i] = v
+			v.Uses = append(v.Uses, Use{p.n, i})
+		}
+	}
+	// Values read by subgraph nodes from this graph count as uses by the
+	// node holding the subgraph (for topological order and liveness).
+	for _, p := range b.pending {
+		for _, sg := range p.n.Subgraphs() {
+			for _, v := range sg.OuterReads() {
+				if v.Graph == g {
+					v.Uses = append(v.Uses, Use{p.n, -1})
+				}
+			}
+		}
+	}
+	for _, o := range b.outputs {
+		v := g.Lookup(o.name)
+		if v == nil {
+			b.errs.Add(fmt.Errorf("graph %q: output %q is not produced by any node, input or initializer", g.Name, o.name))
+			v = g.newValue(o.name)
+		}
+		if o.t != nil {
+			v.Type = o.t
+		}
+		v.DocString, v.Metadata, v.InfoUnknown = o.doc, o.meta, o.unknown
+		g.AddOutput(v)
+	}
+	for _, vi := range b.info {
+		v := g.values[vi.name]
+		if v == nil {
+			v = g.newValue(vi.name) // annotation of an unknown name: keep it
+		}
+		if vi.t != nil {
+			v.Type = vi.t
+		}
+		v.DocString, v.Metadata, v.InfoUnknown = vi.doc, vi.meta, vi.unknown
+		g.ValueInfo = append(g.ValueInfo, v)
+	}
+	return g, b.errs.Err()
+}
+
+// OuterReads returns the values of enclosing graphs that nodes of g (or of
+// its own subgraphs) read.
+func (g *Graph) OuterReads() []*Value {
+	var out []*Value
+	seen := map[*Value]bool{}
+	var walk func(s *Graph)
+	walk = func(s *Graph) {
+		for _, n := range s.Nodes {
+			for _, in := range n.Inputs {
+				if in != nil && !seen[in] && !in.Graph.within(g) {
+					seen[in] = true
+					out = append(out, in)
+				}
+			}
+			for _, sub := range n.Subgraphs() {
+				walk(sub)
+			}
+		}
+	}
+	walk(g)
+	return out
+}
+
+// within reports whether g is anc or nested inside it.
+func (g *Graph) within(anc *Graph) bool {
+	for s := g; s != nil; s = s.Parent {
+		if s == anc {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,24 @@
+// Package ir is nnkit's in-memory graph representation of an ONNX model.
+//
+// A Model holds one Graph; a Graph holds Nodes (operator applications) and
+// Values (named edges). Every Value knows its producer and its consumers, so
+// passes walk the graph in either direction without maps of names. Constant
+// tensors (initializers, Constant attributes) are Tensors whose contents stay
+// as little-endian bytes until a typed accessor is asked for them; the bytes
+// may alias the file they were read from.
+//
+// The IR keeps everything an ONNX file can say (doc strings, metadata,
+// value_info, opset imports, unknown protobuf fields, and messages the IR does
+// not interpret, as opaque encoded bytes), so that onnxio can write back what
+// it read without loss.
+//
+// ir imports nothing else from nnkit. A short example:
+//
+//	m, err := onnxio.ReadFile("model.onnx") // returns *ir.Model
+//	if err != nil { ... }
+//	order, err := m.Graph.TopoOrder()
+//	for _, n := range order {
+//		fmt.Println(n.Name, n.OpType, n.Int("axis", 1))
+//	}
+//	roles := m.Graph.Roles() // parameters, buffers, constants
+package ir

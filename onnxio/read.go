@@ -1,0 +1,218 @@
+package onnxio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/nnkit/nnkit/ir"
+	pb "github.com/nnkit/nnkit/onnxio/internal/onnxpb"
+)
+
+// MaxModelBytes is the largest encoded model accepted (protobuf's own limit
+// is 2 GiB; bigger models keep their tensors in external data files).
+const MaxModelBytes = 2 << 30
+
+// Error is a failure to read a model: the file and every problem found.
+type Error struct {
+	File string
+	Errs ir.ErrorList
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	for i, err := range e.Errs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.File)
+		b.WriteString(": ")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes the individual problems.
+func (e *Error) Unwrap() []error { return e.Errs }
+
+// ReadOptions adjust reading. The zero value is ready to use.
+type ReadOptions struct {
+	// Name is how errors refer to the model (defaults to the path, or
+	// "<model>" for bytes and readers).
+	Name string
+	// BaseDir is the directory external data locations are relative to.
+	// ReadFile uses the model's directory; for Decode and Read, a model
+	// with external data and no BaseDir is an error.
+	BaseDir string
+}
+
+// ReadFile reads and validates a model file.
+func ReadFile(path string) (*ir.Model, error) {
+	return ReadFileWith(path, ReadOptions{})
+}
+
+// ReadFileWith reads a model file with options.
+func ReadFileWith(path string, o ReadOptions) (*ir.Model, error) {
+	if o.Name == "" {
+		o.Name = path
+	}
+	if o.BaseDir == "" {
+		o.BaseDir = filepath.Dir(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: o.Name, Errs: ir.ErrorList{unwrapPathError(err)}}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &Error{File: o.Name, Errs: ir.ErrorList{err}}
+	}
+	if st.IsDir() {
+		return nil, &Error{File: o.Name, Errs: ir.ErrorList{errors.New("is a directory, not a model file")}}
+	}
+	if st.Size() > MaxModelBytes {
+		return nil, &Error{File: o.Name, Errs: ir.ErrorList{fmt.Errorf("file is %d bytes, more than the 2 GiB protobuf limit", st.Size())}}
+	}
+	buf := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, &Error{File: o.Name, Errs: ir.ErrorList{fmt.Errorf("reading: %v", err)}}
+	}
+	return Decode(buf, &o)
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Read reads a model from r.
+func Read(r io.Reader, o *ReadOptions) (*ir.Model, error) {
+	name := optName(o)
+	buf, err := io.ReadAll(io.LimitReader(r, MaxModelBytes+1))
+	if err != nil {
+		return nil, &Error{File: name, Errs: ir.ErrorList{fmt.Errorf("reading: %v", err)}}
+	}
+	if len(buf) > MaxModelBytes {
+		return nil, &Error{File: name, Errs: ir.ErrorList{errors.New("model is larger than the 2 GiB protobuf limit")}}
+	}
+	return Decode(buf, o)
+}
+
+func optName(o *ReadOptions) string {
+	if o != nil && o.Name != "" {
+		return o.Name
+	}
+	return "<model>"
+}
+
+// Decode parses an encoded model (plain or gzip-compressed) and validates
+// it. Large initializer contents alias b, which must not be modified
+// afterwards.
+func Decode(b []byte, o *ReadOptions) (*ir.Model, error) {
+	if o == nil {
+		o = &ReadOptions{}
+	}
+	name := optName(o)
+	fail := func(err error) (*ir.Model, error) {
+		var l ir.ErrorList
+		l.Add(err)
+		return nil, &Error{File: name, Errs: l}
+	}
+	if len(b) == 0 {
+		return fail(errors.New("file is empty"))
+	}
+	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+		// A protobuf ModelProto cannot start with these bytes (field 3 of
+		// wire type 7 does not exist), so this is gzip.
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return fail(fmt.Errorf("gzip: %v", err))
+		}
+		plain, err := io.ReadAll(io.LimitReader(zr, MaxModelBytes+1))
+		if err != nil {
+			return fail(fmt.Errorf("gzip: %v (truncated file?)", err))
+		}
+		if len(plain) > MaxModelBytes {
+			return fail(errors.New("decompressed model is larger than the 2 GiB protobuf limit"))
+		}
+		b = plain
+	}
+	mp := &pb.ModelProto{}
+	stripped, lifted, ok := stripRawData(b)
+	if ok {
+		if err := proto.Unmarshal(stripped, mp); err != nil {
+			ok = false
+		} else if !reattach(mp, lifted) {
+			ok = false
+		}
+	}
+	if !ok {
+		mp = &pb.ModelProto{}
+		if err := proto.Unmarshal(b, mp); err != nil {
+			return fail(fmt.Errorf("not a valid ONNX model (protobuf decoding failed: %v); is the file truncated or not an .onnx file?", cleanProtoErr(err)))
+		}
+	}
+	return fromProto(mp, name, o.BaseDir)
+}
+
+func reattach(mp *pb.ModelProto, lifted []aliased) bool {
+	inits := mp.GetGraph().GetInitializer()
+	for _, a := range lifted {
+		if a.ordinal >= len(inits) {
+			return false
+		}
+		inits[a.ordinal].RawData = a.data
+	}
+	return true
+}
+
+func cleanProtoErr(err error) string {
+	s := err.Error()
+	s = strings.TrimPrefix(s, "proto: ")
+	return s
+}
+
+func fromProto(mp *pb.ModelProto, name, baseDir string) (*ir.Model, error) {
+	d := &decoder{}
+	m := d.model(mp)
+	if m.Graph != nil {
+		if len(d.external) > 0 {
+			if baseDir == "" {
+				d.errs.Add(errors.New("the model keeps tensors in external data files but was not read from a file; use ReadFile or set ReadOptions.BaseDir"))
+			} else {
+				d.errs.Add(loadExternal(d.external, baseDir))
+			}
+		}
+	}
+	if len(d.errs) == 0 {
+		d.errs.Add(checkModel(m))
+	}
+	if len(d.errs) > 0 {
+		return nil, &Error{File: name, Errs: d.errs}
+	}
+	return m, nil
+}
+
+// checkModel validates what every consumer of the IR relies on.
+func checkModel(m *ir.Model) error {
+	var errs ir.ErrorList
+	if m.IRVersion <= 0 {
+		errs.Add(errors.New("ir_version is missing"))
+	}
+	if m.Opset("") == 0 {
+		errs.Add(errors.New("the model imports no version of the default ONNX opset (opset_import)"))
+	}
+	errs.Add(m.Graph.Validate())
+	return errs.Err()
+}
