@@ -1,0 +1,63 @@
+package exec
+
+// This file is the contract between the executor and its users (train, the
+// lint probe, cmd/nntrain predict). The implementation may add to it but
+// should not change what is here without updating every user.
+
+import "github.com/nnkit/nnkit/ir"
+
+// Tensor is a dense row-major array. Float data is in F; integer and bool
+// data (indices, shapes, masks) in I (bools as 0/1). Exactly one of F and I
+// is used, according to DType.
+type Tensor struct {
+	DType ir.DType // ir.Float32, ir.Int64 or ir.Bool
+	Shape []int
+	F     []float32
+	I     []int64
+}
+
+// Mode selects eval or train semantics for Dropout and BatchNormalization.
+type Mode int
+
+const (
+	// Eval: Dropout is the identity; BatchNormalization uses running stats.
+	Eval Mode = iota
+	// Train: Dropout draws a seeded Bernoulli mask and scales by 1/(1-p);
+	// BatchNormalization normalizes with batch statistics and updates the
+	// running statistics with PyTorch's rule.
+	Train
+)
+
+// Options configure a Program.
+type Options struct {
+	// DropoutRatio, when OverrideDropout is set, replaces every Dropout's
+	// ratio (nntrain --dropout; 0 turns dropout off for golden tests).
+	OverrideDropout bool
+	DropoutRatio    float32
+	// Seed seeds the dropout masks: same seed, same bits.
+	Seed uint64
+	// Threads is the number of worker goroutines (0: runtime.NumCPU()).
+	Threads int
+	// InputGrads asks Backward to also compute gradients with respect to
+	// the graph's data inputs (see InputGrad).
+	InputGrads bool
+}
+
+// Param is one trainable parameter or buffer. Value is live: optimizers
+// update it in place and the next Run sees the change.
+type Param struct {
+	Name  string
+	Shape []int
+	Value []float32
+	// Grad accumulates dLoss/dValue over Backward calls until ZeroGrad.
+	// Nil for buffers.
+	Grad []float32
+}
+
+// InputSpec describes one data input the caller must feed.
+type InputSpec struct {
+	Name  string
+	DType ir.DType
+	// Shape has -1 for symbolic or unknown dimensions (the batch).
+	Shape []int
+}
