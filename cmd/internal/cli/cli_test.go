@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"flag"
+	"io"
+	"reflect"
+	"testing"
+)
+
+func TestParseInterspersed(t *testing.T) {
+	cases := []struct {
+		args    []string
+		pos     []string
+		epochs  int
+		shuffle bool
+		fmt     string
+	}{
+		{[]string{"model.onnx", "data/", "--epochs", "3"}, []string{"model.onnx", "data/"}, 3, true, "text"},
+		{[]string{"--epochs=5", "model.onnx", "--shuffle=false", "data/"}, []string{"model.onnx", "data/"}, 5, false, "text"},
+		{[]string{"-format", "json", "a.onnx", "b.onnx"}, []string{"a.onnx", "b.onnx"}, 1, true, "json"},
+		{[]string{"a.onnx", "--shuffle", "--", "--weird.onnx"}, []string{"a.onnx", "--weird.onnx"}, 1, true, "text"},
+	}
+	for _, c := range cases {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		epochs := fs.Int("epochs", 1, "")
+		shuffle := fs.Bool("shuffle", true, "")
+		format := fs.String("format", "text", "")
+		pos, err := Parse(fs, c.args)
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if !reflect.DeepEqual(pos, c.pos) || *epochs != c.epochs || *shuffle != c.shuffle || *format != c.fmt {
+			t.Errorf("%v: got pos=%v epochs=%d shuffle=%v format=%s", c.args, pos, *epochs, *shuffle, *format)
+		}
+	}
+}
+
+func TestParseUnknownFlag(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if _, err := Parse(fs, []string{"model.onnx", "--nope"}); err == nil {
+		t.Fatal("unknown flag accepted")
+	}
+}

@@ -1,0 +1,54 @@
+// Command nnlint finds training-health problems in ONNX models exported from
+// PyTorch, and prints model summaries.
+//
+//	nnlint [flags] model.onnx...        lint (see nnlint -h)
+//	nnlint summary [flags] model.onnx   torchinfo-style table of layers, params, MACs
+//	nnlint rules                        list rule IDs, names, severities
+//	nnlint explain ID                   print a rule's documentation
+//
+// Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage or
+// model-loading error.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nnkit/nnkit/cmd/internal/cli"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "summary":
+			return runSummary(args[1:], stdout, stderr)
+		case "rules":
+			return runRules(args[1:], stdout, stderr)
+		case "explain":
+			return runExplain(args[1:], stdout, stderr)
+		case "help":
+			printUsage(stdout)
+			return cli.ExitOK
+		}
+	}
+	return runLint(args, stdout, stderr)
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `nnlint: training-health checks for ONNX models exported from PyTorch
+
+Usage:
+  nnlint [flags] model.onnx...        lint models (nnlint -h for flags)
+  nnlint summary [flags] model.onnx   layer table: output shapes, params, MACs
+  nnlint rules                        list rules
+  nnlint explain ID                   explain a rule
+
+Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or input error.
+`)
+}
