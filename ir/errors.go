@@ -1,9 +1,6 @@
 package ir
 
-import (
-	"errors"
-	"strings"
-)
+import "strings"
 
 // ErrorList collects every problem found by a validation instead of stopping
 // at the first, like go/scanner.ErrorList.
@@ -41,8 +38,7 @@ func (l *ErrorList) Add(err error) {
 	if err == nil {
 		return
 	}
-	var sub ErrorList
-	if errors.As(err, &sub) && error(sub) == err {
+	if sub, ok := err.(ErrorList); ok {
 		*l = append(*l, sub...)
 		return
 	}

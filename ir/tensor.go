@@ -86,16 +86,16 @@ func (t *Tensor) Validate() error {
 	}
 	if t.DType == String {
 		if int64(len(t.Strings)) != n {
-			return fmt.Errorf("tensor %q: shape %v declares %d strings but it holds %d", t.Name, t.Dims, n, len(t.Strings))
+			return fmt.Errorf("tensor %q: shape %s declares %d strings but it holds %d", t.Name, ShapeString(t.Dims), n, len(t.Strings))
 		}
 		return nil
 	}
 	want, ok := t.DType.RawSize(n)
 	if !ok {
-		return fmt.Errorf("tensor %q: shape %v of %s is too large", t.Name, t.Dims, t.DType)
+		return fmt.Errorf("tensor %q: shape %s of %s is too large", t.Name, ShapeString(t.Dims), t.DType)
 	}
 	if int64(len(t.Raw)) != want {
-		return fmt.Errorf("tensor %q: shape %v of %s needs %d bytes of data but it holds %d", t.Name, t.Dims, t.DType, want, len(t.Raw))
+		return fmt.Errorf("tensor %q: shape %s of %s needs %d bytes of data but it holds %d", t.Name, ShapeString(t.Dims), t.DType, want, len(t.Raw))
 	}
 	return nil
 }

@@ -272,7 +272,7 @@ func typedToRaw(tp *pb.TensorProto, dt ir.DType, n int64) ([]byte, error) {
 	le := binary.LittleEndian
 	count := func(have int, per int64) error {
 		if int64(have) != n*per && !(n == 0 && have == 0) {
-			return fmt.Errorf("shape %v of %s declares %d elements but the data holds %d values", tp.GetDims(), dt, n, have)
+			return fmt.Errorf("shape %s of %s declares %d elements but the data holds %d values", ir.ShapeString(tp.GetDims()), dt, n, have)
 		}
 		return nil
 	}

@@ -195,13 +195,41 @@ func fromProto(mp *pb.ModelProto, name, baseDir string) (*ir.Model, error) {
 			}
 		}
 	}
-	if len(d.errs) == 0 {
-		d.errs.Add(checkModel(m))
+	if m.Graph != nil {
+		// Tensors the decoder already reported would be reported again by
+		// validation ("needs N bytes but holds 0"): keep the first word.
+		reported := map[string]bool{}
+		for _, e := range d.errs {
+			if name, ok := tensorOf(e.Error()); ok {
+				reported[name] = true
+			}
+		}
+		var more ir.ErrorList
+		more.Add(checkModel(m))
+		for _, e := range more {
+			if name, ok := tensorOf(e.Error()); ok && reported[name] {
+				continue
+			}
+			d.errs.Add(e)
+		}
 	}
 	if len(d.errs) > 0 {
 		return nil, &Error{File: name, Errs: d.errs}
 	}
 	return m, nil
+}
+
+// tensorOf extracts X from an error starting `tensor "X":`.
+func tensorOf(msg string) (string, bool) {
+	const p = `tensor "`
+	if !strings.HasPrefix(msg, p) {
+		return "", false
+	}
+	end := strings.Index(msg[len(p):], `":`)
+	if end < 0 {
+		return "", false
+	}
+	return msg[len(p) : len(p)+end], true
 }
 
 // checkModel validates what every consumer of the IR relies on.
