@@ -166,11 +166,19 @@ func (n *Node) CheckAttrs(want map[string]AttrType) error {
 }
 
 // IntAttr, FloatAttr, ... build attributes.
-func IntAttr(name string, v int64) *Attribute     { return &Attribute{Name: name, Type: AttrInt, I: v} }
-func FloatAttr(name string, v float32) *Attribute { return &Attribute{Name: name, Type: AttrFloat, F: v} }
-func StringAttr(name, v string) *Attribute        { return &Attribute{Name: name, Type: AttrString, S: []byte(v)} }
-func IntsAttr(name string, v ...int64) *Attribute { return &Attribute{Name: name, Type: AttrInts, Ints: v} }
+func IntAttr(name string, v int64) *Attribute { return &Attribute{Name: name, Type: AttrInt, I: v} }
+func FloatAttr(name string, v float32) *Attribute {
+	return &Attribute{Name: name, Type: AttrFloat, F: v}
+}
+func StringAttr(name, v string) *Attribute {
+	return &Attribute{Name: name, Type: AttrString, S: []byte(v)}
+}
+func IntsAttr(name string, v ...int64) *Attribute {
+	return &Attribute{Name: name, Type: AttrInts, Ints: v}
+}
 func FloatsAttr(name string, v ...float32) *Attribute {
 	return &Attribute{Name: name, Type: AttrFloats, Floats: v}
 }
-func TensorAttr(name string, t *Tensor) *Attribute { return &Attribute{Name: name, Type: AttrTensor, T: t} }
+func TensorAttr(name string, t *Tensor) *Attribute {
+	return &Attribute{Name: name, Type: AttrTensor, T: t}
+}

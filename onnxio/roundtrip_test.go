@@ -1,10 +1,10 @@
 package onnxio
 
 import (
-	"crypto/sha256"
-	"fmt"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
