@@ -1,0 +1,272 @@
+#!/usr/bin/python3
+"""Golden numbers for nnkit's train/ packages, computed by PyTorch 1.13.
+
+Run from the repository root with Debian's Python (torch 1.13, numpy, onnx):
+
+    /usr/bin/python3 testdata/train/make_train_golden.py            # everything
+    /usr/bin/python3 testdata/train/make_train_golden.py pieces     # only pieces.json
+    /usr/bin/python3 testdata/train/make_train_golden.py curves     # only the training curves
+
+Writes, next to this script:
+  pieces.json   optimizer trajectories, LR schedules, clipping, L1 gradients and
+                loss values/gradients, each piece on its own (no model)
+  curves.json   per-epoch train/val loss of short full-batch-order training runs on
+                the digits data set, for every optimizer x scheduler x clip/L1
+                combination, starting from the exact initial weights in the fixture
+                .onnx files (see curves())
+
+Every float32 number is written as the shortest decimal that reads back to the same
+float64, which converts exactly to the float32 PyTorch produced. Everything is seeded and
+single-threaded: a rerun reproduces the files byte for byte.
+"""
+
+import json
+import math
+import os
+import re
+import sys
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(1)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def f32list(t):
+    """A float32 tensor/array as a flat list of Python floats (exact)."""
+    a = np.asarray(t.detach().numpy() if isinstance(t, torch.Tensor) else t, dtype=np.float32)
+    return [float(v) for v in a.reshape(-1)]
+
+
+def write_json(name, obj):
+    """Indented JSON with every list of numbers on one line (small, diffable)."""
+    text = json.dumps(obj, indent=1)
+    text = re.sub(r"\[\s*([-0-9.eE+,\s]*?)\s*\]",
+                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",") if v.strip()) + "]", text)
+    with open(os.path.join(HERE, name), "w") as fh:
+        fh.write(text + "\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# Pieces: optimizers, schedulers, clipping, L1, losses
+# ----------------------------------------------------------------------------------------------
+
+OPT_CASES = [
+    # name, class, kwargs
+    ("sgd_plain", "SGD", dict(lr=0.1)),
+    ("sgd_momentum", "SGD", dict(lr=0.1, momentum=0.9)),
+    ("sgd_dampening", "SGD", dict(lr=0.05, momentum=0.9, dampening=0.5)),
+    ("sgd_nesterov", "SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("sgd_wd", "SGD", dict(lr=0.1, weight_decay=0.01)),
+    ("sgd_all", "SGD", dict(lr=0.03, momentum=0.8, dampening=0.1, weight_decay=0.05)),
+    ("sgd_nesterov_wd", "SGD", dict(lr=0.03, momentum=0.5, nesterov=True, weight_decay=0.1)),
+    ("adam_default", "Adam", dict()),
+    ("adam_custom", "Adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    ("adamw_default", "AdamW", dict()),
+    ("adamw_custom", "AdamW", dict(lr=0.01, betas=(0.85, 0.995), eps=1e-7, weight_decay=0.1)),
+    ("rmsprop_default", "RMSprop", dict()),
+    ("rmsprop_centered", "RMSprop", dict(lr=0.001, centered=True)),
+    ("rmsprop_momentum", "RMSprop", dict(lr=0.001, momentum=0.9)),
+    ("rmsprop_all", "RMSprop", dict(lr=0.002, alpha=0.9, eps=1e-6, weight_decay=0.05, momentum=0.5, centered=True)),
+]
+OPT_STEPS = 8
+OPT_LR_CHANGE = 5  # before this step the LR of the group is halved (what a scheduler does)
+
+
+def opt_pieces():
+    rng = np.random.default_rng(1234)
+    shapes = [(3, 5), (7,)]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    init[1][2] = 0.0  # exact zeros in the parameters and the gradients
+    grads = []
+    for t in range(OPT_STEPS):
+        gs = [(rng.standard_normal(s) * (0.1 + t)).astype(np.float32) for s in shapes]
+        gs[0][0, 0] = 0.0
+        grads.append(gs)
+    out = OrderedDict(shapes=[list(s) for s in shapes], init=[f32list(p) for p in init],
+                      grads=[[f32list(g) for g in gs] for gs in grads], lr_change_step=OPT_LR_CHANGE,
+                      cases=[])
+    for name, cls, kw in OPT_CASES:
+        params = [torch.tensor(p.copy(), requires_grad=True) for p in init]
+        opt = getattr(torch.optim, cls)(params, **kw)
+        traj = []
+        for t in range(OPT_STEPS):
+            if t == OPT_LR_CHANGE:
+                for g in opt.param_groups:
+                    g["lr"] = g["lr"] * 0.5
+            for p, g in zip(params, grads[t]):
+                p.grad = torch.tensor(g.copy())
+            opt.step()
+            traj.append([f32list(p) for p in params])
+        d = opt.defaults
+        hyper = OrderedDict((k, d[k]) for k in ("lr", "momentum", "dampening", "nesterov", "betas", "eps",
+                                                "weight_decay", "alpha", "centered") if k in d)
+        out["cases"].append(OrderedDict(name=name, optimizer=cls.lower(), hyper=hyper, params=traj))
+    return out
+
+
+SCHED_EPOCHS = 14
+
+
+def sched_pieces():
+    cases = []
+
+    def run(name, make, metrics=None):
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1)
+        s, desc = make(opt)
+        lrs = []
+        for e in range(SCHED_EPOCHS):
+            opt.step()
+            if metrics is not None:
+                s.step(metrics[e])
+            else:
+                s.step()
+            lrs.append(opt.param_groups[0]["lr"])
+        c = OrderedDict(name=name, lr0=0.1, **desc)
+        if metrics is not None:
+            c["metrics"] = metrics
+        c["lrs"] = lrs
+        cases.append(c)
+
+    S = torch.optim.lr_scheduler
+    run("step_2_0.5", lambda o: (S.StepLR(o, step_size=2, gamma=0.5), dict(kind="step", step_size=2, gamma=0.5)))
+    run("step_3_default", lambda o: (S.StepLR(o, step_size=3), dict(kind="step", step_size=3, gamma=0.1)))
+    run("cosine_3", lambda o: (S.CosineAnnealingLR(o, T_max=3), dict(kind="cosine", t_max=3, eta_min=0.0)))
+    run("cosine_4_min", lambda o: (S.CosineAnnealingLR(o, T_max=4, eta_min=0.01),
+                                   dict(kind="cosine", t_max=4, eta_min=0.01)))
+    run("cosine_1", lambda o: (S.CosineAnnealingLR(o, T_max=1), dict(kind="cosine", t_max=1, eta_min=0.0)))
+    falling = [1.0, 0.9, 0.8, 0.79995, 0.81, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.5, 0.5, 0.5]
+    run("plateau_default", lambda o: (S.ReduceLROnPlateau(o), dict(kind="plateau", factor=0.1, patience=10,
+                                      threshold=1e-4, cooldown=0, min_lr=0.0, eps=1e-8)), falling)
+    run("plateau_p1", lambda o: (S.ReduceLROnPlateau(o, factor=0.5, patience=1),
+                                 dict(kind="plateau", factor=0.5, patience=1, threshold=1e-4, cooldown=0,
+                                      min_lr=0.0, eps=1e-8)), falling)
+    run("plateau_cooldown", lambda o: (S.ReduceLROnPlateau(o, factor=0.5, patience=0, cooldown=2, min_lr=0.02,
+                                                           threshold=0.05),
+                                       dict(kind="plateau", factor=0.5, patience=0, threshold=0.05, cooldown=2,
+                                            min_lr=0.02, eps=1e-8)), falling)
+    run("plateau_eps", lambda o: (S.ReduceLROnPlateau(o, factor=0.9, patience=0, eps=0.009),
+                                  dict(kind="plateau", factor=0.9, patience=0, threshold=1e-4, cooldown=0,
+                                       min_lr=0.0, eps=0.009)), [1.0] * SCHED_EPOCHS)
+    return cases
+
+
+def clip_pieces():
+    rng = np.random.default_rng(99)
+    shapes = [(4, 6), (6,), (2, 3, 3)]
+    grads = [(rng.standard_normal(s) * 2).astype(np.float32) for s in shapes]
+    out = OrderedDict(shapes=[list(s) for s in shapes], grads=[f32list(g) for g in grads], norm=[], value=[])
+    for max_norm in (1.0, 0.01, 100.0, 7.0):
+        ps = [torch.zeros(s, requires_grad=True) for s in shapes]
+        for p, g in zip(ps, grads):
+            p.grad = torch.tensor(g.copy())
+        total = torch.nn.utils.clip_grad_norm_(ps, max_norm)
+        out["norm"].append(OrderedDict(max_norm=max_norm, total=float(total), grads=[f32list(p.grad) for p in ps]))
+    for v in (0.5, 3.0):
+        ps = [torch.zeros(s, requires_grad=True) for s in shapes]
+        for p, g in zip(ps, grads):
+            p.grad = torch.tensor(g.copy())
+        torch.nn.utils.clip_grad_value_(ps, v)
+        out["value"].append(OrderedDict(clip_value=v, grads=[f32list(p.grad) for p in ps]))
+    return out
+
+
+def l1_pieces():
+    """Gradient of  sum(w * c) + lam * sum(|w|)  by autograd: c + lam*sign(w), sign(0) = 0."""
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((5, 4)).astype(np.float32)
+    w[0, :] = 0.0
+    c = rng.standard_normal((5, 4)).astype(np.float32)
+    cases = []
+    for lam in (1e-3, 0.37):
+        p = torch.tensor(w.copy(), requires_grad=True)
+        l1 = sum(q.abs().sum() for q in [p])
+        loss = (p * torch.tensor(c)).sum() + lam * l1
+        loss.backward()
+        cases.append(OrderedDict(lam=lam, penalty=float(l1), grad=f32list(p.grad)))
+    return OrderedDict(shape=[5, 4], w=f32list(w), base_grad=f32list(c), cases=cases)
+
+
+def loss_pieces():
+    rng = np.random.default_rng(5)
+    n, k = 6, 4
+    x = (rng.standard_normal((n, k)) * 3).astype(np.float32)
+    labels = rng.integers(0, k, n).astype(np.int64)
+    probs = rng.random((n, k)).astype(np.float32)
+    probs /= probs.sum(1, keepdims=True)
+    probs = probs.astype(np.float32)
+    y01 = (rng.random((n, k)) < 0.5).astype(np.float32)
+    yfloat = rng.standard_normal((n, k)).astype(np.float32)
+    yfloat[1, 2] = x[1, 2]  # an exact tie: L1's gradient is 0 there
+    x1 = (rng.standard_normal((n, 1)) * 2).astype(np.float32)
+    lab01 = rng.integers(0, 2, n).astype(np.int64)
+    onehot = F.one_hot(torch.tensor(labels), k).float()
+    cases = []
+
+    def case(name, loss, out, labels=None, values=None, tensor_target=None):
+        o = torch.tensor(out.copy(), requires_grad=True)
+        l = loss(o, tensor_target)
+        l.backward()
+        c = OrderedDict(name=name, n=out.shape[0], k=out.shape[1], out=f32list(out))
+        if labels is not None:
+            c["labels"] = [int(v) for v in labels]
+        if values is not None:
+            c["values"] = f32list(values)
+        c["loss"] = float(l)
+        c["grad"] = f32list(o.grad)
+        cases.append(c)
+
+    case("ce_labels", F.cross_entropy, x, labels=labels, tensor_target=torch.tensor(labels))
+    case("ce_probs", F.cross_entropy, x, values=probs, tensor_target=torch.tensor(probs))
+    case("bce_multilabel", F.binary_cross_entropy_with_logits, x, values=y01, tensor_target=torch.tensor(y01))
+    case("bce_soft", F.binary_cross_entropy_with_logits, x, values=probs, tensor_target=torch.tensor(probs))
+    case("bce_binary_labels", F.binary_cross_entropy_with_logits, x1, labels=lab01,
+         tensor_target=torch.tensor(lab01, dtype=torch.float32).reshape(n, 1))
+    case("bce_onehot_labels", F.binary_cross_entropy_with_logits, x, labels=labels, tensor_target=onehot)
+    case("mse_values", F.mse_loss, x, values=yfloat, tensor_target=torch.tensor(yfloat))
+    case("mse_onehot_labels", F.mse_loss, x, labels=labels, tensor_target=onehot)
+    case("mse_scalar_labels", F.mse_loss, x1, labels=labels,
+         tensor_target=torch.tensor(labels, dtype=torch.float32).reshape(n, 1))
+    case("l1_values", F.l1_loss, x, values=yfloat, tensor_target=torch.tensor(yfloat))
+    case("l1_onehot_labels", F.l1_loss, x, labels=labels, tensor_target=onehot)
+    big = x.copy()
+    big[0] = [1000.0, -1000.0, 0.0, 5.0]  # log-sum-exp must not overflow
+    case("ce_large_logits", F.cross_entropy, big, labels=labels, tensor_target=torch.tensor(labels))
+    case("bce_large_logits", F.binary_cross_entropy_with_logits, big, values=y01, tensor_target=torch.tensor(y01))
+    return cases
+
+
+def pieces():
+    out = OrderedDict(torch=torch.__version__, generator="testdata/train/make_train_golden.py pieces")
+    out["optimizers"] = opt_pieces()
+    out["schedulers"] = sched_pieces()
+    out["clip"] = clip_pieces()
+    out["l1"] = l1_pieces()
+    out["losses"] = loss_pieces()
+    write_json("pieces.json", out)
+    print("pieces.json: %d optimizer cases, %d schedules, %d loss cases" % (
+        len(out["optimizers"]["cases"]), len(out["schedulers"]), len(out["losses"])))
+
+
+def main():
+    what = sys.argv[1:] or ["pieces", "curves"]
+    if "pieces" in what:
+        pieces()
+    if "curves" in what:
+        curves()
+
+
+def curves():
+    pass  # filled in below once the loop exists
+
+
+if __name__ == "__main__":
+    main()

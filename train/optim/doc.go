@@ -1,0 +1,28 @@
+// Package optim holds nnkit's PyTorch-exact optimizers (SGD, Adam, AdamW,
+// RMSprop), learning-rate schedules (StepLR, CosineAnnealingLR,
+// ReduceLROnPlateau), gradient clipping (clip_grad_norm_, clip_grad_value_)
+// and L1 regularization.
+//
+// Everything operates on []*exec.Param — the live parameter slices of a
+// compiled program — and reproduces torch 1.13's single-tensor code paths
+// operation by operation: scalars are rounded to float32 where PyTorch
+// rounds them, every tensor operation rounds its result to float32, and
+// PyTorch's fused multiply-adds (add with alpha) are computed with one
+// rounding. Trajectories therefore agree with PyTorch to a few float32 ulps
+// (see the golden tests and testdata/train/make_train_golden.py).
+//
+// A training step with the pieces of this package:
+//
+//	opt := optim.NewAdamW(optim.AdamConfig{LR: 1e-3, Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, WeightDecay: 0.01})
+//	sched := optim.NewCosine(1e-3, 10, 0)
+//	for epoch := 0; epoch < 10; epoch++ {
+//		for range batches {
+//			prog.ZeroGrad()
+//			// ... forward, loss, prog.Backward ...
+//			optim.AddL1Grad(params, 1e-5)
+//			norm := optim.ClipGradNorm(params, 1.0)
+//			opt.Step(params)
+//		}
+//		opt.SetLR(sched.Step(valLoss))
+//	}
+package optim

@@ -1,0 +1,95 @@
+package optim
+
+import (
+	"github.com/nnkit/nnkit/exec"
+)
+
+// RMSpropConfig holds torch.optim.RMSprop's hyperparameters.
+type RMSpropConfig struct {
+	LR          float64 // default 1e-2
+	Alpha       float64 // default 0.99
+	Eps         float64 // default 1e-8, added OUTSIDE the square root
+	WeightDecay float64 // default 0
+	Momentum    float64 // default 0
+	Centered    bool    // default false
+}
+
+// DefaultRMSprop is PyTorch's default configuration.
+var DefaultRMSprop = RMSpropConfig{LR: 1e-2, Alpha: 0.99, Eps: 1e-8}
+
+// RMSprop is torch.optim.RMSprop:
+//
+//	g ← g + wd·θ;  v ← α·v + (1−α)g²
+//	avg = √v, or √(v − ḡ²) with ḡ ← α·ḡ + (1−α)g when centered
+//	θ ← θ − lr·g/(avg + eps), or with momentum b ← μ·b + g/(avg+eps), θ ← θ − lr·b
+type RMSprop struct {
+	cfg   RMSpropConfig
+	state map[*exec.Param]*rmsState
+}
+
+type rmsState struct{ sq, gavg, buf []float32 }
+
+// NewRMSprop checks the configuration like PyTorch's constructor does.
+func NewRMSprop(c RMSpropConfig) (*RMSprop, error) {
+	for _, h := range []struct {
+		name string
+		v    float64
+	}{{"learning rate", c.LR}, {"epsilon", c.Eps}, {"momentum", c.Momentum}, {"weight decay", c.WeightDecay}, {"alpha", c.Alpha}} {
+		if err := checkNonNeg(h.name, h.v); err != nil {
+			return nil, err
+		}
+	}
+	return &RMSprop{cfg: c, state: map[*exec.Param]*rmsState{}}, nil
+}
+
+func (o *RMSprop) LR() float64           { return o.cfg.LR }
+func (o *RMSprop) SetLR(lr float64)      { o.cfg.LR = lr }
+func (o *RMSprop) Config() RMSpropConfig { return o.cfg }
+
+// Step follows torch 1.13's _single_tensor_rmsprop.
+func (o *RMSprop) Step(params []*exec.Param) {
+	c := o.cfg
+	wd := f32(c.WeightDecay)
+	alpha := f32(c.Alpha)
+	one := f32(1 - c.Alpha)
+	eps := f32(c.Eps)
+	mom := f32(c.Momentum)
+	negLR := f32(-c.LR)
+	for _, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		st := o.state[p]
+		if st == nil {
+			n := len(p.Value)
+			st = &rmsState{sq: make([]float32, n)}
+			if c.Centered {
+				st.gavg = make([]float32, n)
+			}
+			if c.Momentum > 0 {
+				st.buf = make([]float32, n) // zeros, unlike SGD's clone
+			}
+			o.state[p] = st
+		}
+		for i, g := range p.Grad {
+			if c.WeightDecay != 0 {
+				g = fma32(g, wd, p.Value[i]) // grad.add(param, alpha=wd)
+			}
+			st.sq[i] = addcmul32(mul32(st.sq[i], alpha), one, g, g) // square_avg.mul_(α).addcmul_(g, g, value=1−α)
+			var avg float32
+			if c.Centered {
+				st.gavg[i] = fma32(mul32(st.gavg[i], alpha), one, g) // grad_avg.mul_(α).add_(g, alpha=1−α)
+				avg = sqrt32(addcmul32(st.sq[i], -1, st.gavg[i], st.gavg[i]))
+			} else {
+				avg = sqrt32(st.sq[i])
+			}
+			avg = float32(float64(avg) + float64(eps)) // avg.add_(eps)
+			if c.Momentum > 0 {
+				st.buf[i] = addcdiv32(mul32(st.buf[i], mom), 1, g, avg) // buf.mul_(μ).addcdiv_(g, avg)
+				p.Value[i] = fma32(p.Value[i], negLR, st.buf[i])        // param.add_(buf, alpha=−lr)
+			} else {
+				p.Value[i] = addcdiv32(p.Value[i], negLR, g, avg) // param.addcdiv_(g, avg, value=−lr)
+			}
+		}
+	}
+}

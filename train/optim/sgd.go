@@ -1,0 +1,86 @@
+package optim
+
+import (
+	"fmt"
+
+	"github.com/nnkit/nnkit/exec"
+)
+
+// SGDConfig holds torch.optim.SGD's hyperparameters. PyTorch's defaults are
+// the zero values except LR, which PyTorch requires.
+type SGDConfig struct {
+	LR          float64
+	Momentum    float64 // default 0
+	Dampening   float64 // default 0; not applied on the first step
+	WeightDecay float64 // default 0; coupled L2: g ← g + wd·θ
+	Nesterov    bool    // needs Momentum > 0 and Dampening = 0
+}
+
+// SGD is torch.optim.SGD:
+//
+//	g ← g + wd·θ
+//	b ← g (first step), b ← μ·b + (1−dampening)·g (later)
+//	g ← g + μ·b (nesterov) or g ← b
+//	θ ← θ − lr·g
+type SGD struct {
+	cfg SGDConfig
+	buf map[*exec.Param][]float32
+}
+
+// NewSGD checks the configuration like PyTorch's constructor does.
+func NewSGD(c SGDConfig) (*SGD, error) {
+	for _, h := range []struct {
+		name string
+		v    float64
+	}{{"learning rate", c.LR}, {"momentum", c.Momentum}, {"dampening", c.Dampening}, {"weight decay", c.WeightDecay}} {
+		if err := checkNonNeg(h.name, h.v); err != nil {
+			return nil, err
+		}
+	}
+	if c.Nesterov && (c.Momentum <= 0 || c.Dampening != 0) {
+		return nil, fmt.Errorf("nesterov momentum requires a momentum > 0 and zero dampening (momentum %v, dampening %v)", c.Momentum, c.Dampening)
+	}
+	return &SGD{cfg: c, buf: map[*exec.Param][]float32{}}, nil
+}
+
+func (o *SGD) LR() float64       { return o.cfg.LR }
+func (o *SGD) SetLR(lr float64)  { o.cfg.LR = lr }
+func (o *SGD) Config() SGDConfig { return o.cfg }
+
+// Step follows torch 1.13's _single_tensor_sgd.
+func (o *SGD) Step(params []*exec.Param) {
+	c := o.cfg
+	wd := f32(c.WeightDecay)
+	mom := f32(c.Momentum)
+	damp := f32(1 - c.Dampening)
+	alpha := f32(-c.LR)
+	for _, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		buf, seen := o.buf[p]
+		if c.Momentum != 0 && !seen {
+			buf = make([]float32, len(p.Value))
+			o.buf[p] = buf
+		}
+		for i, g := range p.Grad {
+			d := g
+			if c.WeightDecay != 0 {
+				d = fma32(d, wd, p.Value[i]) // d_p.add(param, alpha=wd)
+			}
+			if c.Momentum != 0 {
+				if !seen {
+					buf[i] = d // clone: no dampening on the first step
+				} else {
+					buf[i] = fma32(mul32(buf[i], mom), damp, d) // buf.mul_(μ).add_(d_p, alpha=1−dampening)
+				}
+				if c.Nesterov {
+					d = fma32(d, mom, buf[i]) // d_p.add(buf, alpha=μ)
+				} else {
+					d = buf[i]
+				}
+			}
+			p.Value[i] = fma32(p.Value[i], alpha, d) // param.add_(d_p, alpha=−lr)
+		}
+	}
+}
