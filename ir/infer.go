@@ -1,0 +1,545 @@
+package ir
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ShapeReport says what InferShapes could not do. Genuine inconsistencies
+// in the model are not here but in InferShapes' error.
+type ShapeReport struct {
+	// Unsupported lists, in topological order, the nodes whose operator
+	// shape inference does not know (another domain, a model-local function,
+	// control flow, or an operator not implemented). Their outputs keep the
+	// type the file declared for them, if any.
+	Unsupported []*Node
+	// Unresolved lists, in topological order, the graph inputs and node
+	// outputs whose element type or rank is still unknown afterwards (most
+	// often downstream of an unsupported node).
+	Unresolved []*Value
+}
+
+// Complete reports whether every value got an element type and a rank.
+func (r *ShapeReport) Complete() bool {
+	return len(r.Unsupported) == 0 && len(r.Unresolved) == 0
+}
+
+// UnsupportedOps lists the distinct unsupported operators, each with the
+// nodes using it, as "Op (node1, node2)", sorted by operator.
+func (r *ShapeReport) UnsupportedOps() []string {
+	byOp := map[string][]string{}
+	for _, n := range r.Unsupported {
+		op := n.OpType
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			op = n.Domain + "." + op
+		}
+		byOp[op] = append(byOp[op], n.Label())
+	}
+	out := make([]string, 0, len(byOp))
+	for op, names := range byOp {
+		out = append(out, fmt.Sprintf("%s (%s)", op, strings.Join(names, ", ")))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *ShapeReport) String() string {
+	if r.Complete() {
+		return "all shapes inferred"
+	}
+	var parts []string
+	if len(r.Unsupported) > 0 {
+		parts = append(parts, fmt.Sprintf("no shape inference for %d node(s): %s", len(r.Unsupported), strings.Join(r.UnsupportedOps(), "; ")))
+	}
+	if len(r.Unresolved) > 0 {
+		names := make([]string, 0, len(r.Unresolved))
+		for i, v := range r.Unresolved {
+			if i == 8 {
+				names = append(names, fmt.Sprintf("... %d more", len(r.Unresolved)-i))
+				break
+			}
+			names = append(names, fmt.Sprintf("%q", v.Name))
+		}
+		parts = append(parts, fmt.Sprintf("%d value(s) without a known type or rank: %s", len(r.Unresolved), strings.Join(names, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// DefaultOpset is the default-domain opset assumed for a model that does not
+// import one.
+const DefaultOpset = 17
+
+// maxTracked bounds the number of elements of an integer tensor whose
+// contents inference follows (shape tensors, axes, indices). Larger integer
+// tensors are still typed and shaped, just not read.
+const maxTracked = 256
+
+// tinfo is what inference knows about a value: its element type, its dims
+// (rank < 0: unknown), and for small integer and bool tensors with a static
+// shape, possibly their contents (val, row-major; elements may be symbolic
+// sizes or unknown). dims and val are never modified once set; ops build
+// new slices.
+type tinfo struct {
+	elem DType
+	rank int
+	dims []sdim
+	val  []sdim
+}
+
+func unknownT(elem DType) *tinfo { return &tinfo{elem: elem, rank: -1} }
+
+func shapedT(elem DType, dims []sdim) *tinfo {
+	return &tinfo{elem: elem, rank: len(dims), dims: dims}
+}
+
+func (t *tinfo) known() bool { return t != nil && t.rank >= 0 }
+
+// staticDims returns the dims as numbers if all are.
+func (t *tinfo) staticDims() ([]int64, bool) {
+	if !t.known() {
+		return nil, false
+	}
+	out := make([]int64, t.rank)
+	for i, d := range t.dims {
+		if !d.isConst() || d.k < 0 {
+			return nil, false
+		}
+		out[i] = d.k
+	}
+	return out, true
+}
+
+// numel is the element count as a size.
+func (t *tinfo) numel() sdim {
+	if !t.known() {
+		return unknownSize
+	}
+	return prodSizes(t.dims)
+}
+
+// consts returns the contents as numbers if they are tracked and all known.
+func (t *tinfo) consts() ([]int64, bool) {
+	if t == nil || t.val == nil {
+		return nil, false
+	}
+	out := make([]int64, len(t.val))
+	for i, v := range t.val {
+		if !v.isConst() {
+			return nil, false
+		}
+		out[i] = v.k
+	}
+	return out, true
+}
+
+func (t *tinfo) shapeString() string {
+	if !t.known() {
+		return "[?]"
+	}
+	parts := make([]string, len(t.dims))
+	for i, d := range t.dims {
+		parts[i] = d.String()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// withVal attaches contents if the tensor qualifies for tracking.
+func (t *tinfo) withVal(val []sdim) *tinfo {
+	if val == nil || !trackable(t.elem) {
+		return t
+	}
+	n := t.numel()
+	if !n.isConst() || n.k != int64(len(val)) || n.k > maxTracked {
+		return t
+	}
+	t.val = val
+	return t
+}
+
+func trackable(d DType) bool { return d.IsInteger() || d == Bool }
+
+type inferState struct {
+	opset int64
+	info  map[*Value]*tinfo
+	sizes map[string]sdim
+	errs  ErrorList
+}
+
+// nodeCtx is the view of one node that shape functions work with.
+type nodeCtx struct {
+	*inferState
+	n   *Node
+	out []*tinfo
+}
+
+// InferShapes fills in Value.Type (element type and shape) for every value of
+// the model's top-level graph, in topological order, starting from the
+// declared graph inputs and the initializers. Symbolic dims of the inputs
+// (such as "batch") stay symbolic and propagate through size arithmetic as
+// monomials: a Reshape of [batch, 8, 32] into heads gives "4*batch", a
+// Flatten of [batch, 16, 4, 4] gives [batch, 256]. Small integer tensors
+// computed from shapes (Shape, Gather, Concat, Mul, ... as PyTorch exports
+// them) are followed element by element so that Reshape, Expand,
+// ConstantOfShape and friends get their output shapes.
+//
+// Types the file declares for node outputs (value_info, graph outputs) are
+// merged: a declared number is never overwritten, and a declared symbolic or
+// unknown dim is refined by what inference finds. Intermediate values the
+// file does not declare are (re)computed on every call, so calling
+// InferShapes again after editing the graph is safe.
+//
+// The report lists nodes inference does not know and values left without a
+// type or rank. The error, an ErrorList, lists genuine inconsistencies
+// (MatMul inner dims that differ, a Reshape that changes the element count,
+// a declared shape that contradicts the inferred one, ...), each naming the
+// node and its operator; inference carries on past them.
+func InferShapes(m *Model) (*ShapeReport, error) {
+	if m == nil || m.Graph == nil {
+		return &ShapeReport{}, errors.New("shape inference: model has no graph")
+	}
+	g := m.Graph
+	order, err := g.TopoOrder()
+	if err != nil {
+		return &ShapeReport{}, ErrorList{err}
+	}
+	st := &inferState{
+		opset: m.Opset(""),
+		info:  make(map[*Value]*tinfo, len(g.Inputs)+len(g.Initializers)+2*len(g.Nodes)),
+		sizes: map[string]sdim{},
+	}
+	if st.opset == 0 {
+		st.opset = DefaultOpset
+	}
+	declared := make(map[*Value]bool, len(g.ValueInfo)+len(g.Outputs))
+	for _, v := range g.ValueInfo {
+		declared[v] = true
+	}
+	for _, v := range g.Outputs {
+		declared[v] = true
+	}
+	rep := &ShapeReport{}
+	for _, v := range g.Inputs {
+		if v.Init == nil {
+			st.info[v] = st.declaredInfo(v)
+			if !st.info[v].known() || st.info[v].elem == Undefined {
+				rep.Unresolved = append(rep.Unresolved, v)
+			}
+		}
+	}
+	for _, v := range g.Initializers {
+		st.info[v] = st.initInfo(v)
+	}
+	c := &nodeCtx{inferState: st}
+	for _, n := range order {
+		c.n = n
+		c.out = make([]*tinfo, len(n.Outputs))
+		fn := lookupShapeFunc(n)
+		if fn == nil {
+			rep.Unsupported = append(rep.Unsupported, n)
+		} else if err := c.run(fn); err != nil {
+			st.errs.Add(err)
+		}
+		for i, v := range n.Outputs {
+			if v == nil {
+				continue
+			}
+			t := c.out[i]
+			if fn == nil || t == nil {
+				t = st.declaredInfo(v)
+				if fn != nil && !declared[v] {
+					t = unknownT(Undefined)
+				}
+			} else if declared[v] {
+				if t, err = st.merge(n, v, t); err != nil {
+					st.errs.Add(err)
+				}
+			}
+			st.info[v] = t
+			st.write(v, t)
+			if !t.known() || t.elem == Undefined {
+				rep.Unresolved = append(rep.Unresolved, v)
+			}
+		}
+	}
+	return rep, st.errs.Err()
+}
+
+// run calls fn, turning a panic on malformed input into an error so that one
+// bad node never takes the caller down. (Shape functions check what they
+// read; this is the net under them.)
+func (c *nodeCtx) run(fn shapeFunc) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.errorf("shape inference failed: %v", r)
+		}
+	}()
+	return fn(c)
+}
+
+// size parses a Param once per inference.
+func (st *inferState) size(d Dim) sdim {
+	if d.Param == "" {
+		return dimSize(d)
+	}
+	if s, ok := st.sizes[d.Param]; ok {
+		return s
+	}
+	s := parseSize(d.Param)
+	st.sizes[d.Param] = s
+	return s
+}
+
+func (st *inferState) declaredInfo(v *Value) *tinfo {
+	if v.Type == nil || v.Type.Opaque != nil {
+		return unknownT(Undefined)
+	}
+	if v.Type.Shape == nil {
+		return unknownT(v.Type.Elem)
+	}
+	dims := make([]sdim, len(v.Type.Shape))
+	for i, d := range v.Type.Shape {
+		dims[i] = st.size(d)
+	}
+	return shapedT(v.Type.Elem, dims)
+}
+
+func (st *inferState) initInfo(v *Value) *tinfo {
+	t := v.Init
+	dims := make([]sdim, len(t.Dims))
+	for i, d := range t.Dims {
+		dims[i] = cst(d)
+	}
+	ti := shapedT(t.DType, dims)
+	// An initializer that is also a graph input can be overridden by the
+	// caller: its shape holds, its contents do not.
+	if v.IsInput {
+		return ti
+	}
+	return ti.withVal(tensorVal(t))
+}
+
+// tensorVal reads the contents of a small integer or bool tensor.
+func tensorVal(t *Tensor) []sdim {
+	if t == nil || !trackable(t.DType) {
+		return nil
+	}
+	if n := t.Len(); n < 0 || n > maxTracked {
+		return nil
+	}
+	xs, err := t.Int64s()
+	if err != nil {
+		return nil
+	}
+	val := make([]sdim, len(xs))
+	for i, x := range xs {
+		val[i] = cst(x)
+	}
+	return val
+}
+
+// merge combines the inferred type of v with the one the file declares.
+func (st *inferState) merge(n *Node, v *Value, t *tinfo) (*tinfo, error) {
+	d := st.declaredInfo(v)
+	bad := func() error {
+		return fmt.Errorf("node %s (%s): output %q is declared %s %s but inferred %s %s", n.Label(), n.OpType, v.Name, d.elem, d.shapeString(), t.elem, t.shapeString())
+	}
+	out := *t
+	if d.elem != Undefined {
+		if t.elem != Undefined && t.elem != d.elem {
+			return t, bad()
+		}
+		out.elem = d.elem
+	}
+	if !d.known() {
+		return &out, nil
+	}
+	if !t.known() {
+		out.rank, out.dims, out.val = d.rank, d.dims, nil
+		return &out, nil
+	}
+	if d.rank != t.rank {
+		return t, bad()
+	}
+	dims := make([]sdim, t.rank)
+	for i := range dims {
+		switch dd, td := d.dims[i], t.dims[i]; {
+		case dd.isConst():
+			if td.isConst() && td.k != dd.k {
+				return t, bad()
+			}
+			dims[i] = dd
+		case td.unk:
+			dims[i] = dd
+		default:
+			dims[i] = td
+		}
+	}
+	out.dims = dims
+	return &out, nil
+}
+
+// write stores t as v's TypeInfo, keeping the denotations the file gave.
+func (st *inferState) write(v *Value, t *tinfo) {
+	old := v.Type
+	if old != nil && old.Opaque != nil {
+		return // a non-tensor type inference does not model
+	}
+	if old == nil && t.elem == Undefined && !t.known() {
+		return
+	}
+	nt := &TypeInfo{Elem: t.elem}
+	if old != nil {
+		nt.Denotation, nt.Unknown = old.Denotation, old.Unknown
+	}
+	if t.known() {
+		nt.Shape = make(Shape, t.rank)
+		for i, d := range t.dims {
+			nt.Shape[i] = d.dim()
+			if old != nil && len(old.Shape) == t.rank {
+				nt.Shape[i].Denotation = old.Shape[i].Denotation
+			}
+		}
+	}
+	v.Type = nt
+}
+
+// ---- helpers for shape functions ----
+
+type shapeFunc func(c *nodeCtx) error
+
+func (c *nodeCtx) errorf(format string, args ...any) error {
+	return fmt.Errorf("node %s (%s): %s", c.n.Label(), c.n.OpType, fmt.Sprintf(format, args...))
+}
+
+// in returns what is known about input i, or nil when the input is absent
+// (not listed, or an empty name).
+func (c *nodeCtx) in(i int) *tinfo {
+	v := c.n.In(i)
+	if v == nil {
+		return nil
+	}
+	if t := c.info[v]; t != nil {
+		return t
+	}
+	t := c.declaredInfo(v) // a value of an enclosing scope, or dangling
+	c.info[v] = t
+	return t
+}
+
+// input is in(i) for a required input; an absent one is an error.
+func (c *nodeCtx) input(i int) (*tinfo, error) {
+	t := c.in(i)
+	if t == nil {
+		return nil, c.errorf("required input %d is missing", i)
+	}
+	return t, nil
+}
+
+func (c *nodeCtx) set(i int, t *tinfo) {
+	if i < len(c.out) {
+		c.out[i] = t
+	}
+}
+
+// setAll gives every listed output the same type.
+func (c *nodeCtx) setAll(t *tinfo) {
+	for i := range c.out {
+		c.out[i] = t
+	}
+}
+
+// ints returns the constant contents of input i (nil, false when absent or
+// not a known constant).
+func (c *nodeCtx) ints(i int) ([]int64, bool) {
+	t := c.in(i)
+	if t == nil {
+		return nil, false
+	}
+	return t.consts()
+}
+
+// floats returns the contents of a constant float input (for Resize scales).
+func (c *nodeCtx) floats(i int) ([]float64, bool) {
+	v := c.n.In(i)
+	if v == nil {
+		return nil, false
+	}
+	t := v.ConstTensor()
+	if t == nil || (v.Init != nil && v.IsInput) {
+		return nil, false
+	}
+	if n := t.Len(); n < 0 || n > maxTracked {
+		return nil, false
+	}
+	f, err := t.Float64s()
+	return f, err == nil
+}
+
+// axesArg returns an axes list given either as input idx (newer opsets) or
+// as the attribute attr (older ones). given is false when neither is
+// present; ok is false when the input is present but not a known constant.
+func (c *nodeCtx) axesArg(attr string, idx int) (axes []int64, given, ok bool) {
+	if idx >= 0 && c.n.In(idx) != nil {
+		a, ok := c.ints(idx)
+		return a, true, ok
+	}
+	if c.n.HasAttr(attr) {
+		return c.n.Ints(attr, nil), true, true
+	}
+	return nil, false, true
+}
+
+// axis normalizes an axis against rank r (negative counts from the end).
+func (c *nodeCtx) axis(a int64, r int) (int, error) {
+	if a < -int64(r) || a >= int64(r) {
+		return 0, c.errorf("axis %d is out of range for rank %d", a, r)
+	}
+	if a < 0 {
+		a += int64(r)
+	}
+	return int(a), nil
+}
+
+// axesSet normalizes a list of distinct axes against rank r.
+func (c *nodeCtx) axesSet(axes []int64, r int) ([]bool, error) {
+	set := make([]bool, r)
+	for _, a := range axes {
+		x, err := c.axis(a, r)
+		if err != nil {
+			return nil, err
+		}
+		if set[x] {
+			return nil, c.errorf("axis %d appears twice in %v", a, axes)
+		}
+		set[x] = true
+	}
+	return set, nil
+}
+
+func unknownDims(r int) []sdim {
+	d := make([]sdim, r)
+	for i := range d {
+		d[i] = unknownSize
+	}
+	return d
+}
+
+func constDims(xs []int64) []sdim {
+	d := make([]sdim, len(xs))
+	for i, x := range xs {
+		d[i] = cst(x)
+	}
+	return d
+}
+
+func constVal(xs ...int64) []sdim { return constDims(xs) }
+
+func sizesString(ds []sdim) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.String()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}

@@ -1,0 +1,648 @@
+package ir
+
+import "fmt"
+
+// Shape functions for the neural-network operators: Gemm and MatMul,
+// convolutions and pooling, normalizations, Dropout and the recurrent
+// layers.
+
+func registerNNOps(reg func(shapeFunc, ...string)) {
+	reg(gemmOp, "Gemm")
+	reg(matMulOp, "MatMul")
+	reg(convOp, "Conv")
+	reg(convTransposeOp, "ConvTranspose")
+	reg(poolOp, "MaxPool", "AveragePool", "LpPool")
+	reg(globalPoolOp, "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool")
+	reg(batchNormOp, "BatchNormalization")
+	reg(layerNormOp, "LayerNormalization")
+	reg(dropoutOp, "Dropout")
+	reg(rnnOp, "LSTM", "GRU", "RNN")
+}
+
+// checkDim reports an error when two sizes certainly differ.
+func (c *nodeCtx) checkDim(what string, a, b sdim) error {
+	if sizeEqual(a, b) == 0 {
+		return c.errorf("%s: %s vs %s", what, a, b)
+	}
+	return nil
+}
+
+// pick returns the more informative of two sizes that must be equal.
+func pick(a, b sdim) sdim {
+	switch {
+	case a.isConst():
+		return a
+	case b.isConst():
+		return b
+	case a.unk:
+		return b
+	}
+	return a
+}
+
+func gemmOp(c *nodeCtx) error {
+	a, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	b, err := c.input(1)
+	if err != nil {
+		return err
+	}
+	elem, err := c.sameElem(a, b)
+	if err != nil {
+		return err
+	}
+	for i, t := range []*tinfo{a, b} {
+		if t.known() && t.rank != 2 {
+			return c.errorf("input %c has shape %s, want 2-D", "AB"[i], t.shapeString())
+		}
+	}
+	m, ka, kb, n := unknownSize, unknownSize, unknownSize, unknownSize
+	if a.known() {
+		m, ka = a.dims[0], a.dims[1]
+		if c.n.Int("transA", 0) != 0 {
+			m, ka = ka, m
+		}
+	}
+	if b.known() {
+		kb, n = b.dims[0], b.dims[1]
+		if c.n.Int("transB", 0) != 0 {
+			kb, n = n, kb
+		}
+	}
+	if sizeEqual(ka, kb) == 0 {
+		return c.errorf("inner dimensions differ: A %s (transA=%d) has K = %s, B %s (transB=%d) has K = %s",
+			a.shapeString(), c.n.Int("transA", 0), ka, b.shapeString(), c.n.Int("transB", 0), kb)
+	}
+	out := []sdim{m, n}
+	if ct := c.in(2); ct != nil && ct.known() {
+		if ct.rank > 2 {
+			return c.errorf("C has shape %s, more than 2-D", ct.shapeString())
+		}
+		for i := 1; i <= ct.rank; i++ {
+			d := ct.dims[ct.rank-i]
+			if !d.isConstVal(1) && sizeEqual(d, out[2-i]) == 0 {
+				return c.errorf("C %s does not broadcast to the output [%s, %s]", ct.shapeString(), m, n)
+			}
+		}
+	}
+	c.set(0, shapedT(elem, out))
+	return nil
+}
+
+func matMulOp(c *nodeCtx) error {
+	a, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	b, err := c.input(1)
+	if err != nil {
+		return err
+	}
+	elem, err := c.sameElem(a, b)
+	if err != nil {
+		return err
+	}
+	if !a.known() || !b.known() {
+		c.set(0, unknownT(elem))
+		return nil
+	}
+	if a.rank == 0 || b.rank == 0 {
+		return c.errorf("scalar input: %s × %s", a.shapeString(), b.shapeString())
+	}
+	ad, bd := a.dims, b.dims
+	if a.rank == 1 {
+		ad = []sdim{cst(1), ad[0]}
+	}
+	if b.rank == 1 {
+		bd = []sdim{bd[0], cst(1)}
+	}
+	ka, kb := ad[len(ad)-1], bd[len(bd)-2]
+	if sizeEqual(ka, kb) == 0 {
+		return c.errorf("inner dimensions differ: %s × %s (%s vs %s)", a.shapeString(), b.shapeString(), ka, kb)
+	}
+	batch, _, err := c.broadcastDims(shapedT(elem, ad[:len(ad)-2]), shapedT(elem, bd[:len(bd)-2]))
+	if err != nil {
+		return c.errorf("batch dimensions of %s × %s do not broadcast", a.shapeString(), b.shapeString())
+	}
+	out := batch
+	if a.rank > 1 {
+		out = append(out, ad[len(ad)-2])
+	}
+	if b.rank > 1 {
+		out = append(out, bd[len(bd)-1])
+	}
+	c.set(0, shapedT(elem, out))
+	return nil
+}
+
+// window holds the spatial parameters of a convolution or pooling.
+type window struct {
+	kernel, strides, dilations, pads []int64
+	autoPad                          string
+	ceil                             bool
+}
+
+func (c *nodeCtx) window(spatial int, kernel []int64, dilations bool) (*window, error) {
+	w := &window{kernel: kernel, autoPad: c.n.String("auto_pad", "NOTSET")}
+	ones := func() []int64 {
+		s := make([]int64, spatial)
+		for i := range s {
+			s[i] = 1
+		}
+		return s
+	}
+	w.strides = c.n.Ints("strides", ones())
+	w.dilations = ones()
+	if dilations {
+		w.dilations = c.n.Ints("dilations", w.dilations)
+	}
+	w.pads = c.n.Ints("pads", make([]int64, 2*spatial))
+	w.ceil = c.n.Int("ceil_mode", 0) != 0
+	switch {
+	case len(w.kernel) != spatial:
+		return nil, c.errorf("kernel_shape %v has %d entries for %d spatial dims", w.kernel, len(w.kernel), spatial)
+	case len(w.strides) != spatial:
+		return nil, c.errorf("strides %v has %d entries for %d spatial dims", w.strides, len(w.strides), spatial)
+	case len(w.dilations) != spatial:
+		return nil, c.errorf("dilations %v has %d entries for %d spatial dims", w.dilations, len(w.dilations), spatial)
+	case len(w.pads) != 2*spatial:
+		return nil, c.errorf("pads %v has %d entries, want %d", w.pads, len(w.pads), 2*spatial)
+	}
+	for i := 0; i < spatial; i++ {
+		if w.kernel[i] <= 0 || w.strides[i] <= 0 || w.dilations[i] <= 0 {
+			return nil, c.errorf("kernel_shape %v, strides %v and dilations %v must be positive", w.kernel, w.strides, w.dilations)
+		}
+		if w.pads[i] < 0 || w.pads[i+spatial] < 0 {
+			return nil, c.errorf("pads %v are negative", w.pads)
+		}
+	}
+	switch w.autoPad {
+	case "NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER":
+	default:
+		return nil, c.errorf("auto_pad %q is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", w.autoPad)
+	}
+	return w, nil
+}
+
+// out computes output spatial size i for input size in.
+//
+//	NOTSET: floor((in + pb + pe − ((k−1)·d + 1)) / s) + 1, or with
+//	        ceil_mode ceil(...) + 1 minus a last window that would start in
+//	        the end padding (PyTorch's rule, also the ONNX spec's)
+//	VALID:  ceil((in − ((k−1)·d + 1) + 1) / s)
+//	SAME_*: ceil(in / s)
+func (w *window) out(i int, in sdim) sdim {
+	spatial := len(w.kernel)
+	k, s, d := w.kernel[i], w.strides[i], w.dilations[i]
+	pb, pe := w.pads[i], w.pads[i+spatial]
+	keff := (k-1)*d + 1
+	switch w.autoPad {
+	case "SAME_UPPER", "SAME_LOWER":
+		return floorDivPlus(in, s-1, s)
+	case "VALID":
+		pb, pe = 0, 0
+	}
+	if !w.ceil {
+		return floorDivPlus(in, pb+pe-keff+s, s)
+	}
+	o := floorDivPlus(in, pb+pe-keff+2*s-1, s)
+	if o.isConst() && in.isConst() && (o.k-1)*s >= in.k+pb {
+		o.k--
+	}
+	return o
+}
+
+func (c *nodeCtx) spatialOut(x *tinfo, w *window) ([]sdim, error) {
+	dims := make([]sdim, len(w.kernel))
+	for i := range dims {
+		in := x.dims[2+i]
+		o := w.out(i, in)
+		if o.isConst() && o.k < 1 {
+			return nil, c.errorf("input %s is too small for kernel_shape %v (strides %v, dilations %v, pads %v): output size %d on spatial axis %d",
+				x.shapeString(), w.kernel, w.strides, w.dilations, w.pads, o.k, i)
+		}
+		dims[i] = o
+	}
+	return dims, nil
+}
+
+func convOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	w, err := c.input(1)
+	if err != nil {
+		return err
+	}
+	elem, err := c.sameElem(x, w)
+	if err != nil {
+		return err
+	}
+	r := x.rank
+	if r < 0 {
+		r = w.rank
+	}
+	if r < 0 {
+		c.set(0, unknownT(elem))
+		return nil
+	}
+	if r < 3 {
+		return c.errorf("input %s needs at least 3 dims (N, C, spatial...)", x.shapeString())
+	}
+	if x.known() && w.known() && x.rank != w.rank {
+		return c.errorf("input %s and weight %s have different ranks", x.shapeString(), w.shapeString())
+	}
+	group := c.n.Int("group", 1)
+	if group < 1 {
+		return c.errorf("group %d is not positive", group)
+	}
+	kernel := c.n.Ints("kernel_shape", nil)
+	if w.known() {
+		ks, ok := w.staticDims()
+		if kernel == nil && ok {
+			kernel = ks[2:]
+		} else if kernel != nil && ok && fmt.Sprint(kernel) != fmt.Sprint(ks[2:]) {
+			return c.errorf("kernel_shape %v does not match weight %s", kernel, w.shapeString())
+		}
+	}
+	m := unknownSize
+	if w.known() {
+		m = w.dims[0]
+		if m.isConst() && m.k%group != 0 {
+			return c.errorf("weight %s: %d output channels are not a multiple of group %d", w.shapeString(), m.k, group)
+		}
+		if x.known() {
+			if err := c.checkDim(fmt.Sprintf("input channels of %s do not match weight %s × group %d", x.shapeString(), w.shapeString(), group), x.dims[1], mulSize(w.dims[1], cst(group))); err != nil {
+				return err
+			}
+		}
+	}
+	if bt := c.in(2); bt != nil && bt.known() {
+		if bt.rank != 1 {
+			return c.errorf("bias %s is not 1-D", bt.shapeString())
+		}
+		if err := c.checkDim(fmt.Sprintf("bias %s does not match %s output channels", bt.shapeString(), m), bt.dims[0], m); err != nil {
+			return err
+		}
+		m = pick(m, bt.dims[0])
+	}
+	if !x.known() || kernel == nil {
+		dims := unknownDims(r)
+		dims[1] = m
+		if x.known() {
+			dims[0] = x.dims[0]
+		}
+		c.set(0, shapedT(elem, dims))
+		return nil
+	}
+	win, err := c.window(r-2, kernel, true)
+	if err != nil {
+		return err
+	}
+	sp, err := c.spatialOut(x, win)
+	if err != nil {
+		return err
+	}
+	c.set(0, shapedT(elem, append([]sdim{x.dims[0], m}, sp...)))
+	return nil
+}
+
+func convTransposeOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	w, err := c.input(1)
+	if err != nil {
+		return err
+	}
+	elem, err := c.sameElem(x, w)
+	if err != nil {
+		return err
+	}
+	if !x.known() || !w.known() {
+		c.set(0, unknownT(elem))
+		return nil
+	}
+	r := x.rank
+	if r < 3 || w.rank != r {
+		return c.errorf("input %s and weight %s: need equal ranks of at least 3", x.shapeString(), w.shapeString())
+	}
+	group := c.n.Int("group", 1)
+	if group < 1 {
+		return c.errorf("group %d is not positive", group)
+	}
+	if err := c.checkDim(fmt.Sprintf("input channels of %s do not match weight %s", x.shapeString(), w.shapeString()), x.dims[1], w.dims[0]); err != nil {
+		return err
+	}
+	m := mulSize(w.dims[1], cst(group))
+	spatial := r - 2
+	kernel := c.n.Ints("kernel_shape", nil)
+	if kernel == nil {
+		ks, ok := w.staticDims()
+		if !ok {
+			dims := unknownDims(r)
+			dims[0], dims[1] = x.dims[0], m
+			c.set(0, shapedT(elem, dims))
+			return nil
+		}
+		kernel = ks[2:]
+	}
+	win, err := c.window(spatial, kernel, true)
+	if err != nil {
+		return err
+	}
+	outPad := c.n.Ints("output_padding", make([]int64, spatial))
+	if len(outPad) != spatial {
+		return c.errorf("output_padding %v has %d entries for %d spatial dims", outPad, len(outPad), spatial)
+	}
+	dims := []sdim{x.dims[0], m}
+	if os := c.n.Ints("output_shape", nil); os != nil {
+		if len(os) == r {
+			os = os[2:]
+		}
+		if len(os) != spatial {
+			return c.errorf("output_shape %v has %d entries for %d spatial dims", os, len(os), spatial)
+		}
+		c.set(0, shapedT(elem, append(dims, constDims(os)...)))
+		return nil
+	}
+	for i := 0; i < spatial; i++ {
+		in := x.dims[2+i]
+		s := win.strides[i]
+		switch win.autoPad {
+		case "SAME_UPPER", "SAME_LOWER":
+			dims = append(dims, mulSize(in, cst(s)))
+		default:
+			pb, pe := win.pads[i], win.pads[i+spatial]
+			if win.autoPad == "VALID" {
+				pb, pe = 0, 0
+			}
+			keff := (win.kernel[i]-1)*win.dilations[i] + 1
+			// s·(in − 1) + output_padding + keff − pb − pe
+			o := addSize(mulSize(in, cst(s)), cst(outPad[i]+keff-pb-pe-s))
+			if o.isConst() && o.k < 1 {
+				return c.errorf("output size %d on spatial axis %d is not positive", o.k, i)
+			}
+			dims = append(dims, o)
+		}
+	}
+	c.set(0, shapedT(elem, dims))
+	return nil
+}
+
+func poolOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	kernel := c.n.Ints("kernel_shape", nil)
+	if kernel == nil {
+		return c.errorf("has no kernel_shape")
+	}
+	if x.known() && x.rank < 3 {
+		return c.errorf("input %s needs at least 3 dims (N, C, spatial...)", x.shapeString())
+	}
+	r := x.rank
+	if r < 0 {
+		r = len(kernel) + 2
+	}
+	win, err := c.window(r-2, kernel, c.n.OpType != "LpPool")
+	if err != nil {
+		return err
+	}
+	if !x.known() {
+		c.set(0, shapedT(x.elem, unknownDims(r)))
+		c.set(1, shapedT(Int64, unknownDims(r)))
+		return nil
+	}
+	sp, err := c.spatialOut(x, win)
+	if err != nil {
+		return err
+	}
+	dims := append([]sdim{x.dims[0], x.dims[1]}, sp...)
+	c.set(0, shapedT(x.elem, dims))
+	c.set(1, shapedT(Int64, dims)) // MaxPool's Indices
+	return nil
+}
+
+func globalPoolOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	if !x.known() {
+		c.set(0, unknownT(x.elem))
+		return nil
+	}
+	if x.rank < 3 {
+		return c.errorf("input %s needs at least 3 dims (N, C, spatial...)", x.shapeString())
+	}
+	dims := make([]sdim, x.rank)
+	dims[0], dims[1] = x.dims[0], x.dims[1]
+	for i := 2; i < x.rank; i++ {
+		dims[i] = cst(1)
+	}
+	c.set(0, shapedT(x.elem, dims))
+	return nil
+}
+
+func batchNormOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	var params [4]*tinfo
+	for i := range params {
+		if params[i], err = c.input(i + 1); err != nil {
+			return err
+		}
+	}
+	if x.known() && x.rank < 2 {
+		return c.errorf("input %s needs at least 2 dims (N, C, ...)", x.shapeString())
+	}
+	ch := unknownSize
+	if x.known() {
+		ch = x.dims[1]
+	}
+	names := [4]string{"scale", "B", "input_mean", "input_var"}
+	for i, p := range params {
+		if !p.known() {
+			continue
+		}
+		if p.rank != 1 {
+			return c.errorf("%s has shape %s, want [C] (1-D)", names[i], p.shapeString())
+		}
+		if err := c.checkDim(fmt.Sprintf("%s %s does not match the %s channels of input %s", names[i], p.shapeString(), ch, x.shapeString()), p.dims[0], ch); err != nil {
+			return err
+		}
+		ch = pick(ch, p.dims[0])
+	}
+	c.set(0, &tinfo{elem: x.elem, rank: x.rank, dims: x.dims})
+	statElem := params[2].elem
+	if statElem == Undefined {
+		statElem = x.elem
+	}
+	// Training outputs: running mean and var (opset 9-13: 5 outputs with
+	// saved mean and var; opset 14+: 3 outputs, training_mode=1).
+	c.set(1, shapedT(statElem, []sdim{ch}))
+	c.set(2, shapedT(statElem, []sdim{ch}))
+	c.set(3, shapedT(x.elem, []sdim{ch}))
+	c.set(4, shapedT(x.elem, []sdim{ch}))
+	return nil
+}
+
+func layerNormOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	stash := DType(c.n.Int("stash_type", int64(Float32)))
+	c.set(0, &tinfo{elem: x.elem, rank: x.rank, dims: x.dims})
+	if !x.known() {
+		c.set(1, unknownT(stash))
+		c.set(2, unknownT(stash))
+		return nil
+	}
+	a, err := c.axis(c.n.Int("axis", -1), x.rank)
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= 2; i++ {
+		if p := c.in(i); p != nil && p.known() {
+			if _, _, err := c.broadcastDims(x, p); err != nil {
+				return err
+			}
+		}
+	}
+	stat := make([]sdim, x.rank)
+	for i := range stat {
+		if i < a {
+			stat[i] = x.dims[i]
+		} else {
+			stat[i] = cst(1)
+		}
+	}
+	c.set(1, shapedT(stash, stat))
+	c.set(2, shapedT(stash, stat))
+	return nil
+}
+
+func dropoutOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= 2; i++ {
+		if t := c.in(i); t != nil && t.known() && t.rank != 0 {
+			return c.errorf("input %d (%s) has shape %s, want a scalar", i, [3]string{"", "ratio", "training_mode"}[i], t.shapeString())
+		}
+	}
+	c.set(0, &tinfo{elem: x.elem, rank: x.rank, dims: x.dims})
+	c.set(1, &tinfo{elem: Bool, rank: x.rank, dims: x.dims})
+	return nil
+}
+
+// rnnOp covers LSTM (4 gates), GRU (3) and RNN (1).
+//
+//	layout 0: X [T, B, I] → Y [T, D, B, H], Y_h and Y_c [D, B, H]
+//	layout 1: X [B, T, I] → Y [B, T, D, H], Y_h and Y_c [B, D, H]
+func rnnOp(c *nodeCtx) error {
+	x, err := c.input(0)
+	if err != nil {
+		return err
+	}
+	w, err := c.input(1)
+	if err != nil {
+		return err
+	}
+	r, err := c.input(2)
+	if err != nil {
+		return err
+	}
+	gates := map[string]int64{"LSTM": 4, "GRU": 3, "RNN": 1}[c.n.OpType]
+	nd := int64(1)
+	switch dir := c.n.String("direction", "forward"); dir {
+	case "forward", "reverse":
+	case "bidirectional":
+		nd = 2
+	default:
+		return c.errorf("direction %q is not forward, reverse or bidirectional", dir)
+	}
+	layout := c.n.Int("layout", 0)
+	for i, t := range []*tinfo{x, w, r} {
+		if t.known() && t.rank != 3 {
+			return c.errorf("%s has shape %s, want 3-D", [3]string{"X", "W", "R"}[i], t.shapeString())
+		}
+	}
+	h := unknownSize
+	if c.n.HasAttr("hidden_size") {
+		h = cst(c.n.Int("hidden_size", 0))
+		if h.k <= 0 {
+			return c.errorf("hidden_size %d is not positive", h.k)
+		}
+	}
+	if r.known() {
+		if err := c.checkDim("R's last dim does not match hidden_size", r.dims[2], h); err != nil {
+			return err
+		}
+		h = pick(h, r.dims[2])
+	}
+	if w.known() {
+		if err := c.checkDim(fmt.Sprintf("W %s does not hold %d gates of hidden size %s", w.shapeString(), gates, h), w.dims[1], mulSize(h, cst(gates))); err != nil {
+			return err
+		}
+		if h.unk {
+			h = divSize(w.dims[1], cst(gates))
+		}
+		if err := c.checkDim(fmt.Sprintf("W %s does not match %d direction(s)", w.shapeString(), nd), w.dims[0], cst(nd)); err != nil {
+			return err
+		}
+	}
+	if r.known() {
+		if err := c.checkDim(fmt.Sprintf("R %s does not hold %d gates of hidden size %s", r.shapeString(), gates, h), r.dims[1], mulSize(h, cst(gates))); err != nil {
+			return err
+		}
+		if err := c.checkDim(fmt.Sprintf("R %s does not match %d direction(s)", r.shapeString(), nd), r.dims[0], cst(nd)); err != nil {
+			return err
+		}
+	}
+	seq, batch := unknownSize, unknownSize
+	if x.known() {
+		seq, batch = x.dims[0], x.dims[1]
+		if layout != 0 {
+			seq, batch = batch, seq
+		}
+		if w.known() {
+			if err := c.checkDim(fmt.Sprintf("input size of X %s does not match W %s", x.shapeString(), w.shapeString()), x.dims[2], w.dims[2]); err != nil {
+				return err
+			}
+		}
+	}
+	D := cst(nd)
+	state := []sdim{D, batch, h}
+	y := []sdim{seq, D, batch, h}
+	if layout != 0 {
+		state = []sdim{batch, D, h}
+		y = []sdim{batch, seq, D, h}
+	}
+	for _, i := range []int{5, 6} { // initial_h, initial_c
+		if t := c.in(i); t != nil && t.known() {
+			if t.rank != 3 {
+				return c.errorf("initial state %s is not 3-D", t.shapeString())
+			}
+			for k := range state {
+				if err := c.checkDim(fmt.Sprintf("initial state %s does not match %s", t.shapeString(), sizesString(state)), t.dims[k], state[k]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	c.set(0, shapedT(x.elem, y))
+	c.set(1, shapedT(x.elem, state))
+	c.set(2, shapedT(x.elem, state))
+	return nil
+}
