@@ -256,10 +256,85 @@ def pieces():
         len(out["optimizers"]["cases"]), len(out["schedulers"]), len(out["losses"])))
 
 
+# ----------------------------------------------------------------------------------------------
+# Image folders: torchvision's ImageFolder + Grayscale/Resize/ToTensor/Normalize on PIL
+# ----------------------------------------------------------------------------------------------
+
+IMAGE_FILES = [
+    # split, class, file, mode, (width, height)
+    ("train", "cat", "a.png", "RGB", (13, 7)),
+    ("train", "cat", "b.png", "L", (8, 8)),
+    ("train", "cat", "sub/c.png", "RGBA", (30, 20)),
+    ("train", "dog", "d.png", "P", (5, 9)),
+    ("train", "dog", "e.PNG", "RGB", (64, 3)),
+    ("train", "dog", "notes.txt", None, None),  # not an image: skipped, as ImageFolder does
+    ("val", "dog", "f.png", "RGB", (9, 9)),
+]
+
+IMAGE_CONFIGS = [
+    # name, channels, (H, W), mean, std
+    ("gray_8x8", 1, (8, 8), None, None),
+    ("rgb_6x5_norm", 3, (6, 5), [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ("gray_12x12_norm", 1, (12, 12), [0.5], [0.25]),
+]
+
+
+def images():
+    from PIL import Image
+    import torchvision
+    import torchvision.transforms as T
+    root = os.path.join(HERE, "images")
+    rng = np.random.default_rng(2024)
+    for split, cls, name, mode, size in IMAGE_FILES:
+        path = os.path.join(root, split, cls, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if mode is None:
+            with open(path, "w") as fh:
+                fh.write("not an image\n")
+            continue
+        w, h = size
+        if mode == "P":
+            im = Image.fromarray(rng.integers(0, 16, (h, w)).astype(np.uint8), "P")
+            im.putpalette(rng.integers(0, 256, 16 * 3).astype(np.uint8).tolist())
+        elif mode == "L":
+            im = Image.fromarray(rng.integers(0, 256, (h, w)).astype(np.uint8), "L")
+        else:
+            c = 4 if mode == "RGBA" else 3
+            im = Image.fromarray(rng.integers(0, 256, (h, w, c)).astype(np.uint8), mode)
+        im.save(path, optimize=False)
+    out = OrderedDict(generator="testdata/train/make_train_golden.py images", root="testdata/train/images",
+                      configs=[])
+    for name, ch, (h, w), mean, std in IMAGE_CONFIGS:
+        tf = []
+        if ch == 1:
+            tf.append(T.Grayscale())
+        tf += [T.Resize((h, w)), T.ToTensor()]
+        if mean is not None:
+            tf.append(T.Normalize(mean, std))
+        cfg = OrderedDict(name=name, channels=ch, h=h, w=w, mean=mean, std=std, splits=OrderedDict())
+        train_ds = None
+        for split in ("train", "val"):
+            ds = torchvision.datasets.ImageFolder(os.path.join(root, split), transform=T.Compose(tf))
+            if split == "train":
+                train_ds = ds
+            samples = []
+            for (path, _), (x, _) in zip(ds.samples, ds):
+                # class = first folder under the split; indices are the training set's
+                cls = os.path.relpath(path, os.path.join(root, split)).split(os.sep)[0]
+                samples.append(OrderedDict(path=os.path.relpath(path, ROOT), label=train_ds.class_to_idx[cls],
+                                           x=f32list(x)))
+            cfg["splits"][split] = samples
+        out["configs"].append(cfg)
+    write_json("images.json", out)
+    print("images.json: %d configs" % len(out["configs"]))
+
+
 def main():
-    what = sys.argv[1:] or ["pieces", "curves"]
+    what = sys.argv[1:] or ["pieces", "images", "curves"]
     if "pieces" in what:
         pieces()
+    if "images" in what:
+        images()
     if "curves" in what:
         curves()
 

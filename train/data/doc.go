@@ -1,0 +1,24 @@
+// Package data loads nntrain's training data and serves it in batches.
+//
+// Load auto-detects the format of a data directory:
+//
+//	train.npz [val.npz]          NumPy archives with arrays x (samples) and y (labels or targets)
+//	train.csv [val.csv]          a header row; the label is the last column or Options.LabelCol
+//	train/<class>/*.png|jpg      image folders as torchvision's ImageFolder, [val/<class>/...]
+//
+// Without a validation set, Options.ValSplit (nntrain's default 0.1) of the
+// training samples are held out, chosen by a permutation seeded with
+// Options.Seed.
+//
+// Everything is checked before training starts: NaN or Inf in the data,
+// ragged CSV rows, unreadable images and labels that do not fit the model
+// are errors naming the file and the row. Problems are collected into one
+// list rather than reported one at a time.
+//
+//	d, err := data.Load("data/", data.Options{ValSplit: 0.1, Seed: 1, InputShape: []int{1, 8, 8}})
+//	if err != nil { ... }                  // e.g. "data/train.csv line 12: 63 fields, the header has 65"
+//	err = d.Train.Reshape([]int{1, 8, 8})  // 64 features → [1,8,8]
+//	for b := range d.Train.Batches(64, data.Order(d.Train.N, true, seed, epoch)) {
+//		// b.X holds b.N samples, b.Labels their classes
+//	}
+package data
