@@ -408,6 +408,12 @@ def op_cases():
         for start in (-big, -9, -3, -1, 0, 1, 2, 5, 9, big):
             for end in (-big, -9, -3, -1, 0, 1, 2, 5, 9, big):
                 for step in (-3, -1, 1, 2, 3):
+                    if step < 0 and start + n < 0:
+                        # The one corner where Python and ONNX differ: the spec clamps an
+                        # adjusted start into [0, dim-1] for negative steps (element 0 is
+                        # taken), Python treats it as before the beginning (nothing taken).
+                        # ir/infer_ops_test.go pins the spec's answer.
+                        continue
                     cases.append({"op": "Slice", "in": n, "start": start, "end": end, "step": step,
                                   "out": len(range(n)[start:end:step])})
     return cases
