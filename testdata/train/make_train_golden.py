@@ -339,8 +339,197 @@ def main():
         curves()
 
 
+# ----------------------------------------------------------------------------------------------
+# Training curves: the nntrain loop, in PyTorch
+# ----------------------------------------------------------------------------------------------
+
+sys.path.insert(0, os.path.join(ROOT, "testdata"))
+import make_fixtures as fx  # noqa: E402  (the fixture zoo's model classes and export helpers)
+
+CURVE_EPOCHS = 3
+CURVE_BATCH = 64
+OPTIMIZERS = OrderedDict([
+    ("sgd", ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))),
+    ("adam", ("Adam", dict(lr=0.01, betas=(0.9, 0.99), eps=1e-7, weight_decay=1e-4))),
+    ("adamw", ("AdamW", dict(lr=0.01))),  # PyTorch's default weight decay 0.01
+    ("rmsprop", ("RMSprop", dict(lr=0.002, alpha=0.95, momentum=0.5, centered=True))),
+])
+SCHEDULERS = OrderedDict([
+    ("none", None),
+    ("step", ("StepLR", dict(step_size=1, gamma=0.5))),
+    ("cosine", ("CosineAnnealingLR", dict(T_max=2, eta_min=1e-4))),  # epoch 3 runs at eta_min
+    # Only a 90% drop counts as better: epoch 2 reduces the LR, epoch 3 is in cooldown.
+    # Every decision is checked to be far from the threshold (PLATEAU_MARGIN), so a float32
+    # difference in the validation loss cannot flip it.
+    ("plateau", ("ReduceLROnPlateau", dict(factor=0.2, patience=0, threshold=0.9, cooldown=1))),
+])
+PLATEAU_MARGIN = 0.01
+REGULARIZERS = OrderedDict([
+    ("none", dict()),
+    ("clip", dict(clip_norm=0.5)),
+    ("l1", dict(l1=1e-4)),
+    ("clip+l1", dict(clip_norm=0.5, l1=1e-4)),
+    ("clipvalue", dict(clip_value=0.01)),
+])
+
+
+class BNMLPDigits(torch.nn.Module):
+    """bn_mlp_digits: Linear(64,32)-BatchNorm1d-ReLU-Dropout(0.2)-Linear(32,10) (our own model)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(64, 32)
+        self.bn = torch.nn.BatchNorm1d(32)
+        self.drop = torch.nn.Dropout(0.2)
+        self.fc2 = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc2(self.drop(F.relu(self.bn(self.fc1(x)))))
+
+
+def make_bn_mlp():
+    """Build, export (training mode, opset 13) and write testdata/train/bn_mlp_digits.onnx."""
+    import onnx
+    seed = fx.seed_of("bn_mlp_digits")
+    torch.manual_seed(seed)
+    model = fx.randomize_norm_layers(BNMLPDigits(), seed)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.from_numpy(np.random.default_rng(seed).standard_normal((4, 64)).astype(np.float32))
+    proto = onnx.load_from_string(fx.export_bytes(model, x, True, 13))
+    fx.restore_initializers(proto, state)
+    onnx.checker.check_model(proto)
+    with open(os.path.join(HERE, "bn_mlp_digits.onnx"), "wb") as fh:
+        fh.write(proto.SerializeToString())
+
+
+def load_from_onnx(model, path):
+    """Copy every parameter and BN buffer of model from the ONNX file's initializers (by name)."""
+    import onnx
+    from onnx import numpy_helper
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                continue
+            if name not in inits or tuple(inits[name].shape) != tuple(t.shape):
+                raise SystemExit("%s: no initializer %s %s" % (path, name, tuple(t.shape)))
+            t.copy_(torch.from_numpy(inits[name].copy()))
+    return model
+
+
+CURVE_MODELS = OrderedDict([
+    ("mlp_digits", ("testdata/models/mlp_digits/train.onnx", None)),
+    ("cnn_digits", ("testdata/models/cnn_digits/train.onnx", [1, 8, 8])),
+    ("bn_mlp_digits", ("testdata/train/bn_mlp_digits.onnx", None)),
+])
+
+
+def initial_model(name):
+    path = os.path.join(ROOT, CURVE_MODELS[name][0])
+    if name == "bn_mlp_digits":
+        torch.manual_seed(fx.seed_of(name))
+        ref = fx.randomize_norm_layers(BNMLPDigits(), fx.seed_of(name))
+        model = load_from_onnx(BNMLPDigits(), path)
+    else:
+        ref = fx.build(name)[0]  # the fixture's own seeded construction
+        model = load_from_onnx(type(ref)(), path)
+    # The weights in the .onnx must be exactly the seeded PyTorch model's.
+    for (k, a), (_, b) in zip(ref.state_dict().items(), model.state_dict().items()):
+        if not torch.equal(a, b):
+            raise SystemExit("%s: initializer %s differs from the seeded model" % (name, k))
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0  # parity runs: nntrain --dropout 0
+    return model
+
+
+def train_run(name, xtr, ytr, xva, yva, opt_name, sched_name, reg):
+    model = initial_model(name)
+    reshape = CURVE_MODELS[name][1]
+    cls, kw = OPTIMIZERS[opt_name]
+    opt = getattr(torch.optim, cls)(model.parameters(), **kw)
+    sched = None
+    if SCHEDULERS[sched_name] is not None:
+        scls, skw = SCHEDULERS[sched_name]
+        sched = getattr(torch.optim.lr_scheduler, scls)(opt, **skw)
+    lossf = torch.nn.CrossEntropyLoss()
+    prep = (lambda a: torch.from_numpy(a).reshape([a.shape[0]] + reshape)) if reshape else torch.from_numpy
+    xv, yv = prep(xva), torch.from_numpy(yva)
+    rec = OrderedDict((k, []) for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "grad_norm"))
+    for _ in range(CURVE_EPOCHS):
+        model.train()
+        lr = opt.param_groups[0]["lr"]
+        tot, correct, norms = 0.0, 0, []
+        for s in range(0, len(xtr), CURVE_BATCH):
+            xb, yb = prep(xtr[s:s + CURVE_BATCH]), torch.from_numpy(ytr[s:s + CURVE_BATCH])
+            opt.zero_grad()
+            out = model(xb)
+            loss = lossf(out, yb)
+            total = loss
+            if reg.get("l1"):
+                total = loss + reg["l1"] * sum(p.abs().sum() for p in model.parameters())
+            total.backward()
+            if reg.get("clip_norm"):
+                norms.append(float(torch.nn.utils.clip_grad_norm_(model.parameters(), reg["clip_norm"])))
+            else:
+                norms.append(float(torch.norm(torch.stack([p.grad.norm() for p in model.parameters()]))))
+            if reg.get("clip_value"):
+                torch.nn.utils.clip_grad_value_(model.parameters(), reg["clip_value"])
+            opt.step()
+            tot += loss.item() * len(yb)
+            correct += int((out.argmax(1) == yb).sum())
+        model.eval()
+        with torch.no_grad():
+            logits = model(xv)
+            vl = lossf(logits, yv).item()
+            va = float((logits.argmax(1) == yv).float().mean())
+        if sched is not None:
+            if sched_name == "plateau":
+                if sched.best != float("inf"):
+                    edge = sched.best * (1 - sched.threshold)
+                    assert abs(vl - edge) > PLATEAU_MARGIN * edge, (name, opt_name, reg, vl, edge)
+                sched.step(vl)
+            else:
+                sched.step()
+        rec["train_loss"].append(tot / len(xtr))
+        rec["train_acc"].append(correct / len(xtr))
+        rec["val_loss"].append(vl)
+        rec["val_acc"].append(va)
+        rec["lr"].append(lr)
+        rec["grad_norm"].append(float(np.mean(norms)))
+    return rec
+
+
 def curves():
-    pass  # filled in below once the loop exists
+    make_bn_mlp()
+    d = np.load(os.path.join(ROOT, "testdata/data/digits/train.npz"))
+    xtr, ytr = d["x"], d["y"]
+    d = np.load(os.path.join(ROOT, "testdata/data/digits/val.npz"))
+    xva, yva = d["x"], d["y"]
+    out = OrderedDict(generator="testdata/train/make_train_golden.py curves", torch=torch.__version__,
+                      epochs=CURVE_EPOCHS, batch_size=CURVE_BATCH, shuffle=False, loss="ce",
+                      data="testdata/data/digits (train.npz, val.npz)",
+                      models=OrderedDict((k, OrderedDict(path=v[0], reshape=v[1])) for k, v in CURVE_MODELS.items()),
+                      optimizers=OrderedDict((k, OrderedDict(cls=c, **{a: (list(b) if isinstance(b, tuple) else b)
+                                                                       for a, b in kw.items()}))
+                                             for k, (c, kw) in OPTIMIZERS.items()),
+                      schedulers=OrderedDict((k, None if v is None else OrderedDict(cls=v[0], **v[1]))
+                                             for k, v in SCHEDULERS.items()),
+                      regularizers=REGULARIZERS, runs=[])
+    for name in CURVE_MODELS:
+        for opt_name in OPTIMIZERS:
+            for sched_name in SCHEDULERS:
+                for reg_name, reg in REGULARIZERS.items():
+                    if reg_name == "clipvalue" and sched_name != "none":
+                        continue  # clip_grad_value_ once per optimizer is enough
+                    rec = train_run(name, xtr, ytr, xva, yva, opt_name, sched_name, reg)
+                    run = OrderedDict(model=name, optimizer=opt_name, scheduler=sched_name, reg=reg_name)
+                    run.update(rec)
+                    out["runs"].append(run)
+        print("%s: %d runs, e.g. sgd/none/none val loss %s" % (
+            name, sum(r["model"] == name for r in out["runs"]),
+            ["%.4f" % v for v in next(r for r in out["runs"] if r["model"] == name)["val_loss"]]))
+    write_json("curves.json", out)
 
 
 if __name__ == "__main__":
