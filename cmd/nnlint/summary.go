@@ -1,13 +1,88 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 
 	"github.com/nnkit/nnkit/cmd/internal/cli"
+	"github.com/nnkit/nnkit/lint/summary"
+	"github.com/nnkit/nnkit/onnxio"
 )
 
+// runSummary implements `nnlint summary [--format text|json] model.onnx...`.
 func runSummary(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "nnlint summary: in progress")
-	return cli.ExitUsage
+	fs := flag.NewFlagSet("nnlint summary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "text", "output format: text or json")
+	showAll := fs.Bool("all", false, "text: also list Constant nodes (JSON always lists every node)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: nnlint summary [--format text|json] model.onnx...\n\n"+
+			"Prints one row per node (name, op, output shape, params, MACs per sample) and totals:\n"+
+			"params, trainable params, buffers (BatchNorm running stats), MACs per sample, size.\n"+
+			"Shared weights are counted once.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	files, err := cli.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return cli.ExitOK
+	}
+	if err != nil {
+		return cli.ExitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "nnlint summary: --format must be text or json, not %q\n", *format)
+		return cli.ExitUsage
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return cli.ExitUsage
+	}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	code := cli.ExitOK
+	var all []*summary.Summary
+	for i, path := range files {
+		m, err := onnxio.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = cli.ExitUsage
+			continue
+		}
+		s, err := summary.Build(m, path)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", path, err)
+			code = cli.ExitUsage
+			continue
+		}
+		if *format == "json" {
+			all = append(all, s)
+			continue
+		}
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		s.WriteText(out, *showAll)
+	}
+	if *format == "json" {
+		// One object for one model (the documented schema), an array for
+		// several.
+		switch len(all) {
+		case 0:
+		case 1:
+			all[0].WriteJSON(out)
+		default:
+			fmt.Fprintln(out, "[")
+			for i, s := range all {
+				s.WriteJSON(out)
+				if i < len(all)-1 {
+					fmt.Fprintln(out, ",")
+				}
+			}
+			fmt.Fprintln(out, "]")
+		}
+	}
+	return code
 }
