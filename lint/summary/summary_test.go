@@ -151,8 +151,8 @@ func TestJSONSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Model  string                      `json:"model"`
-		Totals map[string]int64            `json:"totals"`
+		Model  string                       `json:"model"`
+		Totals map[string]int64             `json:"totals"`
 		Layers []map[string]json.RawMessage `json:"layers"`
 		Inputs []struct {
 			Shape []any `json:"shape"`
