@@ -1,0 +1,494 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/nnkit/nnkit/ir"
+)
+
+// The engine is the executor proper, generic over the float precision.
+// Compile checks the graph and collects parameters; a plan is built the
+// first time a combination of input shapes is seen: it infers every shape,
+// folds everything that does not depend on data (shape arithmetic,
+// constants), allocates every buffer and creates one forward and one
+// backward closure per remaining node. Running a plan allocates nothing.
+
+// param is a trainable parameter or a buffer; its storage is shared by
+// every plan.
+type param[T Float] struct {
+	name   string
+	v      *ir.Value
+	shape  []int
+	value  []T
+	grad   []T // nil for buffers
+	buffer bool
+}
+
+// runCtx is what a forward step needs to know about the current Run.
+type runCtx struct {
+	mode     Mode
+	step     uint64
+	seed     uint64
+	override bool
+	ratio    float32
+}
+
+type step[T Float] struct {
+	node    *ir.Node
+	id      int
+	in, out []*tensor[T]
+	fwd     func(*runCtx) error
+	bwd     func()
+}
+
+type plan[T Float] struct {
+	key     [][]int
+	vals    map[*ir.Value]*tensor[T]
+	steps   []*step[T]
+	inputs  []*tensor[T]
+	outputs []*tensor[T]
+	grads   [][]T // activation gradients cleared before each Backward
+	ready   bool  // gradient buffers allocated
+}
+
+type opDef[T Float] struct {
+	// plan infers output shapes, allocates outputs and sets the closures.
+	plan func(c *nodeCtx[T]) error
+	// check reports attribute values the executor does not support, before
+	// anything runs (nil: everything is supported).
+	check func(n *ir.Node, opset int64) error
+	// modal ops depend on the Mode (never folded into constants).
+	modal bool
+	// shapeOnly ops depend only on their inputs' shapes (Shape, Size):
+	// always folded.
+	shapeOnly bool
+}
+
+type engine[T Float] struct {
+	g        *ir.Graph
+	opset    int64
+	opts     Options
+	order    []*ir.Node
+	defs     []opDef[T]
+	params   []*param[T]
+	buffers  []*param[T]
+	state    map[*ir.Value]*param[T]
+	consts   map[*ir.Value]*tensor[T]
+	inputs   []*ir.Value
+	outputs  []*ir.Value
+	pool     *pool
+	mm       *gemmer[T]
+	plans    []*plan[T]
+	last     *plan[T]
+	lastMode Mode
+	ran      bool
+	step     uint64
+}
+
+// maxPlans bounds the plan cache (a training run typically needs two: the
+// batch size and the last, smaller batch).
+const maxPlans = 4
+
+// UnsupportedError lists every operator (or operator configuration) of a
+// model the executor cannot run, with the nodes using it.
+type UnsupportedError struct {
+	Ops []UnsupportedOp
+}
+
+// UnsupportedOp is one unsupported operator and the nodes using it.
+type UnsupportedOp struct {
+	Op     string // op type, prefixed by its domain if not the default one
+	Reason string // empty when the op itself is unknown
+	Nodes  []string
+}
+
+func (e *UnsupportedError) Error() string {
+	var b strings.Builder
+	n := 0
+	for _, o := range e.Ops {
+		n += len(o.Nodes)
+	}
+	fmt.Fprintf(&b, "unsupported operators (%d kinds, %d nodes):", len(e.Ops), n)
+	for _, o := range e.Ops {
+		b.WriteString("\n  ")
+		b.WriteString(o.Op)
+		if o.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", o.Reason)
+		}
+		b.WriteString(": ")
+		b.WriteString(strings.Join(o.Nodes, ", "))
+	}
+	return b.String()
+}
+
+func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("exec: model has no graph")
+	}
+	g := m.Graph
+	e := &engine[T]{g: g, opset: m.Opset(""), opts: opts,
+		state: map[*ir.Value]*param[T]{}, consts: map[*ir.Value]*tensor[T]{}}
+	if e.opset == 0 {
+		e.opset = 13
+	}
+	order, err := g.TopoOrder()
+	if err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	e.order = order
+	table := opsFor[T]()
+	type key struct{ op, reason string }
+	bad := map[key][]string{}
+	var keys []key
+	note := func(k key, n *ir.Node) {
+		if _, ok := bad[k]; !ok {
+			keys = append(keys, k)
+		}
+		bad[k] = append(bad[k], n.Label())
+	}
+	e.defs = make([]opDef[T], len(order))
+	for i, n := range order {
+		if n.Domain != "" && n.Domain != "ai.onnx" {
+			note(key{n.Domain + "." + n.OpType, ""}, n)
+			continue
+		}
+		def, ok := table[n.OpType]
+		if !ok {
+			note(key{n.OpType, ""}, n)
+			continue
+		}
+		if def.check != nil {
+			if err := def.check(n, e.opset); err != nil {
+				note(key{n.OpType, err.Error()}, n)
+				continue
+			}
+		}
+		e.defs[i] = def
+	}
+	if len(keys) > 0 {
+		ue := &UnsupportedError{}
+		for _, k := range keys {
+			ue.Ops = append(ue.Ops, UnsupportedOp{Op: k.op, Reason: k.reason, Nodes: bad[k]})
+		}
+		sort.SliceStable(ue.Ops, func(i, j int) bool { return ue.Ops[i].Op < ue.Ops[j].Op })
+		return nil, ue
+	}
+
+	var errs ir.ErrorList
+	for _, v := range g.Initializers {
+		switch v.Role() {
+		case ir.RoleParameter, ir.RoleBuffer:
+			data, err := v.Init.Float32s()
+			if err != nil {
+				errs.Add(fmt.Errorf("initializer %q: %v", v.Name, err))
+				continue
+			}
+			p := &param[T]{name: v.Name, v: v, shape: dims(v.Init.Dims), value: make([]T, len(data))}
+			for i, x := range data {
+				p.value[i] = T(x)
+			}
+			if v.Role() == ir.RoleBuffer {
+				p.buffer = true
+				e.buffers = append(e.buffers, p)
+			} else {
+				p.grad = make([]T, len(data))
+				e.params = append(e.params, p)
+			}
+			e.state[v] = p
+		default:
+			t, err := constTensor[T](v.Name, v.Init)
+			if err != nil {
+				errs.Add(err)
+				continue
+			}
+			e.consts[v] = t
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	for _, v := range g.DataInputs() {
+		if _, ok := kindOf(v.Elem()); !ok && v.Elem() != ir.Undefined {
+			return nil, fmt.Errorf("exec: input %q has element type %s, which the executor does not support", v.Name, v.Elem())
+		}
+		e.inputs = append(e.inputs, v)
+	}
+	e.outputs = g.Outputs
+	e.pool = newPool(opts.Threads)
+	e.mm = newGemmer[T](e.pool)
+	return e, nil
+}
+
+func dims(d []int64) []int {
+	s := make([]int, len(d))
+	for i, x := range d {
+		s[i] = int(x)
+	}
+	return s
+}
+
+// constTensor converts a constant ir.Tensor to a static tensor.
+func constTensor[T Float](name string, it *ir.Tensor) (*tensor[T], error) {
+	k, ok := kindOf(it.DType)
+	if !ok {
+		return nil, fmt.Errorf("constant %q has element type %s, which the executor does not support", name, it.DType)
+	}
+	t := &tensor[T]{name: name, kind: k, shape: dims(it.Dims), static: true}
+	t.size = numel(t.shape)
+	if k == kFloat {
+		f, err := it.Float64s()
+		if err != nil {
+			return nil, fmt.Errorf("constant %q: %v", name, err)
+		}
+		t.f = make([]T, len(f))
+		for i, x := range f {
+			t.f[i] = T(x)
+		}
+	} else {
+		v, err := it.Int64s()
+		if err != nil {
+			return nil, fmt.Errorf("constant %q: %v", name, err)
+		}
+		t.i = v
+	}
+	t.setPub()
+	return t, nil
+}
+
+func (t *tensor[T]) setPub() {
+	t.pub = Tensor{DType: t.kind.dtype(), Shape: t.shape}
+	if t.kind == kFloat {
+		if is32[T]() {
+			t.pub.F = asF32(t.f)
+		}
+	} else {
+		t.pub.I = t.i
+	}
+}
+
+func newTensor[T Float](name string, k kind, shape []int) *tensor[T] {
+	t := &tensor[T]{name: name, kind: k, shape: shape, size: numel(shape)}
+	if k == kFloat {
+		t.f = make([]T, t.size)
+	} else {
+		t.i = make([]int64, t.size)
+	}
+	t.setPub()
+	return t
+}
+
+// planFor returns the plan for these input shapes, building it if needed.
+func (e *engine[T]) planFor(shapes [][]int, kinds []kind) (*plan[T], error) {
+	for i, p := range e.plans {
+		if slices.EqualFunc(p.key, shapes, sameShape) {
+			if i > 0 { // keep the most recently used first
+				copy(e.plans[1:i+1], e.plans[:i])
+				e.plans[0] = p
+			}
+			return p, nil
+		}
+	}
+	p, err := e.build(shapes, kinds)
+	if err != nil {
+		return nil, err
+	}
+	if len(e.plans) == maxPlans {
+		e.plans = e.plans[:maxPlans-1]
+	}
+	e.plans = append([]*plan[T]{p}, e.plans...)
+	return p, nil
+}
+
+// PlanError is an error found while building a plan: a node whose inputs
+// do not fit together for the given input shapes.
+type PlanError struct {
+	Node string
+	Op   string
+	Err  error
+}
+
+func (e *PlanError) Error() string { return fmt.Sprintf("node %s (%s): %v", e.Node, e.Op, e.Err) }
+func (e *PlanError) Unwrap() error { return e.Err }
+
+func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
+	p := &plan[T]{vals: map[*ir.Value]*tensor[T]{}}
+	for i, v := range e.inputs {
+		t := newTensor[T](v.Name, kinds[i], slices.Clone(shapes[i]))
+		t.req = e.opts.InputGrads && t.kind == kFloat
+		p.vals[v] = t
+		p.inputs = append(p.inputs, t)
+		p.key = append(p.key, t.shape)
+	}
+	for v, c := range e.consts {
+		p.vals[v] = c
+	}
+	for v, s := range e.state {
+		t := &tensor[T]{name: s.name, kind: kFloat, shape: s.shape, size: len(s.value),
+			f: s.value, g: s.grad, state: true, req: !s.buffer}
+		t.setPub()
+		p.vals[v] = t
+	}
+	rc := &runCtx{}
+	for id, n := range e.order {
+		def := e.defs[id]
+		c := &nodeCtx[T]{e: e, p: p, n: n, id: id, opset: e.opset,
+			in: make([]*tensor[T], len(n.Inputs)), out: make([]*tensor[T], len(n.Outputs))}
+		static := !def.modal
+		allStatic := true
+		for j, v := range n.Inputs {
+			if v == nil {
+				continue
+			}
+			t := p.vals[v]
+			if t == nil {
+				return nil, &PlanError{n.Label(), n.OpType, fmt.Errorf("input %q is not defined", v.Name)}
+			}
+			c.in[j] = t
+			allStatic = allStatic && t.static
+		}
+		static = def.shapeOnly || static && allStatic
+		if err := def.plan(c); err != nil {
+			return nil, &PlanError{n.Label(), n.OpType, err}
+		}
+		for j, t := range c.out {
+			if t == nil {
+				panic(fmt.Sprintf("exec: op %s did not define output %d", n.OpType, j))
+			}
+			if j < len(n.Outputs) && n.Outputs[j] != nil {
+				t.name = n.Outputs[j].Name
+				p.vals[n.Outputs[j]] = t
+			}
+		}
+		if static {
+			if err := c.fwd(rc); err != nil {
+				return nil, &PlanError{n.Label(), n.OpType, err}
+			}
+			for _, t := range c.out {
+				t.static = true
+			}
+			continue
+		}
+		p.steps = append(p.steps, &step[T]{node: n, id: id, in: c.in, out: c.out, fwd: c.fwd, bwd: c.bwd})
+	}
+	for _, v := range e.outputs {
+		t := p.vals[v]
+		if t == nil {
+			return nil, fmt.Errorf("graph output %q is not computed by any node", v.Name)
+		}
+		p.outputs = append(p.outputs, t)
+	}
+	// Which values depend on something trainable, and which of those lie
+	// on a path to an output (only those get gradient buffers).
+	for _, s := range p.steps {
+		req := false
+		for _, t := range s.in {
+			if t != nil && t.req {
+				req = true
+			}
+		}
+		for _, t := range s.out {
+			t.req = req && s.bwd != nil && t.kind == kFloat && !t.nograd
+		}
+	}
+	for _, t := range p.outputs {
+		t.live = t.req
+	}
+	for i := len(p.steps) - 1; i >= 0; i-- {
+		s := p.steps[i]
+		if !s.anyLive() {
+			continue
+		}
+		for _, t := range s.in {
+			if t != nil && t.req {
+				t.live = true
+			}
+		}
+	}
+	return p, nil
+}
+
+func (s *step[T]) anyLive() bool {
+	for _, t := range s.out {
+		if t.live {
+			return true
+		}
+	}
+	return false
+}
+
+// ensureGrads allocates the gradient buffers of a plan on first use.
+func (p *plan[T]) ensureGrads() {
+	if p.ready {
+		return
+	}
+	seen := map[*tensor[T]]bool{}
+	add := func(t *tensor[T]) {
+		if t == nil || !t.live || t.state || seen[t] {
+			return
+		}
+		seen[t] = true
+		t.g = make([]T, t.size)
+		p.grads = append(p.grads, t.g)
+	}
+	for _, t := range p.inputs {
+		add(t)
+	}
+	for _, s := range p.steps {
+		for _, t := range s.out {
+			add(t)
+		}
+	}
+	p.ready = true
+}
+
+// run executes the forward pass on inputs already copied into the plan.
+func (e *engine[T]) run(p *plan[T], mode Mode) error {
+	rc := runCtx{mode: mode, step: e.step, seed: e.opts.Seed, override: e.opts.OverrideDropout, ratio: e.opts.DropoutRatio}
+	e.ran = false
+	for _, s := range p.steps {
+		if err := s.fwd(&rc); err != nil {
+			return &PlanError{s.node.Label(), s.node.OpType, err}
+		}
+	}
+	if mode == Train {
+		e.step++
+	}
+	e.last, e.lastMode, e.ran = p, mode, true
+	return nil
+}
+
+// backward runs reverse-mode AD for the last run; seed(i, g) adds the
+// gradient of output i into g (it may leave g untouched for outputs that
+// did not receive one).
+func (e *engine[T]) backward(seed func(i int, g []T)) error {
+	if !e.ran {
+		return errors.New("Backward called without a preceding Run")
+	}
+	p := e.last
+	p.ensureGrads()
+	for _, g := range p.grads {
+		clear(g)
+	}
+	for i, t := range p.outputs {
+		if t.live {
+			seed(i, t.g)
+		}
+	}
+	for i := len(p.steps) - 1; i >= 0; i-- {
+		s := p.steps[i]
+		if s.anyLive() {
+			s.bwd()
+		}
+	}
+	return nil
+}
+
+func (e *engine[T]) zeroGrad() {
+	for _, p := range e.params {
+		clear(p.grad)
+	}
+}

@@ -1,0 +1,173 @@
+package exec
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/nnkit/nnkit/ir"
+)
+
+// nodeCtx is what an op's plan function sees: the node, its input tensors
+// (shapes known, contents known when static) and its outputs to create.
+type nodeCtx[T Float] struct {
+	e     *engine[T]
+	p     *plan[T]
+	n     *ir.Node
+	id    int
+	opset int64
+	in    []*tensor[T]
+	out   []*tensor[T]
+	fwd   func(*runCtx) error
+	bwd   func()
+}
+
+// input returns input i, or nil if it is absent.
+func (c *nodeCtx[T]) input(i int) *tensor[T] {
+	if i < len(c.in) {
+		return c.in[i]
+	}
+	return nil
+}
+
+// need returns input i, which must be present and of one of the kinds.
+func (c *nodeCtx[T]) need(i int, kinds ...kind) (*tensor[T], error) {
+	t := c.input(i)
+	if t == nil {
+		return nil, fmt.Errorf("input %d is missing", i)
+	}
+	for _, k := range kinds {
+		if t.kind == k {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("input %d (%s) has element type %s, want %v", i, t.name, t.kind, kinds)
+}
+
+// used reports whether output j is read by a node or is a graph output.
+func (c *nodeCtx[T]) used(j int) bool {
+	if j >= len(c.n.Outputs) || c.n.Outputs[j] == nil {
+		return false
+	}
+	v := c.n.Outputs[j]
+	return v.IsOutput || len(v.Uses) > 0
+}
+
+// output creates output j with the given kind and shape, allocated.
+func (c *nodeCtx[T]) output(j int, k kind, shape []int) *tensor[T] {
+	t := newTensor[T]("", k, shape)
+	if j < len(c.out) {
+		c.out[j] = t
+	}
+	return t
+}
+
+// outputs beyond the node's own count are not needed; nop marks the
+// remaining, undefined outputs as empty placeholders.
+func (c *nodeCtx[T]) fillUnused(k kind) {
+	for j, t := range c.out {
+		if t == nil {
+			c.out[j] = &tensor[T]{kind: k, nograd: true}
+		}
+	}
+}
+
+// ints returns the contents of integer input i, which must be known when
+// the plan is built (a shape, axes, pads, ...).
+func (c *nodeCtx[T]) ints(i int, what string) ([]int64, error) {
+	t := c.input(i)
+	if t == nil {
+		return nil, fmt.Errorf("%s (input %d) is missing", what, i)
+	}
+	if t.kind == kFloat {
+		return nil, fmt.Errorf("%s (input %d, %s) must be an integer tensor", what, i, t.name)
+	}
+	if !t.static {
+		return nil, fmt.Errorf("%s (input %d, %s) depends on the data; only shapes computable before running are supported", what, i, t.name)
+	}
+	return t.i, nil
+}
+
+// staticFloat returns the single value of a static scalar-like input.
+func (c *nodeCtx[T]) staticScalar(i int, what string) (float64, error) {
+	t := c.input(i)
+	if t == nil {
+		return 0, fmt.Errorf("%s (input %d) is missing", what, i)
+	}
+	if !t.static {
+		return 0, fmt.Errorf("%s (input %d, %s) depends on the data; it must be a constant", what, i, t.name)
+	}
+	if t.size != 1 {
+		return 0, fmt.Errorf("%s (input %d, %s) has %d elements, want 1", what, i, t.name, t.size)
+	}
+	if t.kind == kFloat {
+		return float64(t.f[0]), nil
+	}
+	return float64(t.i[0]), nil
+}
+
+func (c *nodeCtx[T]) axes(raw []int64, rank int) ([]int, error) {
+	out := make([]int, len(raw))
+	seen := map[int]bool{}
+	for i, a := range raw {
+		ax, err := normAxis(a, rank)
+		if err != nil {
+			return nil, err
+		}
+		if seen[ax] {
+			return nil, fmt.Errorf("axis %d is repeated in %v", a, raw)
+		}
+		seen[ax] = true
+		out[i] = ax
+	}
+	return out, nil
+}
+
+// grain is the smallest piece of elementwise work worth a goroutine.
+const grain = 1 << 14
+
+// par runs f over [0, n) in parallel pieces of at least grain elements.
+func (c *nodeCtx[T]) par(n int, f func(lo, hi int)) { c.e.pool.run(n, grain, f) }
+
+func opsFor[T Float]() map[string]opDef[T] {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return any(ops32).(map[string]opDef[T])
+	default:
+		return any(ops64).(map[string]opDef[T])
+	}
+}
+
+var (
+	ops32 = opTable[float32]()
+	ops64 = opTable[float64]()
+)
+
+func opTable[T Float]() map[string]opDef[T] {
+	m := map[string]opDef[T]{}
+	registerUnary(m)
+	registerBinary(m)
+	registerMatMul(m)
+	registerShape(m)
+	registerTensorOps(m)
+	registerConv(m)
+	registerPool(m)
+	registerNorm(m)
+	registerSoftmax(m)
+	registerReduce(m)
+	registerDropout(m)
+	registerLSTM(m)
+	registerConst(m)
+	return m
+}
+
+// SupportedOps lists the ONNX operators (default domain) the executor
+// runs, forward and backward.
+func SupportedOps() []string {
+	out := make([]string, 0, len(ops32))
+	for k := range ops32 {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

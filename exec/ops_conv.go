@@ -1,0 +1,400 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nnkit/nnkit/ir"
+)
+
+// Conv (1-D and 2-D) as im2col + GEMM, one image at a time, images spread
+// over the worker goroutines (each with its own im2col buffer and partial
+// weight gradient, summed in a fixed order so results are deterministic).
+//
+//	y_n,g = W_g · col(x_n)_g + b
+//	→ dW_g += dy_n,g · col_gᵀ,  dx_n += col⁻¹(W_gᵀ · dy_n,g),  db += Σ dy
+
+func registerConv[T Float](m map[string]opDef[T]) {
+	m["Conv"] = opDef[T]{plan: planConv[T], check: checkSpatial}
+}
+
+// checkSpatial rejects 3-D (and higher) convolutions and pools.
+func checkSpatial(n *ir.Node, _ int64) error {
+	if k := n.Ints("kernel_shape", nil); len(k) > 2 {
+		return fmt.Errorf("%d-D kernel", len(k))
+	}
+	return nil
+}
+
+// geom is the geometry of one spatial axis of a convolution or pool.
+type geom struct {
+	in, k, s, d, pb, pe, out int
+}
+
+// spatialGeom reads kernel_shape/strides/dilations/pads/auto_pad for the
+// spatial dims of x (1 or 2) and computes output sizes.
+func spatialGeom(n *ir.Node, in, kernel []int, ceil bool) ([]geom, error) {
+	r := len(in)
+	strides := n.Ints("strides", nil)
+	dil := n.Ints("dilations", nil)
+	pads := n.Ints("pads", nil)
+	auto := n.String("auto_pad", "NOTSET")
+	get := func(a []int64, i int, def int) (int, error) {
+		if a == nil {
+			return def, nil
+		}
+		if len(a) != r && !(len(a) == 2*r) {
+			return 0, fmt.Errorf("attribute has %d values for %d spatial dims", len(a), r)
+		}
+		return int(a[i]), nil
+	}
+	if pads != nil && len(pads) != 2*r {
+		return nil, fmt.Errorf("pads %v: want %d values", pads, 2*r)
+	}
+	gs := make([]geom, r)
+	for i := range gs {
+		g := geom{in: in[i], k: kernel[i]}
+		var err error
+		if g.s, err = get(strides, i, 1); err != nil {
+			return nil, err
+		}
+		if g.d, err = get(dil, i, 1); err != nil {
+			return nil, err
+		}
+		if g.s < 1 || g.d < 1 || g.k < 1 {
+			return nil, fmt.Errorf("kernel %v, strides %v and dilations %v must be positive", kernel, strides, dil)
+		}
+		ext := g.d*(g.k-1) + 1
+		switch auto {
+		case "NOTSET", "":
+			if pads != nil {
+				g.pb, g.pe = int(pads[i]), int(pads[i+r])
+			}
+		case "VALID":
+		case "SAME_UPPER", "SAME_LOWER":
+			out := (g.in + g.s - 1) / g.s
+			total := max(0, (out-1)*g.s+ext-g.in)
+			small := total / 2
+			if auto == "SAME_UPPER" {
+				g.pb, g.pe = small, total-small
+			} else {
+				g.pb, g.pe = total-small, small
+			}
+		default:
+			return nil, fmt.Errorf("auto_pad %q", auto)
+		}
+		if g.pb < 0 || g.pe < 0 {
+			return nil, fmt.Errorf("negative pads %v", pads)
+		}
+		span := g.in + g.pb + g.pe - ext
+		if span < 0 {
+			return nil, fmt.Errorf("kernel extent %d is larger than the padded input %d", ext, g.in+g.pb+g.pe)
+		}
+		g.out = span/g.s + 1
+		if ceil && span%g.s != 0 {
+			g.out++
+			// PyTorch: the last window must start inside the input or left padding
+			if (g.out-1)*g.s >= g.in+g.pb {
+				g.out--
+			}
+		}
+		gs[i] = g
+	}
+	return gs, nil
+}
+
+// as2D pads a 1-D geometry list to two (H = 1).
+func as2D(gs []geom) (geom, geom) {
+	if len(gs) == 1 {
+		return geom{in: 1, k: 1, s: 1, d: 1, out: 1}, gs[0]
+	}
+	return gs[0], gs[1]
+}
+
+func planConv[T Float](c *nodeCtx[T]) error {
+	x, err := c.need(0, kFloat)
+	if err != nil {
+		return err
+	}
+	w, err := c.need(1, kFloat)
+	if err != nil {
+		return err
+	}
+	b := c.input(2)
+	r := len(x.shape)
+	if r != 3 && r != 4 {
+		return fmt.Errorf("input %s: only 1-D and 2-D convolutions ([N,C,L] or [N,C,H,W]) are supported", shapeStr(x.shape))
+	}
+	if len(w.shape) != r {
+		return fmt.Errorf("weight %s does not match input %s", shapeStr(w.shape), shapeStr(x.shape))
+	}
+	N, C := x.shape[0], x.shape[1]
+	M := w.shape[0]
+	grp := int(c.n.Int("group", 1))
+	if grp < 1 || C%grp != 0 || M%grp != 0 || w.shape[1]*grp != C {
+		return fmt.Errorf("group=%d does not fit input %s and weight %s", grp, shapeStr(x.shape), shapeStr(w.shape))
+	}
+	kernel := w.shape[2:]
+	if ks := c.n.Ints("kernel_shape", nil); ks != nil {
+		for i, k := range ks {
+			if i >= len(kernel) || int(k) != kernel[i] {
+				return fmt.Errorf("kernel_shape %v does not match weight %s", ks, shapeStr(w.shape))
+			}
+		}
+	}
+	if b != nil && (b.kind != kFloat || b.size != M) {
+		return fmt.Errorf("bias %s does not match %d output channels", shapeStr(b.shape), M)
+	}
+	gs, err := spatialGeom(c.n, x.shape[2:], kernel, false)
+	if err != nil {
+		return err
+	}
+	gh, gw := as2D(gs)
+	outShape := []int{N, M}
+	for _, g := range gs {
+		outShape = append(outShape, g.out)
+	}
+	y := c.output(0, kFloat, outShape)
+
+	cg, mg := C/grp, M/grp
+	kk := gh.k * gw.k
+	ckk := cg * kk // rows of one group's column matrix
+	ohw := gh.out * gw.out
+	hw := gh.in * gw.in
+	direct := kk == 1 && gh.s == 1 && gw.s == 1 && gh.pb == 0 && gh.pe == 0 && gw.pb == 0 && gw.pe == 0
+	P := c.e.pool.parts(N, 1)
+	type scratch struct {
+		col, dcol []T
+		dw, db    []T
+	}
+	sc := make([]scratch, P)
+	for i := range sc {
+		if !direct {
+			sc[i].col = make([]T, C*kk*ohw)
+		}
+	}
+	mm := c.e.mm
+	gemm := func(serial bool, tA, tB bool, m, n, k int, alpha T, a []T, lda int, bb []T, ldb int, beta T, cc []T, ldc int) {
+		if serial {
+			gemmSerial(tA, tB, m, n, k, alpha, a, lda, bb, ldb, beta, cc, ldc)
+		} else {
+			mm.gemm(tA, tB, m, n, k, alpha, a, lda, bb, ldb, beta, cc, ldc)
+		}
+	}
+	cols := func(s *scratch, n int) []T {
+		xn := x.f[n*C*hw : (n+1)*C*hw]
+		if direct {
+			return xn
+		}
+		im2col(xn, C, gh, gw, s.col)
+		return s.col
+	}
+	image := func(s *scratch, n int, serial bool) {
+		col := cols(s, n)
+		yn := y.f[n*M*ohw : (n+1)*M*ohw]
+		for g := 0; g < grp; g++ {
+			gemm(serial, false, false, mg, ohw, ckk, 1, w.f[g*mg*ckk:], ckk, col[g*ckk*ohw:], ohw, 0, yn[g*mg*ohw:], ohw)
+		}
+		if b != nil {
+			for m := 0; m < M; m++ {
+				bv := b.f[m]
+				row := yn[m*ohw : (m+1)*ohw]
+				for i := range row {
+					row[i] += bv
+				}
+			}
+		}
+	}
+	fwdParts := func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			for n := p * N / P; n < (p+1)*N/P; n++ {
+				image(&sc[p], n, true)
+			}
+		}
+	}
+	c.fwd = func(*runCtx) error {
+		if P > 1 {
+			c.e.pool.run(P, 1, fwdParts)
+		} else {
+			for n := 0; n < N; n++ {
+				image(&sc[0], n, false)
+			}
+		}
+		return nil
+	}
+	// backward of one image; dw/db are where this image's weight and bias
+	// gradients are added.
+	back := func(s *scratch, n int, serial bool, dw, db []T) {
+		dy := y.g[n*M*ohw : (n+1)*M*ohw]
+		if db != nil {
+			for m := 0; m < M; m++ {
+				var acc float64
+				for _, v := range dy[m*ohw : (m+1)*ohw] {
+					acc += float64(v)
+				}
+				db[m] += T(acc)
+			}
+		}
+		var col []T
+		if dw != nil {
+			col = cols(s, n)
+			for g := 0; g < grp; g++ {
+				gemm(serial, false, true, mg, ckk, ohw, 1, dy[g*mg*ohw:], ohw, col[g*ckk*ohw:], ohw, 1, dw[g*mg*ckk:], ckk)
+			}
+		}
+		if x.g == nil {
+			return
+		}
+		dxn := x.g[n*C*hw : (n+1)*C*hw]
+		if direct {
+			for g := 0; g < grp; g++ {
+				gemm(serial, true, false, ckk, ohw, mg, 1, w.f[g*mg*ckk:], ckk, dy[g*mg*ohw:], ohw, 1, dxn[g*ckk*ohw:], ohw)
+			}
+			return
+		}
+		for g := 0; g < grp; g++ {
+			gemm(serial, true, false, ckk, ohw, mg, 1, w.f[g*mg*ckk:], ckk, dy[g*mg*ohw:], ohw, 0, s.dcol[g*ckk*ohw:], ohw)
+		}
+		col2im(s.dcol, C, gh, gw, dxn)
+	}
+	bwdParts := func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			s := &sc[p]
+			if s.dw != nil {
+				clear(s.dw)
+			}
+			if s.db != nil {
+				clear(s.db)
+			}
+			for n := p * N / P; n < (p+1)*N/P; n++ {
+				back(s, n, true, s.dw, s.db)
+			}
+		}
+	}
+	c.bwd = func() {
+		needW := w.g != nil
+		needB := b != nil && b.g != nil
+		for i := range sc {
+			if x.g != nil && !direct && sc[i].dcol == nil {
+				sc[i].dcol = make([]T, C*kk*ohw)
+			}
+			if P > 1 && needW && sc[i].dw == nil {
+				sc[i].dw = make([]T, w.size)
+			}
+			if P > 1 && needB && sc[i].db == nil {
+				sc[i].db = make([]T, M)
+			}
+		}
+		if P == 1 {
+			var dw, db []T
+			if needW {
+				dw = w.g
+			}
+			if needB {
+				db = b.g
+			}
+			for n := 0; n < N; n++ {
+				back(&sc[0], n, false, dw, db)
+			}
+			return
+		}
+		c.e.pool.run(P, 1, bwdParts)
+		for i := range sc { // fixed order: deterministic sums
+			if needW {
+				for j, v := range sc[i].dw {
+					w.g[j] += v
+				}
+			}
+			if needB {
+				for j, v := range sc[i].db {
+					b.g[j] += v
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// im2col writes col[(c·KH+kh)·KW+kw][oh·OW+ow] = x[c][oh·sh−ph+kh·dh][ow·sw−pw+kw·dw]
+// (0 in the padding).
+func im2col[T Float](x []T, C int, gh, gw geom, col []T) {
+	H, W := gh.in, gw.in
+	OH, OW := gh.out, gw.out
+	o := 0
+	for c := 0; c < C; c++ {
+		xc := x[c*H*W : (c+1)*H*W]
+		for kh := 0; kh < gh.k; kh++ {
+			for kw := 0; kw < gw.k; kw++ {
+				for oh := 0; oh < OH; oh++ {
+					row := col[o : o+OW]
+					o += OW
+					ih := oh*gh.s - gh.pb + kh*gh.d
+					if ih < 0 || ih >= H {
+						clear(row)
+						continue
+					}
+					xr := xc[ih*W : (ih+1)*W]
+					iw0 := kw*gw.d - gw.pb
+					if gw.s == 1 {
+						// columns ow with 0 ≤ ow+iw0 < W
+						lo := min(max(0, -iw0), OW)
+						hi := max(min(OW, W-iw0), lo)
+						clear(row[:lo])
+						copy(row[lo:hi], xr[lo+iw0:hi+iw0])
+						clear(row[hi:])
+						continue
+					}
+					for ow := range row {
+						iw := ow*gw.s + iw0
+						if iw >= 0 && iw < W {
+							row[ow] = xr[iw]
+						} else {
+							row[ow] = 0
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is the adjoint of im2col: dx += the column gradients, summed.
+func col2im[T Float](col []T, C int, gh, gw geom, dx []T) {
+	H, W := gh.in, gw.in
+	OH, OW := gh.out, gw.out
+	o := 0
+	for c := 0; c < C; c++ {
+		xc := dx[c*H*W : (c+1)*H*W]
+		for kh := 0; kh < gh.k; kh++ {
+			for kw := 0; kw < gw.k; kw++ {
+				for oh := 0; oh < OH; oh++ {
+					row := col[o : o+OW]
+					o += OW
+					ih := oh*gh.s - gh.pb + kh*gh.d
+					if ih < 0 || ih >= H {
+						continue
+					}
+					xr := xc[ih*W : (ih+1)*W]
+					iw0 := kw*gw.d - gw.pb
+					if gw.s == 1 {
+						lo := min(max(0, -iw0), OW)
+						hi := max(min(OW, W-iw0), lo)
+						dst := xr[lo+iw0 : hi+iw0]
+						for i, v := range row[lo:hi] {
+							dst[i] += v
+						}
+						continue
+					}
+					for ow, v := range row {
+						iw := ow*gw.s + iw0
+						if iw >= 0 && iw < W {
+							xr[iw] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+var errNoInput = errors.New("input 0 is missing")

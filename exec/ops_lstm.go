@@ -1,0 +1,256 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/nnkit/nnkit/ir"
+)
+
+// LSTM (ONNX gate order i, o, f, c; default activations), forward, reverse
+// or bidirectional, with backpropagation through time.
+//
+//	z = Xₜ·Wᵀ + Hₜ₋₁·Rᵀ + Wb + Rb;  i,o,f = σ(zᵢ,z_o,z_f), c̃ = tanh z_c
+//	Cₜ = f⊙Cₜ₋₁ + i⊙c̃;  Hₜ = o⊙tanh Cₜ
+//	→ dCₜ = dCₜ₊₁' + dHₜ⊙o⊙(1−tanh²Cₜ), dz = (dCₜ⊙c̃⊙i(1−i), dHₜ⊙tanh Cₜ⊙o(1−o),
+//	  dCₜ⊙Cₜ₋₁⊙f(1−f), dCₜ⊙i⊙(1−c̃²)), dHₜ₋₁ = dz·R, dCₜ₋₁' = dCₜ⊙f,
+//	  dW = Σ dzᵀXₜ, dR = Σ dzᵀHₜ₋₁, dWb = dRb = Σ dz, dXₜ = dz·W
+
+func registerLSTM[T Float](m map[string]opDef[T]) {
+	m["LSTM"] = opDef[T]{plan: planLSTM[T], check: checkLSTM}
+}
+
+func checkLSTM(n *ir.Node, _ int64) error {
+	switch n.String("direction", "forward") {
+	case "forward", "reverse", "bidirectional":
+	default:
+		return fmt.Errorf("direction=%q", n.String("direction", ""))
+	}
+	if acts := n.Strs("activations", nil); acts != nil {
+		for i, a := range acts {
+			want := "Tanh"
+			if i%3 == 0 {
+				want = "Sigmoid"
+			}
+			if a != want {
+				return fmt.Errorf("activations %v", acts)
+			}
+		}
+	}
+	if n.HasAttr("clip") {
+		return errors.New("clip")
+	}
+	if n.Int("input_forget", 0) != 0 {
+		return errors.New("input_forget=1")
+	}
+	if n.Int("layout", 0) != 0 {
+		return errors.New("layout=1")
+	}
+	if n.In(7) != nil {
+		return errors.New("peepholes")
+	}
+	return nil
+}
+
+func planLSTM[T Float](c *nodeCtx[T]) error {
+	x, err := c.need(0, kFloat)
+	if err != nil {
+		return err
+	}
+	w, err := c.need(1, kFloat)
+	if err != nil {
+		return err
+	}
+	rw, err := c.need(2, kFloat)
+	if err != nil {
+		return err
+	}
+	b, seqLens, h0, c0 := c.input(3), c.input(4), c.input(5), c.input(6)
+	H := int(c.n.Int("hidden_size", 0))
+	dir := c.n.String("direction", "forward")
+	D := 1
+	if dir == "bidirectional" {
+		D = 2
+	}
+	if len(x.shape) != 3 {
+		return fmt.Errorf("X %s must be [seq, batch, input]", shapeStr(x.shape))
+	}
+	Tn, N, I := x.shape[0], x.shape[1], x.shape[2]
+	if H <= 0 {
+		if len(w.shape) == 3 {
+			H = w.shape[1] / 4
+		}
+	}
+	G := 4 * H
+	if !sameShape(w.shape, []int{D, G, I}) || !sameShape(rw.shape, []int{D, G, H}) {
+		return fmt.Errorf("W %s and R %s do not match hidden_size %d, %d direction(s) and input %s", shapeStr(w.shape), shapeStr(rw.shape), H, D, shapeStr(x.shape))
+	}
+	if b != nil && (b.kind != kFloat || !sameShape(b.shape, []int{D, 2 * G})) {
+		return fmt.Errorf("B %s: want [%d %d]", shapeStr(b.shape), D, 2*G)
+	}
+	for _, t := range []*tensor[T]{h0, c0} {
+		if t != nil && (t.kind != kFloat || !sameShape(t.shape, []int{D, N, H})) {
+			return fmt.Errorf("initial state %s: want [%d %d %d]", shapeStr(t.shape), D, N, H)
+		}
+	}
+	if seqLens != nil && (seqLens.kind == kFloat || seqLens.size != N) {
+		return fmt.Errorf("sequence_lens %s: want [%d] integers", shapeStr(seqLens.shape), N)
+	}
+	y := c.output(0, kFloat, []int{Tn, D, N, H})
+	yh := c.output(1, kFloat, []int{D, N, H})
+	yc := c.output(2, kFloat, []int{D, N, H})
+	NH := N * H
+	type state struct {
+		act, cs, tc, dz []T // [T, N, 4H], [T, N, H], [T, N, H], [T, N, 4H]
+		dh, dc, tmp     []T // [N, H]
+		zero            []T
+	}
+	st := make([]state, D)
+	for d := range st {
+		st[d] = state{act: make([]T, Tn*N*G), cs: make([]T, Tn*NH), tc: make([]T, Tn*NH), zero: make([]T, NH)}
+	}
+	mm := c.e.mm
+	order := func(d, s int) int {
+		if d == 1 || dir == "reverse" {
+			return Tn - 1 - s
+		}
+		return s
+	}
+	hAt := func(d, t int) []T { return y.f[(t*D+d)*NH : (t*D+d+1)*NH] }
+	init := func(t *tensor[T], d int, z []T) []T {
+		if t == nil {
+			return z
+		}
+		return t.f[d*NH : (d+1)*NH]
+	}
+	c.fwd = func(*runCtx) error {
+		if seqLens != nil {
+			for _, l := range seqLens.i {
+				if int(l) != Tn {
+					return fmt.Errorf("sequence_lens %v: variable sequence lengths are not supported (all must be %d)", seqLens.i, Tn)
+				}
+			}
+		}
+		for d := 0; d < D; d++ {
+			s := &st[d]
+			wd, rd := w.f[d*G*I:(d+1)*G*I], rw.f[d*G*H:(d+1)*G*H]
+			mm.gemm(false, true, Tn*N, G, I, 1, x.f, I, wd, I, 0, s.act, G)
+			if b != nil {
+				bd := b.f[d*2*G : (d+1)*2*G]
+				for r := 0; r < Tn*N; r++ {
+					row := s.act[r*G : (r+1)*G]
+					for k := range row {
+						row[k] += bd[k] + bd[G+k]
+					}
+				}
+			}
+			hPrev, cPrev := init(h0, d, s.zero), init(c0, d, s.zero)
+			for step := 0; step < Tn; step++ {
+				t := order(d, step)
+				z := s.act[t*N*G : (t+1)*N*G]
+				mm.gemm(false, true, N, G, H, 1, hPrev, H, rd, H, 1, z, G)
+				ct, tct, ht := s.cs[t*NH:(t+1)*NH], s.tc[t*NH:(t+1)*NH], hAt(d, t)
+				for n := 0; n < N; n++ {
+					zr := z[n*G : (n+1)*G]
+					for k := 0; k < H; k++ {
+						ig := T(sigmoid64(float64(zr[k])))
+						og := T(sigmoid64(float64(zr[H+k])))
+						fg := T(sigmoid64(float64(zr[2*H+k])))
+						cg := T(math.Tanh(float64(zr[3*H+k])))
+						zr[k], zr[H+k], zr[2*H+k], zr[3*H+k] = ig, og, fg, cg
+						cv := fg*cPrev[n*H+k] + ig*cg
+						tc := T(math.Tanh(float64(cv)))
+						ct[n*H+k], tct[n*H+k] = cv, tc
+						ht[n*H+k] = og * tc
+					}
+				}
+				hPrev, cPrev = ht, ct
+			}
+			copy(yh.f[d*NH:(d+1)*NH], hPrev)
+			copy(yc.f[d*NH:(d+1)*NH], cPrev)
+		}
+		return nil
+	}
+	c.bwd = func() {
+		for d := 0; d < D; d++ {
+			s := &st[d]
+			if s.dz == nil {
+				s.dz, s.dh, s.dc, s.tmp = make([]T, Tn*N*G), make([]T, NH), make([]T, NH), make([]T, NH)
+			}
+			wd, rd := w.f[d*G*I:(d+1)*G*I], rw.f[d*G*H:(d+1)*G*H]
+			clear(s.dh)
+			clear(s.dc)
+			if yh.g != nil {
+				copy(s.dh, yh.g[d*NH:(d+1)*NH])
+			}
+			if yc.g != nil {
+				copy(s.dc, yc.g[d*NH:(d+1)*NH])
+			}
+			for step := Tn - 1; step >= 0; step-- {
+				t := order(d, step)
+				var hPrev, cPrev []T
+				if step == 0 {
+					hPrev, cPrev = init(h0, d, s.zero), init(c0, d, s.zero)
+				} else {
+					tp := order(d, step-1)
+					hPrev, cPrev = hAt(d, tp), s.cs[tp*NH:(tp+1)*NH]
+				}
+				a := s.act[t*N*G : (t+1)*N*G]
+				dz := s.dz[t*N*G : (t+1)*N*G]
+				tct := s.tc[t*NH : (t+1)*NH]
+				for n := 0; n < N; n++ {
+					ar, dzr := a[n*G:(n+1)*G], dz[n*G:(n+1)*G]
+					for k := 0; k < H; k++ {
+						j := n*H + k
+						dh := s.dh[j]
+						if y.g != nil {
+							dh += y.g[(t*D+d)*NH+j]
+						}
+						ig, og, fg, cg := ar[k], ar[H+k], ar[2*H+k], ar[3*H+k]
+						tc := tct[j]
+						dc := s.dc[j] + dh*og*(1-tc*tc)
+						dzr[k] = dc * cg * ig * (1 - ig)
+						dzr[H+k] = dh * tc * og * (1 - og)
+						dzr[2*H+k] = dc * cPrev[j] * fg * (1 - fg)
+						dzr[3*H+k] = dc * ig * (1 - cg*cg)
+						s.dc[j] = dc * fg
+					}
+				}
+				// dHₜ₋₁ = dz·R
+				mm.gemm(false, false, N, H, G, 1, dz, G, rd, H, 0, s.dh, H)
+				if rw.g != nil {
+					mm.gemm(true, false, G, H, N, 1, dz, G, hPrev, H, 1, rw.g[d*G*H:], H)
+				}
+			}
+			if h0 != nil && h0.g != nil {
+				add(h0.g[d*NH:(d+1)*NH], s.dh)
+			}
+			if c0 != nil && c0.g != nil {
+				add(c0.g[d*NH:(d+1)*NH], s.dc)
+			}
+			if w.g != nil {
+				mm.gemm(true, false, G, I, Tn*N, 1, s.dz, G, x.f, I, 1, w.g[d*G*I:], I)
+			}
+			if x.g != nil {
+				mm.gemm(false, false, Tn*N, I, G, 1, s.dz, G, wd, I, 1, x.g, I)
+			}
+			if b != nil && b.g != nil {
+				bg := b.g[d*2*G : (d+1)*2*G]
+				for r := 0; r < Tn*N; r++ {
+					for k, v := range s.dz[r*G : (r+1)*G] {
+						bg[k] += v
+						bg[G+k] += v
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func add[T Float](dst, src []T) {
+	for i, v := range src {
+		dst[i] += v
+	}
+}

@@ -1,0 +1,317 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// BatchNormalization and LayerNormalization.
+//
+// BatchNormalization, per channel c over n = N·spatial values:
+//
+//	train: μ = mean x, σ² = mean (x−μ)² (biased), x̂ = (x−μ)/√(σ²+ε), y = γ·x̂ + β;
+//	       running ← running·m + batch·(1−m) with the UNBIASED variance σ²·n/(n−1)
+//	       (PyTorch's rule; ONNX's m is 1 − PyTorch's momentum)
+//	       → dγ = Σ dy·x̂, dβ = Σ dy, dx = γ/√(σ²+ε)·(dy − dβ/n − x̂·dγ/n)
+//	eval:  y = γ·(x−μᵣ)/√(σᵣ²+ε) + β → dx = dy·γ/√(σᵣ²+ε), dγ = Σ dy·x̂, dβ = Σ dy
+//
+// Which form runs is decided by the Mode of Run, whatever the node says
+// (opset-9..13 training nodes announce themselves by their 5 outputs,
+// opset-14+ ones by training_mode=1): Train always normalizes with batch
+// statistics and updates the running statistics, Eval always uses them.
+
+func registerNorm[T Float](m map[string]opDef[T]) {
+	m["BatchNormalization"] = opDef[T]{plan: planBatchNorm[T], modal: true}
+	m["LayerNormalization"] = opDef[T]{plan: planLayerNorm[T]}
+}
+
+func planBatchNorm[T Float](c *nodeCtx[T]) error {
+	x, err := c.need(0, kFloat)
+	if err != nil {
+		return err
+	}
+	var prm [4]*tensor[T] // scale, bias, mean, var
+	for i := range prm {
+		if prm[i], err = c.need(i+1, kFloat); err != nil {
+			return err
+		}
+	}
+	if len(x.shape) < 2 {
+		return fmt.Errorf("input %s must have a channel dimension", shapeStr(x.shape))
+	}
+	N, C := x.shape[0], x.shape[1]
+	S := numel(x.shape[2:])
+	for i, t := range prm {
+		if t.size != C {
+			return fmt.Errorf("%s %s does not match %d channels", [...]string{"scale", "bias", "mean", "var"}[i], shapeStr(t.shape), C)
+		}
+	}
+	eps := float64(c.n.Float("epsilon", 1e-5))
+	mom := float64(c.n.Float("momentum", 0.9))
+	y := c.output(0, kFloat, x.shape)
+	stats := make([]*tensor[T], 0, 4)
+	for j := 1; j < len(c.out); j++ {
+		t := c.output(j, kFloat, []int{C})
+		t.nograd = true
+		stats = append(stats, t)
+	}
+	scale, bias, rmean, rvar := prm[0], prm[1], prm[2], prm[3]
+	// running statistics are updated in place only when they are state (a
+	// buffer initializer); constants are never written.
+	updMean := rmean.state && !rmean.req
+	updVar := rvar.state && !rvar.req
+	n := N * S
+	mean := make([]float64, C) // statistics used by the last forward
+	inv := make([]float64, C)  // 1/√(σ²+ε)
+	bvar := make([]float64, C)
+	train := false
+	each := func(ch int, f func(xs, ys []T, off int)) {
+		for i := 0; i < N; i++ {
+			o := (i*C + ch) * S
+			f(x.f[o:o+S], y.f[o:o+S], o)
+		}
+	}
+	fwd := func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			if train {
+				var s float64
+				each(ch, func(xs, _ []T, _ int) {
+					for _, v := range xs {
+						s += float64(v)
+					}
+				})
+				mu := s / float64(n)
+				var q float64
+				each(ch, func(xs, _ []T, _ int) {
+					for _, v := range xs {
+						d := float64(v) - mu
+						q += d * d
+					}
+				})
+				mean[ch], bvar[ch] = mu, q/float64(n)
+			} else {
+				mean[ch], bvar[ch] = float64(rmean.f[ch]), float64(rvar.f[ch])
+			}
+			inv[ch] = 1 / math.Sqrt(bvar[ch]+eps)
+			// y = x·α + β' with α = γ/√(σ²+ε), β' = β − μ·α (PyTorch's CPU form)
+			alpha := T(inv[ch] * float64(scale.f[ch]))
+			beta := T(float64(bias.f[ch]) - mean[ch]*inv[ch]*float64(scale.f[ch]))
+			each(ch, func(xs, ys []T, _ int) {
+				ys = ys[:len(xs)]
+				for i, v := range xs {
+					ys[i] = v*alpha + beta
+				}
+			})
+		}
+	}
+	c.fwd = func(rc *runCtx) error {
+		train = rc.mode == Train
+		if train && n <= 1 {
+			return fmt.Errorf("training-mode batch normalization needs more than 1 value per channel, got input %s", shapeStr(x.shape))
+		}
+		c.e.pool.run(C, max(1, grain/max(1, n)), fwd)
+		for ch := 0; ch < C; ch++ {
+			rm, rv := float64(rmean.f[ch]), float64(rvar.f[ch])
+			if train {
+				rm = rm*mom + mean[ch]*(1-mom)
+				rv = rv*mom + bvar[ch]*float64(n)/float64(n-1)*(1-mom)
+			}
+			vals := [4]float64{rm, rv, mean[ch], bvar[ch]}
+			for j, t := range stats {
+				t.f[ch] = T(vals[j])
+			}
+			if train && updMean {
+				rmean.f[ch] = T(rm)
+			}
+			if train && updVar {
+				rvar.f[ch] = T(rv)
+			}
+		}
+		return nil
+	}
+	dg := make([]float64, C)
+	db := make([]float64, C)
+	bwd := func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mu, iv := mean[ch], inv[ch]
+			var sdy, sdyx float64
+			for i := 0; i < N; i++ {
+				o := (i*C + ch) * S
+				xs, dys := x.f[o:o+S], y.g[o:o+S]
+				for k, d := range dys {
+					sdy += float64(d)
+					sdyx += float64(d) * (float64(xs[k]) - mu)
+				}
+			}
+			dg[ch], db[ch] = sdyx*iv, sdy
+			if x.g == nil {
+				continue
+			}
+			g := float64(scale.f[ch])
+			if train {
+				// dx = γ·iv·(dy − Σdy/n − x̂·Σ(dy·x̂)/n)
+				k1 := T(g * iv)
+				k2 := T(sdy / float64(n))
+				k3 := T(sdyx * iv * iv / float64(n))
+				muT := T(mu)
+				for i := 0; i < N; i++ {
+					o := (i*C + ch) * S
+					xs, dys, gx := x.f[o:o+S], y.g[o:o+S], x.g[o:o+S]
+					for k, d := range dys {
+						gx[k] += k1 * (d - k2 - (xs[k]-muT)*k3)
+					}
+				}
+			} else {
+				k1 := T(g * iv)
+				for i := 0; i < N; i++ {
+					o := (i*C + ch) * S
+					dys, gx := y.g[o:o+S], x.g[o:o+S]
+					for k, d := range dys {
+						gx[k] += k1 * d
+					}
+				}
+			}
+		}
+	}
+	c.bwd = func() {
+		c.e.pool.run(C, max(1, grain/max(1, n)), bwd)
+		for ch := 0; ch < C; ch++ {
+			if scale.g != nil {
+				scale.g[ch] += T(dg[ch])
+			}
+			if bias.g != nil {
+				bias.g[ch] += T(db[ch])
+			}
+			if train {
+				continue
+			}
+			// eval form: the statistics are inputs too (only computed ones get gradients)
+			g := float64(scale.f[ch])
+			if rmean.g != nil {
+				rmean.g[ch] += T(-g * inv[ch] * db[ch])
+			}
+			if rvar.g != nil {
+				// ∂y/∂σ² = −½·γ·(x−μ)·(σ²+ε)^(−3/2)
+				rvar.g[ch] += T(-0.5 * g * dg[ch] * inv[ch] * inv[ch])
+			}
+		}
+	}
+	return nil
+}
+
+// LayerNormalization over the axes from `axis` on, per row:
+//
+//	x̂ = (x−μ)/√(σ²+ε), y = γ·x̂ + β
+//	→ dγ = Σ_rows dy·x̂, dβ = Σ_rows dy, dx = (dx̂ − mean dx̂ − x̂·mean(dx̂·x̂))/√(σ²+ε), dx̂ = dy·γ
+func planLayerNorm[T Float](c *nodeCtx[T]) error {
+	x, err := c.need(0, kFloat)
+	if err != nil {
+		return err
+	}
+	scale, err := c.need(1, kFloat)
+	if err != nil {
+		return err
+	}
+	bias := c.input(2)
+	r := len(x.shape)
+	ax, err := normAxis(c.n.Int("axis", -1), r)
+	if err != nil {
+		return err
+	}
+	rows, D := numel(x.shape[:ax]), numel(x.shape[ax:])
+	if scale.size != D || bias != nil && bias.size != D {
+		return fmt.Errorf("scale %s / bias do not match the normalized shape %s", shapeStr(scale.shape), shapeStr(x.shape[ax:]))
+	}
+	if D == 0 {
+		return errors.New("normalized shape is empty")
+	}
+	eps := float64(c.n.Float("epsilon", 1e-5))
+	y := c.output(0, kFloat, x.shape)
+	statShape := append([]int{}, x.shape...)
+	for i := ax; i < r; i++ {
+		statShape[i] = 1
+	}
+	var mOut, iOut *tensor[T]
+	if len(c.out) > 1 {
+		mOut = c.output(1, kFloat, statShape)
+		mOut.nograd = true
+	}
+	if len(c.out) > 2 {
+		iOut = c.output(2, kFloat, statShape)
+		iOut.nograd = true
+	}
+	mean := make([]float64, rows)
+	inv := make([]float64, rows)
+	fwd := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xs, ys := x.f[r*D:(r+1)*D], y.f[r*D:(r+1)*D]
+			var s float64
+			for _, v := range xs {
+				s += float64(v)
+			}
+			mu := s / float64(D)
+			var q float64
+			for _, v := range xs {
+				d := float64(v) - mu
+				q += d * d
+			}
+			iv := 1 / math.Sqrt(q/float64(D)+eps)
+			mean[r], inv[r] = mu, iv
+			for i, v := range xs {
+				h := (float64(v) - mu) * iv
+				o := h * float64(scale.f[i])
+				if bias != nil {
+					o += float64(bias.f[i])
+				}
+				ys[i] = T(o)
+			}
+			if mOut != nil {
+				mOut.f[r] = T(mu)
+			}
+			if iOut != nil {
+				iOut.f[r] = T(iv)
+			}
+		}
+	}
+	rgrain := max(1, grain/D)
+	c.fwd = func(*runCtx) error { c.e.pool.run(rows, rgrain, fwd); return nil }
+	bwd := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xs, dys, gx := x.f[r*D:(r+1)*D], y.g[r*D:(r+1)*D], x.g[r*D:(r+1)*D]
+			mu, iv := mean[r], inv[r]
+			var s1, s2 float64
+			for i, d := range dys {
+				dh := float64(d) * float64(scale.f[i])
+				s1 += dh
+				s2 += dh * (float64(xs[i]) - mu) * iv
+			}
+			s1 /= float64(D)
+			s2 /= float64(D)
+			for i, d := range dys {
+				dh := float64(d) * float64(scale.f[i])
+				h := (float64(xs[i]) - mu) * iv
+				gx[i] += T(iv * (dh - s1 - h*s2))
+			}
+		}
+	}
+	c.bwd = func() {
+		if x.g != nil {
+			c.e.pool.run(rows, rgrain, bwd)
+		}
+		if scale.g != nil || bias != nil && bias.g != nil {
+			for r := 0; r < rows; r++ {
+				xs, dys := x.f[r*D:(r+1)*D], y.g[r*D:(r+1)*D]
+				for i, d := range dys {
+					if scale.g != nil {
+						scale.g[i] += d * T((float64(xs[i])-mean[r])*inv[r])
+					}
+					if bias != nil && bias.g != nil {
+						bias.g[i] += d
+					}
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,485 @@
+package exec
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Concat, Split, Slice, Gather, Pad, Tile.
+
+func registerTensorOps[T Float](m map[string]opDef[T]) {
+	m["Concat"] = opDef[T]{plan: planConcat[T]}
+	m["Split"] = opDef[T]{plan: planSplit[T]}
+	m["Slice"] = opDef[T]{plan: planSlice[T]}
+	m["Gather"] = opDef[T]{plan: planGather[T]}
+	m["Pad"] = opDef[T]{plan: planPad[T]}
+	m["Tile"] = opDef[T]{plan: planTile[T]}
+	m["Range"] = opDef[T]{plan: planRange[T]}
+}
+
+// Concat: y = [x₁ x₂ …] along axis → dxᵢ = the matching block of dy.
+func planConcat[T Float](c *nodeCtx[T]) error {
+	var xs []*tensor[T]
+	for _, t := range c.in {
+		if t != nil {
+			xs = append(xs, t)
+		}
+	}
+	if len(xs) == 0 {
+		return errors.New("no inputs")
+	}
+	r := len(xs[0].shape)
+	ax, err := normAxis(c.n.Int("axis", 0), max(r, 1))
+	if err != nil {
+		return err
+	}
+	if r == 0 {
+		return errors.New("cannot concatenate scalars")
+	}
+	out := append([]int{}, xs[0].shape...)
+	out[ax] = 0
+	for _, t := range xs {
+		if len(t.shape) != r || (t.kind == kFloat) != (xs[0].kind == kFloat) {
+			return fmt.Errorf("inputs %s do not fit together", shapesOf(xs))
+		}
+		for d := range t.shape {
+			if d != ax && t.shape[d] != xs[0].shape[d] {
+				return fmt.Errorf("inputs %s differ outside axis %d", shapesOf(xs), ax)
+			}
+		}
+		out[ax] += t.shape[ax]
+	}
+	outer := numel(out[:ax])
+	inner := numel(out[ax+1:])
+	y := c.output(0, xs[0].kind, out)
+	c.fwd = func(*runCtx) error {
+		o := 0
+		for i := 0; i < outer; i++ {
+			for _, t := range xs {
+				n := t.shape[ax] * inner
+				if y.kind == kFloat {
+					copy(y.f[o:o+n], t.f[i*n:(i+1)*n])
+				} else {
+					copy(y.i[o:o+n], t.i[i*n:(i+1)*n])
+				}
+				o += n
+			}
+		}
+		return nil
+	}
+	c.bwd = func() {
+		o := 0
+		for i := 0; i < outer; i++ {
+			for _, t := range xs {
+				n := t.shape[ax] * inner
+				if t.g != nil {
+					g := t.g[i*n : (i+1)*n]
+					for k, v := range y.g[o : o+n] {
+						g[k] += v
+					}
+				}
+				o += n
+			}
+		}
+	}
+	return nil
+}
+
+func shapesOf[T Float](ts []*tensor[T]) string {
+	s := make([][]int, len(ts))
+	for i, t := range ts {
+		s[i] = t.shape
+	}
+	return shapesStr(s)
+}
+
+// Split: yᵢ = block i of x along axis → dx = [dy₁ dy₂ …] (0 where absent).
+func planSplit[T Float](c *nodeCtx[T]) error {
+	x := c.input(0)
+	if x == nil {
+		return errors.New("input 0 is missing")
+	}
+	r := len(x.shape)
+	ax, err := normAxis(c.n.Int("axis", 0), r)
+	if err != nil {
+		return err
+	}
+	n := len(c.out)
+	var sizes []int
+	switch {
+	case c.input(1) != nil:
+		s, err := c.ints(1, "split")
+		if err != nil {
+			return err
+		}
+		for _, v := range s {
+			sizes = append(sizes, int(v))
+		}
+	case c.n.HasAttr("split"):
+		for _, v := range c.n.Ints("split", nil) {
+			sizes = append(sizes, int(v))
+		}
+	default:
+		if k := c.n.Int("num_outputs", 0); k > 0 {
+			n = int(k)
+		}
+		d := x.shape[ax]
+		each := (d + n - 1) / n
+		for i := 0; i < n; i++ {
+			sizes = append(sizes, min(each, max(0, d-i*each)))
+		}
+		if d%n != 0 && !c.n.HasAttr("num_outputs") {
+			return fmt.Errorf("dimension %d of %s does not split evenly into %d outputs", ax, shapeStr(x.shape), n)
+		}
+	}
+	total := 0
+	for _, s := range sizes {
+		if s < 0 {
+			return fmt.Errorf("negative split size in %v", sizes)
+		}
+		total += s
+	}
+	if total != x.shape[ax] || len(sizes) != len(c.out) {
+		return fmt.Errorf("split %v does not divide axis %d of %s into %d outputs", sizes, ax, shapeStr(x.shape), len(c.out))
+	}
+	outer, inner := numel(x.shape[:ax]), numel(x.shape[ax+1:])
+	ys := make([]*tensor[T], len(sizes))
+	for j, s := range sizes {
+		shape := append([]int{}, x.shape...)
+		shape[ax] = s
+		ys[j] = c.output(j, x.kind, shape)
+	}
+	row := x.shape[ax] * inner
+	c.fwd = func(*runCtx) error {
+		for i := 0; i < outer; i++ {
+			o := i * row
+			for j, y := range ys {
+				k := sizes[j] * inner
+				if x.kind == kFloat {
+					copy(y.f[i*k:(i+1)*k], x.f[o:o+k])
+				} else {
+					copy(y.i[i*k:(i+1)*k], x.i[o:o+k])
+				}
+				o += k
+			}
+		}
+		return nil
+	}
+	c.bwd = func() {
+		if x.g == nil {
+			return
+		}
+		for i := 0; i < outer; i++ {
+			o := i * row
+			for j, y := range ys {
+				k := sizes[j] * inner
+				if y.g != nil {
+					g := x.g[o : o+k]
+					for t, v := range y.g[i*k : (i+1)*k] {
+						g[t] += v
+					}
+				}
+				o += k
+			}
+		}
+	}
+	return nil
+}
+
+// Slice: y = x[starts:ends:steps] → dx = dy scattered back, 0 elsewhere.
+func planSlice[T Float](c *nodeCtx[T]) error {
+	x := c.input(0)
+	if x == nil {
+		return errors.New("input 0 is missing")
+	}
+	r := len(x.shape)
+	var starts, ends, axesRaw, steps []int64
+	var err error
+	if c.input(1) != nil || c.input(2) != nil {
+		if starts, err = c.ints(1, "starts"); err != nil {
+			return err
+		}
+		if ends, err = c.ints(2, "ends"); err != nil {
+			return err
+		}
+		if c.input(3) != nil {
+			if axesRaw, err = c.ints(3, "axes"); err != nil {
+				return err
+			}
+		}
+		if c.input(4) != nil {
+			if steps, err = c.ints(4, "steps"); err != nil {
+				return err
+			}
+		}
+	} else { // opset < 10
+		starts, ends, axesRaw = c.n.Ints("starts", nil), c.n.Ints("ends", nil), c.n.Ints("axes", nil)
+	}
+	if len(starts) != len(ends) {
+		return fmt.Errorf("starts %v and ends %v differ in length", starts, ends)
+	}
+	if axesRaw == nil {
+		for i := range starts {
+			axesRaw = append(axesRaw, int64(i))
+		}
+	}
+	if len(axesRaw) != len(starts) || steps != nil && len(steps) != len(starts) {
+		return fmt.Errorf("starts %v, ends %v, axes %v and steps %v differ in length", starts, ends, axesRaw, steps)
+	}
+	axes, err := c.axes(axesRaw, r)
+	if err != nil {
+		return err
+	}
+	out := append([]int{}, x.shape...)
+	idx := make([][]int, r)
+	for d := range idx {
+		idx[d] = seq(x.shape[d])
+	}
+	for i, ax := range axes {
+		dim := int64(x.shape[ax])
+		st := int64(1)
+		if steps != nil {
+			st = steps[i]
+		}
+		if st == 0 {
+			return errors.New("slice step is 0")
+		}
+		s, e := starts[i], ends[i]
+		if s < 0 {
+			s += dim
+		}
+		if e < 0 {
+			e += dim
+		}
+		if st > 0 {
+			s, e = min(max(s, 0), dim), min(max(e, 0), dim)
+		} else {
+			s, e = min(max(s, 0), dim-1), min(max(e, -1), dim-1)
+		}
+		var cnt int64
+		if st > 0 && e > s {
+			cnt = (e - s + st - 1) / st
+		} else if st < 0 && s > e {
+			cnt = (s - e + (-st) - 1) / (-st)
+		}
+		out[ax] = int(cnt)
+		idx[ax] = make([]int, cnt)
+		for k := range idx[ax] {
+			idx[ax][k] = int(s + int64(k)*st)
+		}
+	}
+	planIndexed(c, x, out, idx, stridesOf(x.shape), 0)
+	return nil
+}
+
+// Gather: y[o,k,i] = x[o,idx[k],i] → dx[o,idx[k],i] += dy[o,k,i].
+func planGather[T Float](c *nodeCtx[T]) error {
+	x := c.input(0)
+	if x == nil {
+		return errors.New("input 0 is missing")
+	}
+	ind, err := c.need(1, kInt)
+	if err != nil {
+		return err
+	}
+	r := len(x.shape)
+	ax, err := normAxis(c.n.Int("axis", 0), r)
+	if err != nil {
+		return err
+	}
+	out := append(append(append([]int{}, x.shape[:ax]...), ind.shape...), x.shape[ax+1:]...)
+	outer, inner, A := numel(x.shape[:ax]), numel(x.shape[ax+1:]), x.shape[ax]
+	nk := ind.size
+	y := c.output(0, x.kind, out)
+	pos := make([]int, nk)
+	c.fwd = func(*runCtx) error {
+		for k, v := range ind.i {
+			if v < -int64(A) || v >= int64(A) {
+				return fmt.Errorf("index %d is out of range for axis %d of size %d", v, ax, A)
+			}
+			if v < 0 {
+				v += int64(A)
+			}
+			pos[k] = int(v)
+		}
+		for o := 0; o < outer; o++ {
+			for k, p := range pos {
+				src := (o*A + p) * inner
+				dst := (o*nk + k) * inner
+				if x.kind == kFloat {
+					copy(y.f[dst:dst+inner], x.f[src:src+inner])
+				} else {
+					copy(y.i[dst:dst+inner], x.i[src:src+inner])
+				}
+			}
+		}
+		return nil
+	}
+	c.bwd = func() {
+		if x.g == nil {
+			return
+		}
+		for o := 0; o < outer; o++ {
+			for k, p := range pos {
+				g := x.g[(o*A+p)*inner : (o*A+p+1)*inner]
+				for i, v := range y.g[(o*nk+k)*inner : (o*nk+k+1)*inner] {
+					g[i] += v
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Pad: y = x surrounded by a constant, reflection or edge copies
+// → dx = the sum of dy over the outputs that read each x element.
+func planPad[T Float](c *nodeCtx[T]) error {
+	x := c.input(0)
+	if x == nil {
+		return errors.New("input 0 is missing")
+	}
+	r := len(x.shape)
+	mode := c.n.String("mode", "constant")
+	var pads []int64
+	var fill float64
+	var err error
+	if c.opset >= 11 || c.input(1) != nil {
+		if pads, err = c.ints(1, "pads"); err != nil {
+			return err
+		}
+		if c.input(2) != nil {
+			if fill, err = c.staticScalar(2, "constant_value"); err != nil {
+				return err
+			}
+		}
+	} else {
+		pads = c.n.Ints("pads", nil)
+		fill = float64(c.n.Float("value", 0))
+	}
+	axes := seq(r)
+	if c.input(3) != nil {
+		raw, err := c.ints(3, "axes")
+		if err != nil {
+			return err
+		}
+		if axes, err = c.axes(raw, r); err != nil {
+			return err
+		}
+	}
+	if len(pads) != 2*len(axes) {
+		return fmt.Errorf("pads %v: want %d values for rank %d", pads, 2*len(axes), r)
+	}
+	begin, end := make([]int, r), make([]int, r)
+	for i, a := range axes {
+		begin[a], end[a] = int(pads[i]), int(pads[i+len(axes)])
+	}
+	out := make([]int, r)
+	idx := make([][]int, r)
+	for d := 0; d < r; d++ {
+		n := x.shape[d]
+		out[d] = n + begin[d] + end[d]
+		if out[d] < 0 {
+			return fmt.Errorf("pads %v shrink dimension %d of %s below zero", pads, d, shapeStr(x.shape))
+		}
+		idx[d] = make([]int, out[d])
+		for o := range idx[d] {
+			i := o - begin[d]
+			if i < 0 || i >= n {
+				switch mode {
+				case "constant":
+					i = -1
+				case "edge":
+					i = min(max(i, 0), n-1)
+				case "reflect":
+					if n == 1 {
+						i = 0
+						break
+					}
+					for i < 0 || i >= n {
+						if i < 0 {
+							i = -i
+						}
+						if i >= n {
+							i = 2*(n-1) - i
+						}
+					}
+				case "wrap":
+					i = ((i % n) + n) % n
+				default:
+					return fmt.Errorf("mode %q is not supported", mode)
+				}
+				if n == 0 {
+					i = -1
+				}
+			}
+			idx[d][o] = i
+		}
+	}
+	planIndexed(c, x, out, idx, stridesOf(x.shape), T(fill))
+	return nil
+}
+
+// Tile: y = x repeated along each axis → dx = Σ over the copies.
+func planTile[T Float](c *nodeCtx[T]) error {
+	x := c.input(0)
+	if x == nil {
+		return errors.New("input 0 is missing")
+	}
+	rep, err := c.ints(1, "repeats")
+	if err != nil {
+		return err
+	}
+	if len(rep) != len(x.shape) {
+		return fmt.Errorf("repeats %v do not match rank %d", rep, len(x.shape))
+	}
+	out := make([]int, len(rep))
+	idx := make([][]int, len(rep))
+	for d, k := range rep {
+		if k < 0 {
+			return fmt.Errorf("negative repeat in %v", rep)
+		}
+		out[d] = x.shape[d] * int(k)
+		idx[d] = make([]int, out[d])
+		for o := range idx[d] {
+			idx[d][o] = o % x.shape[d]
+		}
+	}
+	planIndexed(c, x, out, idx, stridesOf(x.shape), 0)
+	return nil
+}
+
+// Range: start, start+delta, … below limit (no gradient).
+func planRange[T Float](c *nodeCtx[T]) error {
+	var v [3]float64
+	for i := range v {
+		f, err := c.staticScalar(i, [...]string{"start", "limit", "delta"}[i])
+		if err != nil {
+			return err
+		}
+		v[i] = f
+	}
+	if v[2] == 0 {
+		return errors.New("delta is 0")
+	}
+	n := 0
+	if q := (v[1] - v[0]) / v[2]; q > 0 {
+		n = int(q)
+		if float64(n) < q {
+			n++
+		}
+	}
+	k := c.in[0].kind
+	y := c.output(0, k, []int{n})
+	c.fwd = func(*runCtx) error {
+		for i := 0; i < n; i++ {
+			x := v[0] + float64(i)*v[2]
+			if k == kFloat {
+				y.f[i] = T(x)
+			} else {
+				y.i[i] = int64(x)
+			}
+		}
+		return nil
+	}
+	return nil
+}

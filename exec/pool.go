@@ -1,0 +1,89 @@
+package exec
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// pool runs loops on a fixed set of goroutines. Work is split into at most
+// `threads` contiguous parts, deterministically (the split depends only on
+// the loop length and the thread count), and the calling goroutine does the
+// first part itself. Nothing is allocated per call: the functions handed to
+// run are created once, when a plan is built.
+type pool struct {
+	threads int
+	jobs    chan job
+	wg      sync.WaitGroup
+	busy    atomic.Bool
+	closed  atomic.Bool
+}
+
+type job struct {
+	f      func(lo, hi int)
+	lo, hi int
+	wg     *sync.WaitGroup
+}
+
+func newPool(threads int) *pool {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	p := &pool{threads: threads}
+	if threads > 1 {
+		p.jobs = make(chan job, 4*threads)
+		for range threads - 1 {
+			go worker(p.jobs)
+		}
+	}
+	return p
+}
+
+func worker(jobs <-chan job) {
+	for j := range jobs {
+		j.f(j.lo, j.hi)
+		j.wg.Done()
+	}
+}
+
+func (p *pool) close() {
+	if p.jobs != nil && p.closed.CompareAndSwap(false, true) {
+		close(p.jobs)
+	}
+}
+
+// parts is how many pieces run(n, grain, ·) splits a loop of n into.
+func (p *pool) parts(n, grain int) int {
+	if grain < 1 {
+		grain = 1
+	}
+	k := min(p.threads, n/grain)
+	if k < 1 {
+		k = 1
+	}
+	return k
+}
+
+// run calls f over [0, n) split into p.parts(n, grain) ranges, in parallel.
+// A call made from inside another run (nested parallelism) runs serially.
+func (p *pool) run(n, grain int, f func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	k := p.parts(n, grain)
+	if k == 1 || p.jobs == nil || !p.busy.CompareAndSwap(false, true) {
+		f(0, n)
+		return
+	}
+	p.wg.Add(k - 1)
+	for i := 1; i < k; i++ {
+		p.jobs <- job{f, i * n / k, (i + 1) * n / k, &p.wg}
+	}
+	f(0, n/k)
+	p.wg.Wait()
+	p.busy.Store(false)
+}
+
+// each calls f(part, lo, hi) for the k = p.parts(n, grain) parts of [0, n);
+// part indexes per-worker scratch space. f is created once per plan.
+func (p *pool) each(n, grain int, f func(lo, hi int)) { p.run(p.parts(n, grain), 1, f) }

@@ -1,0 +1,181 @@
+package exec
+
+import (
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"github.com/nnkit/nnkit/ir"
+)
+
+// Float is the element type of the executor's float tensors. Programs run
+// in float32; the float64 instantiation exists so that every op's gradient
+// can be checked against finite differences in double precision.
+type Float interface{ ~float32 | ~float64 }
+
+// kind is how a value is stored: float data of the engine's precision, or
+// integers (int64, also holding bools as 0/1).
+type kind uint8
+
+const (
+	kFloat kind = iota
+	kInt
+	kBool
+)
+
+func kindOf(d ir.DType) (kind, bool) {
+	switch {
+	case d.IsFloat():
+		return kFloat, true
+	case d == ir.Bool:
+		return kBool, true
+	case d.IsInteger():
+		return kInt, true
+	}
+	return 0, false
+}
+
+func (k kind) dtype() ir.DType {
+	switch k {
+	case kInt:
+		return ir.Int64
+	case kBool:
+		return ir.Bool
+	}
+	return ir.Float32
+}
+
+func (k kind) String() string { return k.dtype().String() }
+
+// tensor is one value of a plan: its shape is fixed for the plan and its
+// storage is allocated once when the plan is built.
+type tensor[T Float] struct {
+	name  string
+	kind  kind
+	shape []int
+	size  int
+	f     []T     // float data (kind kFloat)
+	i     []int64 // integer/bool data
+	g     []T     // gradient, allocated for values on a gradient path
+
+	static bool // known when the plan is built (constants, shapes)
+	state  bool // parameter or buffer: storage shared by all plans
+	req    bool // depends on a trainable parameter (or an input with InputGrads)
+	live   bool // its gradient is needed by Backward
+	nograd bool // not differentiable (BatchNorm statistics, Dropout mask, ...)
+
+	pub Tensor // exported view (float32 engine only)
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+func stridesOf(shape []int) []int {
+	st := make([]int, len(shape))
+	s := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		st[i] = s
+		s *= shape[i]
+	}
+	return st
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func shapeStr(s []int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, d := range s {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprint(&b, d)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// normAxis maps a possibly negative axis into [0, rank).
+func normAxis(a int64, rank int) (int, error) {
+	if a < -int64(rank) || a >= int64(rank) {
+		return 0, fmt.Errorf("axis %d is out of range for rank %d", a, rank)
+	}
+	if a < 0 {
+		a += int64(rank)
+	}
+	return int(a), nil
+}
+
+// asF32 reinterprets a float32-instantiated slice; it must only be called
+// when T is float32.
+func asF32[T Float](s []T) []float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s))
+}
+
+func asF64[T Float](s []T) []float64 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float64)(unsafe.Pointer(&s[0])), len(s))
+}
+
+func is32[T Float]() bool {
+	var z T
+	return unsafe.Sizeof(z) == 4
+}
+
+func zero[T Float](s []T) {
+	clear(s)
+}
+
+// broadcastShapes is numpy's multidirectional broadcasting.
+func broadcastShapes(shapes ...[]int) ([]int, error) {
+	rank := 0
+	for _, s := range shapes {
+		rank = max(rank, len(s))
+	}
+	out := make([]int, rank)
+	for i := range out {
+		out[i] = 1
+	}
+	for _, s := range shapes {
+		off := rank - len(s)
+		for i, d := range s {
+			o := out[off+i]
+			switch {
+			case o == d || d == 1:
+			case o == 1:
+				out[off+i] = d
+			default:
+				return nil, fmt.Errorf("shapes %s cannot be broadcast together", shapesStr(shapes))
+			}
+		}
+	}
+	return out, nil
+}
+
+func shapesStr(shapes [][]int) string {
+	parts := make([]string, len(shapes))
+	for i, s := range shapes {
+		parts[i] = shapeStr(s)
+	}
+	return strings.Join(parts, " and ")
+}
