@@ -345,10 +345,12 @@ func (st *inferState) merge(n *Node, v *Value, t *tinfo) (*tinfo, error) {
 	bad := func() error {
 		return fmt.Errorf("node %s (%s): output %q is declared %s %s but inferred %s %s", n.Label(), n.OpType, v.Name, d.elem, d.shapeString(), t.elem, t.shapeString())
 	}
+	// On a contradiction the declaration stands: a declared known dim is
+	// never overwritten.
 	out := *t
 	if d.elem != Undefined {
 		if t.elem != Undefined && t.elem != d.elem {
-			return t, bad()
+			return d, bad()
 		}
 		out.elem = d.elem
 	}
@@ -360,14 +362,14 @@ func (st *inferState) merge(n *Node, v *Value, t *tinfo) (*tinfo, error) {
 		return &out, nil
 	}
 	if d.rank != t.rank {
-		return t, bad()
+		return d, bad()
 	}
 	dims := make([]sdim, t.rank)
 	for i := range dims {
 		switch dd, td := d.dims[i], t.dims[i]; {
 		case dd.isConst():
 			if td.isConst() && td.k != dd.k {
-				return t, bad()
+				return d, bad()
 			}
 			dims[i] = dd
 		case td.unk:
