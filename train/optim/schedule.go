@@ -149,3 +149,6 @@ func (s *Plateau) Step(metric float64) float64 {
 	}
 	return s.lr
 }
+
+// Config returns the plateau settings.
+func (s *Plateau) Config() PlateauConfig { return s.cfg }

@@ -1,0 +1,437 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/train/loss"
+	"github.com/nnkit/nnkit/train/optim"
+)
+
+// Model is what the loop needs of a compiled program; *exec.Program
+// provides it.
+type Model interface {
+	Inputs() []exec.InputSpec
+	OutputNames() []string
+	Params() []*exec.Param
+	Buffers() []*exec.Param
+	Run(mode exec.Mode, inputs map[string]*exec.Tensor) (map[string]*exec.Tensor, error)
+	Backward(outGrads map[string]*exec.Tensor) error
+	ZeroGrad()
+}
+
+// Loop trains Model on Train, validating on Val after every epoch.
+type Loop struct {
+	Model Model
+	Train *data.Set
+	Val   *data.Set // nil: no validation
+	Loss  loss.Func
+	Opt   optim.Optimizer
+	Sched optim.Schedule // nil: constant learning rate
+
+	Epochs    int
+	BatchSize int
+	Shuffle   bool
+	// DropLast drops a last, incomplete batch (DataLoader's drop_last).
+	DropLast bool
+	Seed     uint64
+
+	ClipNorm  float64 // > 0: clip_grad_norm_(max_norm)
+	ClipValue float64 // > 0: clip_grad_value_ (applied after ClipNorm)
+	L1        float64 // > 0: λ·Σ|θ| added to the loss
+
+	// BatchNorm says the model has BatchNormalization layers: a training
+	// batch of one sample is then refused, as PyTorch refuses it.
+	BatchNorm bool
+
+	Hooks []Hook
+
+	// Epoch (1-based) and Step (global, 1-based) of the work in progress,
+	// for hooks.
+	Epoch, Step int
+
+	input, output string
+	outGrad       exec.Tensor
+	stopReason    string
+}
+
+// StepStats describes one training step.
+type StepStats struct {
+	Epoch, Step int // Step counts within the epoch, from 1
+	Steps       int // steps in this epoch
+	Samples     int
+	Loss        float64 // criterion, without the L1 term
+	GradNorm    float64 // total gradient norm before clipping
+}
+
+// EpochStats is one epoch's summary: what the JSON log's epoch lines hold.
+type EpochStats struct {
+	Epoch     int
+	TrainLoss float64 // sample-weighted mean of the batch losses (no L1 term)
+	TrainAcc  float64 // NaN when accuracy means nothing (float targets)
+	ValLoss   float64 // NaN without validation
+	ValAcc    float64
+	LR        float64 // the learning rate used in this epoch
+	NextLR    float64 // after the schedule's step
+	GradNorm  float64 // mean total gradient norm (before clipping) over the steps
+	Seconds   float64 // wall time of the training part
+	Steps     int
+}
+
+// Result is what Run returns.
+type Result struct {
+	Epochs []EpochStats
+	// Stopped says why training ended before Epochs ("" when it ran them
+	// all), e.g. early stopping.
+	Stopped string
+}
+
+// DivergedError is returned when the loss becomes NaN or infinite: the
+// training failed.
+type DivergedError struct {
+	Epoch, Step int
+	What        string // "train loss", "validation loss"
+	Value       float64
+}
+
+func (e *DivergedError) Error() string {
+	if e.Step > 0 {
+		return fmt.Sprintf("training diverged: %s is %v at epoch %d, step %d (try a lower --lr, --clip-norm, or check the data)", e.What, e.Value, e.Epoch, e.Step)
+	}
+	return fmt.Sprintf("training diverged: %s is %v after epoch %d (try a lower --lr or --clip-norm)", e.What, e.Value, e.Epoch)
+}
+
+// Stop asks the loop to end after the current epoch; hooks call it (early
+// stopping).
+func (l *Loop) Stop(reason string) {
+	if l.stopReason == "" {
+		l.stopReason = reason
+	}
+}
+
+// Emit passes an event to every hook that takes events (the JSON log, the
+// console).
+func (l *Loop) Emit(e Event) error {
+	if e.Epoch == 0 {
+		e.Epoch = l.Epoch
+	}
+	for _, h := range l.Hooks {
+		if eh, ok := h.(EventHook); ok {
+			if err := eh.OnEvent(l, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Setup checks the model and data against each other. Run calls it; it is
+// exported for callers (the LR finder) that need the checks alone.
+func (l *Loop) Setup() error {
+	if l.BatchSize < 1 {
+		return fmt.Errorf("batch size must be ≥ 1, got %d", l.BatchSize)
+	}
+	ins := l.Model.Inputs()
+	if len(ins) != 1 {
+		names := make([]string, len(ins))
+		for i, in := range ins {
+			names[i] = in.Name
+		}
+		return fmt.Errorf("the model has %d data inputs (%v); nntrain feeds exactly one", len(ins), names)
+	}
+	if ins[0].DType != ir.Float32 {
+		return fmt.Errorf("the model's input %q is %v; nntrain feeds float32", ins[0].Name, ins[0].DType)
+	}
+	outs := l.Model.OutputNames()
+	if len(outs) == 0 {
+		return errors.New("the model has no outputs")
+	}
+	l.input, l.output = ins[0].Name, outs[0]
+	sample := ins[0].Shape
+	if len(sample) > 0 {
+		sample = sample[1:] // the batch dimension
+	}
+	for _, s := range []*data.Set{l.Train, l.Val} {
+		if s == nil {
+			continue
+		}
+		if err := s.Reshape(sample); err != nil {
+			return err
+		}
+	}
+	if l.Train.N == 0 {
+		return fmt.Errorf("%s: no training samples", l.Train.File)
+	}
+	if l.BatchNorm && !l.DropLast && l.Train.N%l.BatchSize == 1 && l.Train.N > 1 {
+		return fmt.Errorf("%d training samples in batches of %d leave a last batch of one sample, and BatchNorm cannot train on one sample (PyTorch refuses it too): change --batch-size or add --drop-last", l.Train.N, l.BatchSize)
+	}
+	if l.DropLast && l.Train.N < l.BatchSize {
+		return fmt.Errorf("--drop-last with %d training samples and batches of %d leaves nothing to train on", l.Train.N, l.BatchSize)
+	}
+	// The output width, from one eval-mode forward (no state changes).
+	k, err := l.outputWidth()
+	if err != nil {
+		return err
+	}
+	return l.checkTargets(k)
+}
+
+func (l *Loop) outputWidth() (int, error) {
+	b := l.Train.Subset([]int{0})
+	out, err := l.Model.Run(exec.Eval, map[string]*exec.Tensor{l.input: l.inputTensor(b.X, 1, b.Shape)})
+	if err != nil {
+		return 0, err
+	}
+	o := out[l.output]
+	if o == nil || o.DType != ir.Float32 {
+		return 0, fmt.Errorf("the model's output %q is not a float32 tensor", l.output)
+	}
+	if len(o.Shape) == 0 || o.Shape[0] != 1 {
+		return 0, fmt.Errorf("the model's output %q has shape %v for one sample; nntrain needs [batch, ...]", l.output, o.Shape)
+	}
+	if l.Loss.Name() == "ce" && len(o.Shape) != 2 {
+		return 0, fmt.Errorf("cross-entropy needs an output of shape [batch, classes]; %q has %v", l.output, o.Shape)
+	}
+	return len(o.F), nil
+}
+
+// checkTargets checks labels and targets against the loss and the output
+// width k, for both sets, before any training.
+func (l *Loop) checkTargets(k int) error {
+	var errs data.ErrorList
+	for _, s := range []*data.Set{l.Train, l.Val} {
+		if s == nil {
+			continue
+		}
+		switch {
+		case s.Labels != nil && l.Loss.Name() == "ce":
+			if err := s.CheckClasses(k); err != nil {
+				errs = append(errs, err)
+			}
+		case s.Labels != nil && l.Loss.Name() == "bce" && k == 1:
+			if err := s.CheckBinary(); err != nil {
+				errs = append(errs, err)
+			}
+		case s.Labels != nil && k > 1: // one-hot targets for bce/mse/l1
+			if err := s.CheckClasses(k); err != nil {
+				errs = append(errs, err)
+			}
+		case s.Labels == nil && l.Loss.Name() == "ce" && s.TargetWidth != k:
+			errs = append(errs, fmt.Errorf("%s: cross-entropy with float targets needs %d class probabilities per sample; the data has %d (integer labels are class indices)", s.File, k, s.TargetWidth))
+		case s.Labels == nil && s.TargetWidth != k:
+			errs = append(errs, fmt.Errorf("%s: %d target values per sample, but the model has %d outputs", s.File, s.TargetWidth, k))
+		}
+	}
+	return errs.Err()
+}
+
+func (l *Loop) inputTensor(x []float32, n int, shape []int) *exec.Tensor {
+	return &exec.Tensor{DType: ir.Float32, Shape: append([]int{n}, shape...), F: x}
+}
+
+func target(b data.Batch) loss.Target { return loss.Target{Labels: b.Labels, Values: b.Targets} }
+
+// TrainStep runs one step on a batch: forward (train mode), loss and its
+// gradient, backward, L1, clipping, optimizer step. It returns the
+// criterion's value (without L1), the pre-clipping gradient norm and the
+// number of correct predictions.
+func (l *Loop) TrainStep(b data.Batch) (lossv, gradNorm float64, correct, counted int, err error) {
+	l.Model.ZeroGrad()
+	out, err := l.Model.Run(exec.Train, map[string]*exec.Tensor{l.input: l.inputTensor(b.X, b.N, l.Train.Shape)})
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	o := out[l.output]
+	k := len(o.F) / b.N
+	g := &l.outGrad
+	g.DType, g.Shape = ir.Float32, slices.Clone(o.Shape)
+	if cap(g.F) < len(o.F) {
+		g.F = make([]float32, len(o.F))
+	}
+	g.F = g.F[:len(o.F)]
+	t := target(b)
+	lossv = l.Loss.Eval(g.F, o.F, b.N, k, t)
+	correct, counted = l.Loss.Correct(o.F, b.N, k, t)
+	if math.IsNaN(lossv) || math.IsInf(lossv, 0) {
+		return lossv, 0, correct, counted, nil
+	}
+	if err := l.Model.Backward(map[string]*exec.Tensor{l.output: g}); err != nil {
+		return 0, 0, 0, 0, err
+	}
+	params := l.Model.Params()
+	if l.L1 > 0 {
+		optim.AddL1Grad(params, l.L1)
+	}
+	var norm float32
+	if l.ClipNorm > 0 {
+		norm = optim.ClipGradNorm(params, l.ClipNorm)
+	} else {
+		norm = optim.GradNorm(params)
+	}
+	if l.ClipValue > 0 {
+		optim.ClipGradValue(params, l.ClipValue)
+	}
+	l.Opt.Step(params)
+	return lossv, float64(norm), correct, counted, nil
+}
+
+// Evaluate runs s in eval mode in batches and returns the sample-weighted
+// mean loss and the accuracy (NaN when not defined).
+func (l *Loop) Evaluate(s *data.Set) (lossv, acc float64, err error) {
+	grad := []float32(nil)
+	var total float64
+	correct, counted := 0, 0
+	for b := range s.Batches(l.BatchSize, data.Order(s.N, false, 0, 0)) {
+		out, err := l.Model.Run(exec.Eval, map[string]*exec.Tensor{l.input: l.inputTensor(b.X, b.N, s.Shape)})
+		if err != nil {
+			return 0, 0, err
+		}
+		o := out[l.output]
+		if cap(grad) < len(o.F) {
+			grad = make([]float32, len(o.F))
+		}
+		k := len(o.F) / b.N
+		t := target(b)
+		total += l.Loss.Eval(grad[:len(o.F)], o.F, b.N, k, t) * float64(b.N)
+		c, n := l.Loss.Correct(o.F, b.N, k, t)
+		correct += c
+		counted += n
+	}
+	acc = math.NaN()
+	if counted > 0 {
+		acc = float64(correct) / float64(counted)
+	}
+	return total / float64(s.N), acc, nil
+}
+
+// Run trains for Epochs epochs (fewer if a hook stops it).
+func (l *Loop) Run() (*Result, error) {
+	if err := l.Setup(); err != nil {
+		return nil, err
+	}
+	for _, h := range l.Hooks {
+		if sh, ok := h.(StartHook); ok {
+			if err := sh.OnStart(l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	res := &Result{}
+	runErr := l.epochs(res)
+	res.Stopped = l.stopReason
+	for _, h := range l.Hooks {
+		if eh, ok := h.(EndHook); ok {
+			if err := eh.OnEnd(l, res, runErr); err != nil && runErr == nil {
+				runErr = err
+			}
+		}
+	}
+	return res, runErr
+}
+
+func (l *Loop) epochs(res *Result) error {
+	n := l.Train.N
+	steps := (n + l.BatchSize - 1) / l.BatchSize
+	if l.DropLast {
+		steps = n / l.BatchSize
+	}
+	for l.Epoch = 1; l.Epoch <= l.Epochs; l.Epoch++ {
+		es := EpochStats{Epoch: l.Epoch, LR: l.Opt.LR(), Steps: steps, ValLoss: math.NaN(), ValAcc: math.NaN()}
+		start := time.Now()
+		var sum, normSum float64
+		correct, counted, seen, step := 0, 0, 0, 0
+		for b := range l.Train.Batches(l.BatchSize, data.Order(n, l.Shuffle, l.Seed, l.Epoch)) {
+			if l.DropLast && b.N < l.BatchSize {
+				break
+			}
+			step++
+			l.Step++
+			lv, norm, c, k, err := l.TrainStep(b)
+			if err != nil {
+				return err
+			}
+			if math.IsNaN(lv) || math.IsInf(lv, 0) {
+				e := &DivergedError{Epoch: l.Epoch, Step: step, What: "train loss", Value: lv}
+				l.Emit(Event{Name: "diverged", Message: e.Error(), Fields: map[string]any{"step": step}})
+				return e
+			}
+			sum += lv * float64(b.N)
+			normSum += norm
+			correct += c
+			counted += k
+			seen += b.N
+			ss := StepStats{Epoch: l.Epoch, Step: step, Steps: steps, Samples: b.N, Loss: lv, GradNorm: norm}
+			for _, h := range l.Hooks {
+				if sh, ok := h.(StepHook); ok {
+					if err := sh.OnStep(l, &ss); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		es.Seconds = time.Since(start).Seconds()
+		es.TrainLoss = sum / float64(seen)
+		es.GradNorm = normSum / float64(step)
+		es.TrainAcc = math.NaN()
+		if counted > 0 {
+			es.TrainAcc = float64(correct) / float64(counted)
+		}
+		metric := es.TrainLoss
+		if l.Val != nil {
+			vl, va, err := l.Evaluate(l.Val)
+			if err != nil {
+				return err
+			}
+			es.ValLoss, es.ValAcc = vl, va
+			metric = vl
+			if math.IsNaN(vl) || math.IsInf(vl, 0) {
+				e := &DivergedError{Epoch: l.Epoch, What: "validation loss", Value: vl}
+				l.Emit(Event{Name: "diverged", Message: e.Error()})
+				return e
+			}
+		}
+		es.NextLR = es.LR
+		if l.Sched != nil {
+			es.NextLR = l.Sched.Step(metric)
+			l.Opt.SetLR(es.NextLR)
+		}
+		res.Epochs = append(res.Epochs, es)
+		for _, h := range l.Hooks {
+			if eh, ok := h.(EpochHook); ok {
+				if err := eh.OnEpoch(l, &res.Epochs[len(res.Epochs)-1]); err != nil {
+					return err
+				}
+			}
+		}
+		if p, ok := l.Sched.(*optim.Plateau); ok && p.Reduced {
+			l.Emit(Event{Name: "lr_reduced", Message: fmt.Sprintf("validation loss has not improved for more than %d epochs: learning rate %g → %g", p.Config().Patience, es.LR, es.NextLR),
+				Fields: map[string]any{"lr": es.NextLR}})
+		}
+		if l.stopReason != "" {
+			break
+		}
+	}
+	return nil
+}
+
+// snapshot copies every parameter and buffer value.
+func snapshot(m Model) [][]float32 {
+	var s [][]float32
+	for _, p := range append(m.Params(), m.Buffers()...) {
+		s = append(s, slices.Clone(p.Value))
+	}
+	return s
+}
+
+// restore writes a snapshot back.
+func restore(m Model, s [][]float32) {
+	for i, p := range append(m.Params(), m.Buffers()...) {
+		copy(p.Value, s[i])
+	}
+}

@@ -1,0 +1,118 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/train/optim"
+)
+
+// OptimizerSettings select and configure an optimizer (nntrain's flags,
+// after defaults are filled in: see Defaults).
+type OptimizerSettings struct {
+	Name        string // sgd, adam, adamw, rmsprop
+	LR          float64
+	Momentum    float64
+	Dampening   float64
+	Nesterov    bool
+	WeightDecay float64
+	Betas       [2]float64
+	Eps         float64
+	Alpha       float64
+	Centered    bool
+}
+
+// OptimizerDefaults returns PyTorch's defaults for an optimizer. SGD has no
+// default learning rate in torch 1.13; nntrain uses 1e-3, PyTorch's default
+// since 2.2.
+func OptimizerDefaults(name string) (OptimizerSettings, error) {
+	s := OptimizerSettings{Name: name, Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, Alpha: 0.99}
+	switch name {
+	case "sgd":
+		s.LR = 1e-3
+	case "adam":
+		s.LR = 1e-3
+	case "adamw":
+		s.LR, s.WeightDecay = 1e-3, 1e-2
+	case "rmsprop":
+		s.LR = 1e-2
+	default:
+		return s, fmt.Errorf("unknown optimizer %q (want sgd, adam, adamw or rmsprop)", name)
+	}
+	return s, nil
+}
+
+// NewOptimizer builds the optimizer s describes. Options that the chosen
+// optimizer does not have are an error rather than silently ignored.
+func NewOptimizer(s OptimizerSettings) (optim.Optimizer, error) {
+	switch s.Name {
+	case "sgd":
+		return optim.NewSGD(optim.SGDConfig{LR: s.LR, Momentum: s.Momentum, Dampening: s.Dampening, WeightDecay: s.WeightDecay, Nesterov: s.Nesterov})
+	case "adam":
+		return optim.NewAdam(optim.AdamConfig{LR: s.LR, Betas: s.Betas, Eps: s.Eps, WeightDecay: s.WeightDecay})
+	case "adamw":
+		return optim.NewAdamW(optim.AdamConfig{LR: s.LR, Betas: s.Betas, Eps: s.Eps, WeightDecay: s.WeightDecay})
+	case "rmsprop":
+		return optim.NewRMSprop(optim.RMSpropConfig{LR: s.LR, Alpha: s.Alpha, Eps: s.Eps, WeightDecay: s.WeightDecay, Momentum: s.Momentum, Centered: s.Centered})
+	}
+	return nil, fmt.Errorf("unknown optimizer %q (want sgd, adam, adamw or rmsprop)", s.Name)
+}
+
+// OptimizerFlags lists which optimizer options each optimizer accepts (by
+// nntrain flag name).
+var OptimizerFlags = map[string][]string{
+	"sgd":     {"lr", "momentum", "dampening", "nesterov", "weight-decay"},
+	"adam":    {"lr", "betas", "eps", "weight-decay"},
+	"adamw":   {"lr", "betas", "eps", "weight-decay"},
+	"rmsprop": {"lr", "alpha", "eps", "weight-decay", "momentum", "centered"},
+}
+
+// ScheduleSettings select and configure a learning-rate schedule.
+type ScheduleSettings struct {
+	Name      string // none, step, cosine, plateau
+	StepSize  int
+	Gamma     float64
+	TMax      int
+	EtaMin    float64
+	Plateau   optim.PlateauConfig
+	HasValSet bool // plateau watches the validation loss
+}
+
+// ScheduleFlags lists which flags each schedule accepts.
+var ScheduleFlags = map[string][]string{
+	"none":    {},
+	"step":    {"step-size", "gamma"},
+	"cosine":  {"t-max", "eta-min"},
+	"plateau": {"patience", "factor", "threshold", "cooldown", "min-lr"},
+}
+
+// NewSchedule builds the schedule s describes, starting at lr0.
+func NewSchedule(s ScheduleSettings, lr0 float64) (optim.Schedule, error) {
+	switch s.Name {
+	case "", "none":
+		return nil, nil
+	case "step":
+		if s.StepSize < 1 {
+			return nil, fmt.Errorf("--scheduler step needs --step-size N ≥ 1 (PyTorch's StepLR has no default)")
+		}
+		return optim.NewStepLR(lr0, s.StepSize, s.Gamma)
+	case "cosine":
+		return optim.NewCosine(lr0, s.TMax, s.EtaMin)
+	case "plateau":
+		if !s.HasValSet {
+			return nil, fmt.Errorf("--scheduler plateau watches the validation loss: give val data or --val-split > 0")
+		}
+		return optim.NewPlateau(lr0, s.Plateau)
+	}
+	return nil, fmt.Errorf("unknown scheduler %q (want none, step, cosine or plateau)", s.Name)
+}
+
+// HasBatchNorm reports whether the model has BatchNormalization nodes.
+func HasBatchNorm(m *ir.Model) bool {
+	for _, n := range m.Graph.Nodes {
+		if n.OpType == "BatchNormalization" {
+			return true
+		}
+	}
+	return false
+}
