@@ -45,6 +45,20 @@ func fixtureModelFiles(t testing.TB) []string {
 	return files
 }
 
+// forgetDeclaredTypes removes what the file declares about node outputs
+// (graph output types, value_info), so that a test sees what inference
+// itself finds rather than what the exporter wrote down.
+func forgetDeclaredTypes(g *ir.Graph) {
+	for _, v := range g.Outputs {
+		if v.Producer != nil {
+			v.Type = nil
+		}
+	}
+	for _, v := range g.ValueInfo {
+		v.Type = nil
+	}
+}
+
 func shapeGoldenPath(model string) string {
 	dir := filepath.Base(filepath.Dir(model))
 	stem, _, _ := strings.Cut(filepath.Base(model), ".onnx")
@@ -74,6 +88,7 @@ func TestInferShapesFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			forgetDeclaredTypes(m.Graph)
 			rep, err := ir.InferShapes(m)
 			if err != nil {
 				t.Fatalf("InferShapes: %v", err)
@@ -245,6 +260,76 @@ func BenchmarkInferShapesTransformer(b *testing.B) {
 	for b.Loop() {
 		if _, err := ir.InferShapes(m); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestInferShapesPyTorchExtras runs inference on small PyTorch exports
+// (testdata/shapes/extra/, written by make_shapes.py) covering operators
+// and opsets the fixture zoo lacks: LayerNormalization and attention at
+// opset 17, GRU/RNN/bidirectional LSTM, ConvTranspose, ceil-mode pooling,
+// Resize, DepthToSpace, Pad, Split, ReduceSum with axes as input, Where,
+// Range, Expand, Tile, TopK, ArgMax, CumSum, OneHot, and the same tensor
+// ops at opset 11 (axes as attributes). Every value must get a type and
+// rank, and the graph outputs must have the shapes PyTorch computed at
+// batch 3 and 5. Each model runs twice: with the types the exporter
+// declared for its outputs (which inference must agree with) and without
+// them (what inference finds on its own).
+func TestInferShapesPyTorchExtras(t *testing.T) {
+	raw, err := os.ReadFile("../testdata/shapes/extra.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gold struct {
+		Batches []int64 `json:"batches"`
+		Models  []struct {
+			File    string `json:"file"`
+			Outputs []struct {
+				Name     string    `json:"name"`
+				ElemType int32     `json:"elem_type"`
+				Shapes   [][]int64 `json:"shapes"`
+			} `json:"outputs"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal(raw, &gold); err != nil {
+		t.Fatal(err)
+	}
+	if len(gold.Models) < 5 {
+		t.Fatalf("only %d extra models", len(gold.Models))
+	}
+	for _, em := range gold.Models {
+		for _, mode := range []string{"declared", "inferred"} {
+			t.Run(em.File+"/"+mode, func(t *testing.T) {
+				m, err := onnxio.ReadFile("../testdata/shapes/" + em.File)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if mode == "inferred" {
+					forgetDeclaredTypes(m.Graph)
+				}
+				rep, err := ir.InferShapes(m)
+				if err != nil {
+					t.Fatalf("InferShapes: %v", err)
+				}
+				if !rep.Complete() {
+					t.Errorf("incomplete: %s", rep)
+				}
+				for _, want := range em.Outputs {
+					v := m.Graph.Value(want.Name)
+					if v == nil || !v.IsOutput {
+						t.Fatalf("%s is not a graph output", want.Name)
+					}
+					if got := v.Elem(); got != ir.DType(want.ElemType) {
+						t.Errorf("%s: element type %s, want %s", want.Name, got, ir.DType(want.ElemType))
+					}
+					for i, b := range gold.Batches {
+						got, ok := v.Shape().Eval(map[string]int64{"batch": b})
+						if !ok || !slices.Equal(got, want.Shapes[i]) {
+							t.Errorf("%s: inferred %s gives %v at batch %d, PyTorch %v", want.Name, v.Shape(), got, b, want.Shapes[i])
+						}
+					}
+				}
+			})
 		}
 	}
 }

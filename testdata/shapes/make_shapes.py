@@ -2,8 +2,8 @@
 """Golden shapes for ir.InferShapes: run every fixture model and record the concrete shape of
 every value.
 
-    /usr/bin/python3 testdata/shapes/make_shapes.py            # all fixtures (about 20 s)
-    /usr/bin/python3 testdata/shapes/make_shapes.py resnet18   # some
+    /usr/bin/python3 testdata/shapes/make_shapes.py            # everything (about 15 s)
+    /usr/bin/python3 testdata/shapes/make_shapes.py resnet18   # only these fixtures
 
 For each testdata/models/<model>/<file>.onnx(.gz) it writes testdata/shapes/<model>__<stem>.json
 (stem = file name without .onnx/.onnx.gz) holding, for batch sizes 3 and 5, the element type and
@@ -23,6 +23,11 @@ It also writes testdata/shapes/ops.json: output sizes that PyTorch itself comput
 convolution, transposed convolution and pooling (ceil_mode included) and that Python computes for
 slicing, over a grid of sizes, strides, paddings and dilations; ir/infer_ops_test.go checks the
 symbolic formulas against them.
+
+Finally it exports a few small PyTorch modules (testdata/shapes/extra/*.onnx, opsets 11-17) that use
+operators the fixture zoo lacks (LayerNormalization, attention, GRU/RNN, ConvTranspose, ceil-mode
+pooling, Resize, Split, Where, Range, TopK, ...) and records in testdata/shapes/extra.json the
+shapes PyTorch gives their outputs at batch 3 and 5. Two runs write byte-identical files.
 """
 
 import gzip
@@ -419,6 +424,145 @@ def op_cases():
     return cases
 
 
+# ---- extra/: small PyTorch exports with operators the fixture zoo lacks ----
+
+def extra_modules():
+    """name -> (module, example-input maker(batch), opset, {output name: batch axis}).
+    Each module returns several tensors so that one export covers several operators."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln = nn.LayerNorm(16)
+            self.mha = nn.MultiheadAttention(16, 4, batch_first=True)
+            self.gelu = nn.GELU(approximate="tanh")
+
+        def forward(self, x):
+            h = self.ln(x)
+            a, w = self.mha(h, h, h)
+            return self.gelu(a), w, F.log_softmax(a, dim=-1)
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(8, 12, batch_first=True, bidirectional=True)
+            self.rnn = nn.RNN(24, 5, num_layers=2)
+            self.lstm = nn.LSTM(8, 6, batch_first=True, bidirectional=True)
+
+        def forward(self, x):
+            y, h = self.gru(x)
+            z, hz = self.rnn(y.transpose(0, 1))
+            l, (hl, cl) = self.lstm(x)
+            return y, h, z, hz, l[:, -1], cl
+
+    class Spatial(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1)
+            self.dw = nn.Conv2d(6, 6, 3, padding=2, dilation=2, groups=3)
+            self.maxp = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+            self.avgp = nn.AvgPool2d(2, stride=2, ceil_mode=True, count_include_pad=False)
+            self.inorm = nn.InstanceNorm2d(6, affine=True)
+
+        def forward(self, x):
+            u = self.up(x)
+            d = F.leaky_relu(self.inorm(self.dw(u)), 0.1)
+            m = self.maxp(d)
+            a = self.avgp(F.hardswish(d))
+            r = F.interpolate(m, scale_factor=2, mode="nearest")
+            p = F.pixel_shuffle(d, 2) if d.shape[1] % 4 == 0 else F.pixel_shuffle(torch.cat([d, d], 1)[:, :8], 2)
+            g = F.adaptive_avg_pool2d(F.elu(a), 1).flatten(1)
+            return u, m, a, r, p, g, F.pad(x, (1, 2, 0, 3))
+
+    class Tensors(nn.Module):
+        def forward(self, x):  # x: [B, 6, 4]
+            b = x.size(0)
+            parts = torch.split(x, [2, 4], dim=1)
+            s = x.sum(dim=1)
+            wh = torch.where(x > 0, x, torch.zeros_like(x))
+            ar = torch.arange(x.size(1)).unsqueeze(0).expand(b, -1)
+            rep = x.repeat(2, 1, 3)
+            fl = x.flip(1)
+            top, idx = x.topk(3, dim=1)
+            am = x.argmax(-1)
+            cs = x.cumsum(1)
+            z = x.new_zeros(x.shape[0], 2 * x.shape[1])
+            v = x.reshape(b, -1)[:, 1:]
+            mx, _ = x.max(dim=2, keepdim=True)
+            bm = torch.matmul(x, x.transpose(1, 2))
+            ch = x.chunk(2, dim=2)[1]
+            mf = x.masked_fill(x < 0, 0.0).clamp(min=0.5)
+            sq = x[:, :1].squeeze(1).softmax(-1)
+            ex = x.mean(dim=(1, 2), keepdim=True).expand_as(x)
+            return parts[1], s, wh, ar, rep, fl, top, idx, am, cs, z, v, mx, bm, ch, mf, sq, ex
+
+    class Embed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(50, 8)
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, tok):  # tok: [B, 7] int64
+            e = self.emb(tok)
+            onehot = F.one_hot(tok % 5, 5)
+            return F.softplus(self.fc(e)), e.sum(1), onehot
+
+    f = lambda *shape: (lambda b: torch.randn(b, *shape))
+    return {
+        "attention": (Attention(), f(5, 16), 17, {"y0": 0, "y1": 0, "y2": 0}),
+        "recurrent": (Recurrent(), f(7, 8), 14, {"y0": 0, "y1": 1, "y2": 1, "y3": 1, "y4": 0, "y5": 1}),
+        "spatial": (Spatial(), f(4, 7, 9), 13, {"y%d" % i: 0 for i in range(7)}),
+        "tensors": (Tensors(), f(6, 4), 13, {"y%d" % i: 0 for i in range(18)}),
+        "tensors_opset11": (Tensors(), f(6, 4), 11, {"y%d" % i: 0 for i in range(18)}),
+        "embed": (Embed(), lambda b: torch.randint(0, 50, (b, 7)), 15, {"y0": 0, "y1": 0, "y2": 0}),
+    }
+
+
+def record_extra():
+    """Export each extra module with a symbolic batch, then run it in PyTorch at batch 3 and 5:
+    the graph outputs' shapes there are the truth for ir/infer_fixtures_test.go."""
+    import io
+    import warnings
+    import torch
+    torch.manual_seed(0)
+    os.makedirs(os.path.join(HERE, "extra"), exist_ok=True)
+    rows = []
+    for name, (mod, make, opset, outs) in extra_modules().items():
+        mod.eval()
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(mod, (make(2),), buf, opset_version=opset, input_names=["x"],
+                              output_names=list(outs), do_constant_folding=True,
+                              dynamic_axes=dict({"x": {0: "batch"}}, **{o: {ax: "batch"} for o, ax in outs.items()}))
+        model = onnx.load_from_string(buf.getvalue())
+        onnx.checker.check_model(model)
+        path = os.path.join(HERE, "extra", name + ".onnx")
+        with open(path + ".tmp", "wb") as fh:
+            fh.write(buf.getvalue())
+        os.replace(path + ".tmp", path)
+        shapes = {o: [] for o in outs}
+        dtypes = {}
+        with torch.no_grad():
+            for b in BATCHES:
+                ys = mod(make(b))
+                ys = [ys] if torch.is_tensor(ys) else list(ys)
+                assert len(ys) == len(outs), name
+                for o, y in zip(outs, ys):
+                    shapes[o].append(list(y.shape))
+                    dtypes[o] = {torch.float32: TensorProto.FLOAT, torch.int64: TensorProto.INT64,
+                                 torch.bool: TensorProto.BOOL}[y.dtype]
+        ops = sorted({n.op_type for n in model.graph.node})
+        rows.append({"file": "extra/%s.onnx" % name, "opset": opset, "ops": ops,
+                     "outputs": [{"name": o, "elem_type": dtypes[o], "shapes": shapes[o]} for o in outs]})
+        print("extra/%-18s opset %d: %s" % (name + ".onnx", opset, " ".join(ops)))
+    write_json(os.path.join(HERE, "extra.json"), {"source": "torch %s" % torch.__version__, "batches": list(BATCHES),
+                                                   "models": rows}, "models")
+
+
 def main():
     names = [a for a in sys.argv[1:] if a != "--no-ops"]
     todo = names or sorted(os.listdir(MODELS))
@@ -431,6 +575,7 @@ def main():
         write_json(os.path.join(HERE, "ops.json"), {"source": "torch %s / Python slicing" % __import__("torch").__version__,
                                                      "cases": cases}, "cases")
         print("ops.json: %d cases" % len(cases))
+        record_extra()
 
 
 if __name__ == "__main__":
