@@ -1,23 +1,351 @@
 package main
 
-// Placeholder until the lint rules land: the lint engineer replaces this
-// file with the real runLint, runRules and runExplain.
-
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/nnkit/nnkit/cmd/internal/cli"
+	"github.com/nnkit/nnkit/lint"
+	"github.com/nnkit/nnkit/lint/format"
+	"github.com/nnkit/nnkit/lint/rules"
+	"github.com/nnkit/nnkit/onnxio"
 )
 
-func runLint(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		printUsage(stderr)
-		return cli.ExitUsage
-	}
-	fmt.Fprintln(stderr, "nnlint: linting is not available yet; try `nnlint summary model.onnx`")
-	return cli.ExitUsage
+// listFlag collects a repeatable, comma-separated flag (--select NN1,NN2
+// --select NN5).
+type listFlag struct {
+	vals []string
+	set  bool
 }
 
-func runRules(args []string, stdout, stderr io.Writer) int   { return runLint(nil, stdout, stderr) }
-func runExplain(args []string, stdout, stderr io.Writer) int { return runLint(nil, stdout, stderr) }
+func (l *listFlag) String() string { return strings.Join(l.vals, ",") }
+func (l *listFlag) Set(s string) error {
+	l.vals = append(l.vals, lint.SplitList(s)...)
+	l.set = true
+	return nil
+}
+
+// lintFlags are the command line of `nnlint [flags] model.onnx...`.
+type lintFlags struct {
+	format, failOn, config, output, color string
+	sel, ignore                           listFlag
+	probe, verbose                        bool
+	probeBatch                            int
+	probeSeed                             uint64
+	set                                   map[string]bool // flags given explicitly
+}
+
+func newLintFlagSet(stderr io.Writer) (*flag.FlagSet, *lintFlags) {
+	lf := &lintFlags{}
+	fs := flag.NewFlagSet("nnlint", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&lf.format, "format", "text", "output format: text, json, sarif or github")
+	fs.StringVar(&lf.failOn, "fail-on", "warning", "exit 1 when a finding is at or above: error, warning, info or none")
+	fs.Var(&lf.sel, "select", "rule IDs, ID prefixes or names to run, comma-separated (default: all)")
+	fs.Var(&lf.ignore, "ignore", "rule IDs, ID prefixes or names to skip, comma-separated")
+	fs.StringVar(&lf.config, "config", "", "configuration file (default: .nnlint.yaml/.yml/.json next to the model, else in the working directory)")
+	fs.BoolVar(&lf.probe, "probe", true, "run the data-free probe (forward and backward on synthetic inputs); --probe=false for static rules only")
+	fs.IntVar(&lf.probeBatch, "probe-batch", 32, "batch size of the probe's synthetic inputs")
+	fs.Uint64Var(&lf.probeSeed, "probe-seed", 0, "seed of the probe's synthetic inputs and labels")
+	fs.StringVar(&lf.output, "output", "", "write the report to this file instead of standard output")
+	fs.StringVar(&lf.output, "o", "", "shorthand for --output")
+	fs.StringVar(&lf.color, "color", "auto", "colour in the text format: auto (only on a terminal), always or never")
+	fs.BoolVar(&lf.verbose, "v", false, "text format: also print the probe's per-layer measurements")
+	fs.BoolVar(&lf.verbose, "verbose", false, "same as -v")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: nnlint [flags] model.onnx...
+
+Finds training-health problems in ONNX models exported from PyTorch: static
+rules on the graph and its initializers, plus a probe that runs the model
+forward and backward on synthetic inputs. Flags may come before or after the
+files. Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage or
+model-loading error.
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, `
+Also: nnlint rules (list rules), nnlint explain ID, nnlint summary model.onnx.
+`)
+	}
+	return fs, lf
+}
+
+// fileSettings are the effective settings for one model: command line over
+// configuration file over defaults.
+type fileSettings struct {
+	cfg        *lint.Config
+	rules      []*lint.Rule
+	failOn     lint.Severity
+	probe      bool
+	probeBatch int
+}
+
+func (lf *lintFlags) settings(cfg *lint.Config) (*fileSettings, error) {
+	s := &fileSettings{cfg: cfg, probe: lf.probe, probeBatch: lf.probeBatch}
+	sel, ignore := lf.sel.vals, lf.ignore.vals
+	failOn := lf.failOn
+	if cfg != nil {
+		if !lf.sel.set {
+			sel = cfg.Select
+		}
+		ignore = append(append([]string(nil), cfg.Ignore...), ignore...)
+		if !lf.set["fail-on"] && cfg.FailOn != "" {
+			failOn = cfg.FailOn
+		}
+		if !lf.set["probe"] && cfg.Probe != nil {
+			s.probe = *cfg.Probe
+		}
+		if !lf.set["probe-batch"] && cfg.ProbeBatch > 0 {
+			s.probeBatch = cfg.ProbeBatch
+		}
+	}
+	var err error
+	if s.failOn, err = lint.ParseFailOn(failOn); err != nil {
+		return nil, err
+	}
+	if s.rules, err = lint.Select(rules.All, sel, ignore); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func runLint(args []string, stdout, stderr io.Writer) int {
+	fs, lf := newLintFlagSet(stderr)
+	files, err := cli.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return cli.ExitOK
+	}
+	if err != nil {
+		return cli.ExitUsage // flag already printed the problem
+	}
+	lf.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { lf.set[f.Name] = true })
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "nnlint: "+format+"\n", a...)
+		return cli.ExitUsage
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return cli.ExitUsage
+	}
+	if lf.probeBatch < 1 || lf.probeBatch > 4096 {
+		return usage("--probe-batch must be between 1 and 4096, got %d", lf.probeBatch)
+	}
+	color := false
+	switch lf.color {
+	case "auto":
+		color = lf.output == "" && cli.ColorEnabled(stdout)
+	case "always":
+		color = true
+	case "never":
+	default:
+		return usage("unknown --color %q (want auto, always or never)", lf.color)
+	}
+	fmtr, err := format.New(lf.format, format.Options{Color: color, Verbose: lf.verbose})
+	if err != nil {
+		return usage("%v", err)
+	}
+	topFailOn, err := lint.ParseFailOn(lf.failOn)
+	if err != nil {
+		return usage("%v", err)
+	}
+
+	configs := map[string]*lint.Config{}
+	report := &format.Report{Rules: rules.All, FailOn: topFailOn}
+	failed, broken := false, false
+	for i, file := range files {
+		path := lint.FindConfig(lf.config, file)
+		cfg, ok := configs[path]
+		if !ok && path != "" {
+			if cfg, err = lint.LoadConfig(path, rules.All); err != nil {
+				return usage("config: %v", err)
+			}
+			configs[path] = cfg
+		}
+		s, err := lf.settings(cfg)
+		if err != nil {
+			return usage("%v", err)
+		}
+		if i == 0 && !lf.set["fail-on"] {
+			report.FailOn = s.failOn
+		}
+		res := lintFile(file, s, lf.probeSeed)
+		if res.Err != nil {
+			broken = true
+			fmt.Fprintf(stderr, "nnlint: %v\n", res.Err)
+		}
+		failed = failed || lint.AtLeast(res.Diagnostics, s.failOn)
+		report.Results = append(report.Results, res)
+	}
+
+	var buf bytes.Buffer
+	if err := fmtr.Format(&buf, report); err != nil {
+		fmt.Fprintf(stderr, "nnlint: writing the %s report: %v\n", lf.format, err)
+		return cli.ExitUsage
+	}
+	if lf.output != "" {
+		if err := onnxio.WriteFileAtomic(lf.output, buf.Bytes()); err != nil {
+			fmt.Fprintf(stderr, "nnlint: %v\n", err)
+			return cli.ExitUsage
+		}
+	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return cli.ExitUsage
+	}
+	if lf.format == "github" {
+		writeStepSummary(report)
+	}
+	switch {
+	case broken:
+		return cli.ExitUsage
+	case failed:
+		return cli.ExitFindings
+	}
+	return cli.ExitOK
+}
+
+// lintFile reads one model, probes it when asked, and runs the rules.
+func lintFile(file string, s *fileSettings, seed uint64) format.Result {
+	res := format.Result{File: file}
+	m, err := onnxio.ReadFile(file)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	facts, err := lint.NewFacts(m, file)
+	if err != nil {
+		res.Err = fmt.Errorf("%s: %v", file, err)
+		return res
+	}
+	opts := lint.Options{File: file, Rules: s.rules, Config: s.cfg, Facts: facts}
+	if s.probe && needsProbe(s.rules) {
+		opts.Probe, opts.ProbeErr = runProbe(m, facts, s.probeBatch, seed)
+	}
+	res.Probe = opts.Probe
+	res.Diagnostics, res.Err = lint.Check(m, opts)
+	return res
+}
+
+func needsProbe(rs []*lint.Rule) bool {
+	for _, r := range rs {
+		if r.NeedsProbe {
+			return true
+		}
+	}
+	return false
+}
+
+// writeStepSummary appends a Markdown table of the findings to the GitHub
+// Actions job summary when running there ($GITHUB_STEP_SUMMARY).
+func writeStepSummary(r *format.Report) {
+	path := os.Getenv("GITHUB_STEP_SUMMARY")
+	if path == "" {
+		return
+	}
+	var b strings.Builder
+	c := r.Count()
+	fmt.Fprintf(&b, "### nnlint: %d errors, %d warnings, %d info in %d files\n\n", c.Errors, c.Warnings, c.Infos, c.Files)
+	if c.Diagnostics > 0 {
+		b.WriteString("| file | node | rule | severity | message |\n|---|---|---|---|---|\n")
+		cell := func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) }
+		for _, res := range r.Results {
+			for _, d := range res.Diagnostics {
+				fmt.Fprintf(&b, "| %s | %s | %s %s | %s | %s |\n", cell(res.File), cell(d.Node), d.Rule, d.Name, d.Severity, cell(d.Message))
+			}
+		}
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	io.WriteString(f, b.String())
+}
+
+// runRules prints the rule table: `nnlint rules [--format text|json]`.
+func runRules(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("nnlint rules", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fmtName := fs.String("format", "text", "text or json")
+	rest, err := cli.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return cli.ExitOK
+	}
+	if err != nil {
+		return cli.ExitUsage
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "nnlint rules: unexpected argument %q\n", rest[0])
+		return cli.ExitUsage
+	}
+	switch *fmtName {
+	case "json":
+		type jr struct {
+			ID       string        `json:"id"`
+			Name     string        `json:"name"`
+			Severity lint.Severity `json:"severity"`
+			Probe    bool          `json:"probe"`
+			Title    string        `json:"title"`
+		}
+		var out []jr
+		for _, r := range rules.All {
+			out = append(out, jr{r.ID, r.Name, r.Severity, r.NeedsProbe, r.Title()})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if enc.Encode(out) != nil {
+			return cli.ExitUsage
+		}
+	case "text":
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSEVERITY\tTITLE")
+		for _, r := range rules.All {
+			title := r.Title()
+			if r.NeedsProbe {
+				title += " [probe]"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Severity, title)
+		}
+		tw.Flush()
+	default:
+		fmt.Fprintf(stderr, "nnlint rules: unknown --format %q (want text or json)\n", *fmtName)
+		return cli.ExitUsage
+	}
+	return cli.ExitOK
+}
+
+// runExplain prints one rule's documentation: `nnlint explain NN101`.
+func runExplain(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: nnlint explain ID   (nnlint rules lists the IDs)")
+		return cli.ExitUsage
+	}
+	r := rules.ByID(strings.TrimSpace(args[0]))
+	if r == nil {
+		fmt.Fprintf(stderr, "nnlint explain: no rule %q (nnlint rules lists them)\n", args[0])
+		return cli.ExitUsage
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s (default severity: %s)\n\n%s\n\n%s\n", r.ID, r.Name, r.Severity, r.Title(), r.Body())
+	if len(r.Params) > 0 {
+		b.WriteString("\nSettings (.nnlint.yaml: rules: {" + r.ID + ": {name: value}}):\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, p := range r.Params {
+			fmt.Fprintf(tw, "  %s\t%g\t%s\n", p.Name, p.Default, p.Doc)
+		}
+		tw.Flush()
+	}
+	if r.NeedsProbe {
+		b.WriteString("\nNeeds the probe (on by default; --probe=false turns it off).\n")
+	}
+	io.WriteString(stdout, b.String())
+	return cli.ExitOK
+}

@@ -1,0 +1,375 @@
+// Package probe is nnlint's data-free probe: it runs a model forward and
+// backward once, in train mode, on seeded synthetic N(0,1) inputs and a
+// synthetic loss, using nnkit's executor, and measures what the NN6xx rules
+// judge: per-layer activation std, weight and weight-gradient norms, the
+// activity of every ReLU, and NaN/Inf anywhere.
+//
+//	facts, _ := lint.NewFacts(m, "model.onnx")
+//	rep, err := probe.Run(m, facts, probe.Options{Batch: 32})
+//	// err: the model cannot run on the executor (unsupported op, ...)
+//
+// The loss is cross-entropy against seeded random labels when the first
+// output is [..., C] with C ≥ 2 (the loss a classifier starts training
+// with), else mean squared error against N(0,1) targets. Symbolic dimensions
+// other than the batch get Options.DimSize; integer inputs get integers in
+// the valid range of the embedding they index (else [0, 10)); the report's
+// Notes say so.
+package probe
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/lint"
+)
+
+// Options configure a probe run.
+type Options struct {
+	// Batch is the batch size (default 32).
+	Batch int
+	// Seed seeds the inputs, the labels and the dropout masks.
+	Seed uint64
+	// DimSize is the size given to symbolic dimensions other than the batch
+	// (sequence lengths, image sizes left dynamic); default 16.
+	DimSize int
+	// Threads for the executor (0: all cores).
+	Threads int
+}
+
+// Run probes m. f must be the analysis of m. An error means the probe could
+// not run (the model does not compile or run on the executor); measurements
+// that came out NaN or Inf are not an error but part of the report.
+func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
+	if o.Batch <= 0 {
+		o.Batch = 32
+	}
+	if o.DimSize <= 0 {
+		o.DimSize = 16
+	}
+	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads})
+	if err != nil {
+		return nil, err
+	}
+	rep := &lint.ProbeReport{Batch: o.Batch, Seed: o.Seed}
+	rng := rand.New(rand.NewPCG(o.Seed, 0x6e6e6c696e742d70)) // "nnlint-p"
+	inputs, err := makeInputs(m.Graph, prog.Inputs(), o, rng, rep)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := prog.Run(exec.Train, inputs)
+	if err != nil {
+		return nil, fmt.Errorf("running the model in train mode: %v", err)
+	}
+	names := prog.OutputNames()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("the model has no outputs")
+	}
+	out := outs[names[0]]
+	if out == nil || out.DType != ir.Float32 || len(out.F) == 0 {
+		return nil, fmt.Errorf("output %s is not a float tensor; nothing to take a loss of", names[0])
+	}
+
+	// Forward measurements, before Backward (values are valid until the
+	// next Run).
+	nonFinite := map[string]bool{}
+	var nf []string
+	flag := func(name string, xs []float32) {
+		if !nonFinite[name] && hasNonFinite(xs) {
+			nonFinite[name] = true
+			nf = append(nf, name)
+		}
+	}
+	for _, l := range f.Layers {
+		pl := lint.ProbeLayer{Node: l.Node.Label(), Op: l.Node.OpType, Param: l.Name()}
+		if t := prog.Value(l.In.Name); t != nil && t.DType == ir.Float32 {
+			pl.InStd = std(t.F)
+		}
+		if t := prog.Value(l.Out.Name); t != nil && t.DType == ir.Float32 {
+			pl.OutStd = std(t.F)
+			flag(l.Node.Label(), t.F)
+		}
+		rep.Layers = append(rep.Layers, pl)
+	}
+	for _, n := range f.Order {
+		a, ok := f.Act(n)
+		if !ok || a.Kind != lint.ActReLU || n.OpType == "ThresholdedRelu" {
+			continue
+		}
+		t := prog.Value(n.Out(0).Name)
+		if t == nil || t.DType != ir.Float32 || len(t.Shape) < 2 {
+			continue
+		}
+		units, dead := deadUnits(t, unitAxis(f, n, len(t.Shape)))
+		rep.ReLUs = append(rep.ReLUs, lint.ProbeReLU{Node: n.Label(), Op: n.OpType, Units: units, Dead: dead})
+	}
+	flag(names[0], out.F)
+
+	grad := &exec.Tensor{DType: ir.Float32, Shape: append([]int(nil), out.Shape...), F: make([]float32, len(out.F))}
+	rep.Loss, rep.LossKind = loss(out, grad.F, rng)
+	rep.Notes = append(rep.Notes, "loss: "+rep.LossKind)
+	prog.ZeroGrad()
+	if err := prog.Backward(map[string]*exec.Tensor{names[0]: grad}); err != nil {
+		return nil, fmt.Errorf("backward pass: %v", err)
+	}
+	params := map[string]*exec.Param{}
+	for _, p := range prog.Params() {
+		params[p.Name] = p
+	}
+	for i, l := range f.Layers {
+		slots := []int{1}
+		if l.Kind == lint.Recurrent {
+			slots = []int{1, 2}
+		}
+		var wsq, gsq float64
+		for _, s := range slots {
+			v := l.Node.In(s)
+			if v == nil {
+				continue
+			}
+			var w, g []float32
+			if p := params[v.Name]; p != nil {
+				w, g = p.Value, p.Grad
+			} else {
+				if t := prog.Value(v.Name); t != nil {
+					w = t.F
+				}
+				if t := prog.Grad(v.Name); t != nil {
+					g = t.F
+				}
+			}
+			wsq += sumsq(w)
+			gsq += sumsq(g)
+			flag("∇"+v.Name, g)
+		}
+		rep.Layers[i].WeightNorm = math.Sqrt(wsq)
+		rep.Layers[i].GradNorm = math.Sqrt(gsq)
+	}
+	rep.NonFinite = nf
+	return rep, nil
+}
+
+// makeInputs builds the synthetic inputs and notes the choices made.
+func makeInputs(g *ir.Graph, specs []exec.InputSpec, o Options, rng *rand.Rand, rep *lint.ProbeReport) (map[string]*exec.Tensor, error) {
+	sizes := map[string]int{}
+	inputs := map[string]*exec.Tensor{}
+	for _, s := range specs {
+		v := g.Value(s.Name)
+		var declared ir.Shape
+		if v != nil {
+			declared = v.Shape()
+		}
+		if declared == nil && len(s.Shape) == 0 && v != nil && v.Type == nil {
+			return nil, fmt.Errorf("input %s has no declared shape", s.Name)
+		}
+		batchAxis := 0
+		for i, d := range declared {
+			if strings.Contains(strings.ToLower(d.Param), "batch") {
+				batchAxis = i
+				break
+			}
+		}
+		shape := make([]int, len(s.Shape))
+		n := 1
+		for i, d := range s.Shape {
+			if d < 0 {
+				name := ""
+				if i < len(declared) {
+					name = declared[i].Param
+				}
+				switch {
+				case i == batchAxis:
+					d = o.Batch
+				case name != "" && sizes[name] > 0:
+					d = sizes[name]
+				default:
+					d = o.DimSize
+					what := fmt.Sprintf("dimension %d", i)
+					if name != "" {
+						what = fmt.Sprintf("symbolic dimension %q", name)
+					}
+					rep.Notes = append(rep.Notes, fmt.Sprintf("%s of input %s set to %d", what, s.Name, d))
+				}
+				if name != "" {
+					sizes[name] = d
+				}
+			}
+			shape[i] = d
+			n *= d
+		}
+		t := &exec.Tensor{DType: s.DType, Shape: shape}
+		pi := lint.ProbeInput{Name: s.Name, DType: s.DType.String(), Shape: shape}
+		switch {
+		case s.DType.IsFloat():
+			t.DType = ir.Float32
+			t.F = make([]float32, n)
+			for i := range t.F {
+				t.F[i] = float32(rng.NormFloat64())
+			}
+			pi.Fill = "N(0,1)"
+		case s.DType == ir.Bool:
+			t.I = make([]int64, n)
+			for i := range t.I {
+				t.I[i] = int64(rng.IntN(2))
+			}
+			pi.Fill = "random booleans"
+			rep.Notes = append(rep.Notes, fmt.Sprintf("bool input %s filled with random values", s.Name))
+		case s.DType.IsInteger():
+			hi, why := indexRange(v)
+			t.I = make([]int64, n)
+			for i := range t.I {
+				t.I[i] = int64(rng.IntN(hi))
+			}
+			pi.Fill = fmt.Sprintf("integers in [0, %d)", hi)
+			rep.Notes = append(rep.Notes, fmt.Sprintf("integer input %s filled with uniform integers in [0, %d) (%s)", s.Name, hi, why))
+		default:
+			return nil, fmt.Errorf("input %s has element type %s, which the probe cannot synthesize", s.Name, s.DType)
+		}
+		inputs[s.Name] = t
+		rep.Inputs = append(rep.Inputs, pi)
+	}
+	return inputs, nil
+}
+
+// indexRange finds the number of rows of the embedding table an integer
+// input indexes (Gather(table, input)), else 10.
+func indexRange(v *ir.Value) (int, string) {
+	if v != nil {
+		for _, u := range v.Uses {
+			n := u.Node
+			if n.OpType == "Gather" && u.Index == 1 {
+				if t := n.In(0); t != nil && t.Init != nil && len(t.Init.Dims) > 0 {
+					axis := int(n.Int("axis", 0))
+					if axis < 0 {
+						axis += len(t.Init.Dims)
+					}
+					if axis >= 0 && axis < len(t.Init.Dims) && t.Init.Dims[axis] > 0 {
+						return int(t.Init.Dims[axis]), "the rows of " + t.Name
+					}
+				}
+			}
+		}
+	}
+	return 10, "no embedding table found to size them"
+}
+
+// loss fills grad with dLoss/dOutput and returns the loss and its
+// description.
+func loss(out *exec.Tensor, grad []float32, rng *rand.Rand) (float64, string) {
+	c := 1
+	if len(out.Shape) >= 2 {
+		c = out.Shape[len(out.Shape)-1]
+	}
+	if c >= 2 {
+		rows := len(out.F) / c
+		total := 0.0
+		p := make([]float64, c)
+		for r := 0; r < rows; r++ {
+			z := out.F[r*c : (r+1)*c]
+			label := rng.IntN(c)
+			mx := math.Inf(-1)
+			for _, x := range z {
+				mx = math.Max(mx, float64(x))
+			}
+			sum := 0.0
+			for j, x := range z {
+				p[j] = math.Exp(float64(x) - mx)
+				sum += p[j]
+			}
+			total += math.Log(sum) + mx - float64(z[label])
+			for j := range z {
+				g := p[j] / sum
+				if j == label {
+					g--
+				}
+				grad[r*c+j] = float32(g / float64(rows))
+			}
+		}
+		return total / float64(rows), fmt.Sprintf("cross-entropy against random labels over %d classes (ln %d = %.3f at a neutral start)", c, c, math.Log(float64(c)))
+	}
+	total := 0.0
+	for i, x := range out.F {
+		d := float64(x) - rng.NormFloat64()
+		total += d * d
+		grad[i] = float32(2 * d / float64(len(out.F)))
+	}
+	return total / float64(len(out.F)), "mean squared error against N(0,1) targets"
+}
+
+// unitAxis is the axis that indexes a rectifier's units: channels (axis 1)
+// after a convolution, features (the last axis) otherwise.
+func unitAxis(f *lint.Facts, n *ir.Node, rank int) int {
+	v := n.In(0)
+	for i := 0; i < 32 && v != nil && v.Producer != nil; i++ {
+		p := v.Producer
+		if l := f.LayerOf(p); l != nil {
+			if l.Kind == lint.Conv && rank >= 3 {
+				return 1
+			}
+			return rank - 1
+		}
+		v = p.In(0)
+	}
+	if rank >= 4 {
+		return 1
+	}
+	return rank - 1
+}
+
+// deadUnits counts the units along axis that are never positive.
+func deadUnits(t *exec.Tensor, axis int) (units, dead int) {
+	units = t.Shape[axis]
+	inner := 1
+	for _, d := range t.Shape[axis+1:] {
+		inner *= d
+	}
+	alive := make([]bool, units)
+	for i, x := range t.F {
+		if x > 0 {
+			alive[(i/inner)%units] = true
+		}
+	}
+	for _, a := range alive {
+		if !a {
+			dead++
+		}
+	}
+	return units, dead
+}
+
+func std(xs []float32) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var s, ss float64
+	for _, x := range xs {
+		s += float64(x)
+		ss += float64(x) * float64(x)
+	}
+	m := s / float64(len(xs))
+	v := ss/float64(len(xs)) - m*m
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	return math.Sqrt(math.Max(0, v))
+}
+
+func sumsq(xs []float32) float64 {
+	var s float64
+	for _, x := range xs {
+		s += float64(x) * float64(x)
+	}
+	return s
+}
+
+func hasNonFinite(xs []float32) bool {
+	for _, x := range xs {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return true
+		}
+	}
+	return false
+}

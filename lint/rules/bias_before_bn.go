@@ -1,0 +1,56 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/lint"
+)
+
+// BiasBeforeBatchNorm (NN304) notes layer biases that a following BatchNorm
+// cancels.
+var BiasBeforeBatchNorm = &lint.Rule{
+	ID:       "NN304",
+	Name:     "bias-before-batchnorm",
+	Severity: lint.Info,
+	Doc: doc(
+		"Bias directly before BatchNorm is redundant",
+		"",
+		"Why: BatchNorm (and InstanceNorm) subtracts the per-channel mean, so a per-channel bias",
+		"added just before it cancels exactly: it has no effect on the output and its gradient",
+		"is exactly zero, yet it costs memory and optimizer state (NeuraLint f005). BatchNorm's",
+		"own bias (beta) already provides the shift. Reshapes and max/average pooling in between",
+		"do not change this; an activation in between does, and is not flagged.",
+		"",
+		"Fix: create the layer without a bias: nn.Conv2d(..., bias=False) or nn.Linear(...,",
+		"bias=False) before nn.BatchNorm2d/nn.BatchNorm1d (as torchvision's ResNet does).",
+	),
+	Run: runBiasBeforeBatchNorm,
+}
+
+var commutesWithBias = map[string]bool{
+	"Identity": true, "Reshape": true, "Flatten": true, "Squeeze": true, "Unsqueeze": true,
+	"MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "GlobalMaxPool": true,
+}
+
+func runBiasBeforeBatchNorm(p *lint.Pass) {
+	f := p.Facts
+	for _, l := range f.Layers {
+		if l.Bias == nil || l.Kind == lint.Recurrent {
+			continue
+		}
+		bn, _ := reaches(f, l.Out, func(n *ir.Node) bool { return commutesWithBias[n.OpType] },
+			func(n *ir.Node) bool {
+				return n.OpType == "BatchNormalization" || n.OpType == "InstanceNormalization"
+			})
+		if bn == nil {
+			continue
+		}
+		d := lint.At(l.Node)
+		d.Related = []string{bn.Label()}
+		d.Message = fmt.Sprintf("bias %s (%d values) is added right before %s %s, which subtracts the per-channel mean: the bias cancels out and its gradient is exactly zero (NeuraLint f005)",
+			l.Bias.Name, l.Bias.Init.Len(), bn.OpType, bn.Label())
+		d.Fix = "Create the layer with bias=False (nn.Conv2d(..., bias=False), nn.Linear(..., bias=False)); BatchNorm's beta provides the shift."
+		p.Report(d)
+	}
+}

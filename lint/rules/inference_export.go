@@ -1,0 +1,103 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/lint"
+)
+
+// InferenceExport (NN501) recognizes files exported for inference.
+var InferenceExport = &lint.Rule{
+	ID:       "NN501",
+	Name:     "inference-export",
+	Severity: lint.Info,
+	Doc: doc(
+		"Inference-only export: BatchNorm folded or frozen, Dropout removed",
+		"",
+		"Why: torch.onnx.export defaults to eval mode with constant folding. Dropout disappears,",
+		"BatchNorm after a Conv is folded into the Conv's weights and bias (renamed onnx::Conv_*),",
+		"the remaining BatchNorm nodes use their running statistics, and de-duplicated",
+		"initializers come back as Identity nodes. Such a file computes the same predictions, but",
+		"it is a different model to train: no dropout, no batch statistics, weights that are no",
+		"longer an initialization. Training-health findings on it are limited (init rules skip",
+		"folded convs, dropout rules have nothing to see), and fine-tuning it with nntrain trains",
+		"that different model.",
+		"Evidence used: BatchNormalization with one output at opset < 14 or training_mode = 0,",
+		"Conv weights named onnx::Conv_* (folded), other weights renamed onnx::* by folding, and",
+		"Identity nodes copying initializers.",
+		"",
+		"Fix: re-export for training:",
+		"  torch.onnx.export(model.train(), x, \"model.onnx\",",
+		"                    training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)",
+	),
+	Run: runInferenceExport,
+}
+
+func runInferenceExport(p *lint.Pass) {
+	f := p.Facts
+	var first *ir.Node
+	note := func(n *ir.Node) {
+		if first == nil || f.Position(n) < f.Position(first) {
+			first = n
+		}
+	}
+	opset := p.Model.Opset("")
+	var bnEval, folded, renamed, ident int
+	for _, n := range f.Order {
+		switch n.OpType {
+		case "BatchNormalization":
+			outs := 0
+			for _, o := range n.Outputs {
+				if o != nil {
+					outs++
+				}
+			}
+			eval := opset >= 14 || outs == 1 // training_mode defaults to 0 from opset 14
+			if n.HasAttr("training_mode") {
+				eval = n.Int("training_mode", 0) == 0
+			}
+			if eval {
+				bnEval++
+				note(n)
+			}
+		case "Identity":
+			if v := n.In(0); v != nil && v.Init != nil {
+				ident++
+				note(n)
+			}
+		}
+	}
+	for _, l := range f.Layers {
+		switch {
+		case l.Folded:
+			folded++
+			note(l.Node)
+		case strings.HasPrefix(l.Weight.Name, "onnx::"):
+			renamed++
+			note(l.Node)
+		}
+	}
+	if first == nil {
+		return
+	}
+	var ev []string
+	if folded > 0 {
+		ev = append(ev, fmt.Sprintf("%s carry a folded BatchNorm (weights renamed onnx::Conv_*)", plural(folded, "Conv", "Convs")))
+	}
+	if bnEval > 0 {
+		ev = append(ev, fmt.Sprintf("%s use running statistics (eval mode)", plural(bnEval, "BatchNormalization", "BatchNormalizations")))
+	}
+	if renamed > 0 {
+		ev = append(ev, fmt.Sprintf("%s read weights renamed onnx::* by constant folding", plural(renamed, "layer", "layers")))
+	}
+	if ident > 0 {
+		ev = append(ev, fmt.Sprintf("%s copy de-duplicated initializers", plural(ident, "Identity node", "Identity nodes")))
+	}
+	d := lint.At(first)
+	d.Message = "this looks like an inference export (eval mode, constant folding): " + strings.Join(ev, ", ") +
+		"; Dropout is removed too, so training-health findings are limited and fine-tuning this file trains a different model"
+	d.Fix = "Re-export for training: torch.onnx.export(model.train(), x, f, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)."
+	p.Report(d)
+}
