@@ -1,6 +1,10 @@
 package ir
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // Shape functions for the neural-network operators: Gemm and MatMul,
 // convolutions and pooling, normalizations, Dropout and the recurrent
@@ -17,6 +21,7 @@ func registerNNOps(reg func(shapeFunc, ...string)) {
 	reg(layerNormOp, "LayerNormalization")
 	reg(dropoutOp, "Dropout")
 	reg(rnnOp, "LSTM", "GRU", "RNN")
+	reg(einsumOp, "Einsum")
 }
 
 // checkDim reports an error when two sizes certainly differ.
@@ -644,5 +649,108 @@ func rnnOp(c *nodeCtx) error {
 	c.set(0, shapedT(x.elem, y))
 	c.set(1, shapedT(x.elem, state))
 	c.set(2, shapedT(x.elem, state))
+	return nil
+}
+
+// einsumOp follows numpy.einsum: "bhqd,bhkd->bhqk", with "..." standing
+// for broadcast leading dims, and without "->" the output is the ellipsis
+// dims followed by the letters used once, in alphabetical order.
+func einsumOp(c *nodeCtx) error {
+	eq := strings.ReplaceAll(c.n.String("equation", ""), " ", "")
+	if eq == "" {
+		return c.errorf("has no equation")
+	}
+	lhs, rhs, explicit := strings.Cut(eq, "->")
+	terms := strings.Split(lhs, ",")
+	if len(terms) != len(c.n.Inputs) {
+		return c.errorf("equation %q has %d operands but the node has %d inputs", eq, len(terms), len(c.n.Inputs))
+	}
+	letters := map[rune]sdim{}
+	count := map[rune]int{}
+	var ell []*tinfo
+	elem := Undefined
+	for i, term := range terms {
+		x, err := c.input(i)
+		if err != nil {
+			return err
+		}
+		if elem == Undefined {
+			elem = x.elem
+		}
+		if !x.known() {
+			c.set(0, unknownT(elem))
+			return nil
+		}
+		pre, post, hasEll := strings.Cut(term, "...")
+		n := len(pre) + len(post)
+		if n > x.rank || (!hasEll && n != x.rank) {
+			return c.errorf("operand %d %q does not fit input %s", i, term, x.shapeString())
+		}
+		ne := x.rank - n
+		ell = append(ell, shapedT(elem, x.dims[len(pre):len(pre)+ne]))
+		for j, r := range pre + post {
+			if r < 'A' || (r > 'Z' && r < 'a') || r > 'z' {
+				return c.errorf("equation %q has an invalid subscript %q", eq, r)
+			}
+			k := j
+			if j >= len(pre) {
+				k = j + ne
+			}
+			d := x.dims[k]
+			if old, ok := letters[r]; ok {
+				if sizeEqual(old, d) == 0 && !old.isConstVal(1) && !d.isConstVal(1) {
+					return c.errorf("subscript %c is %s in one operand and %s in another", r, old, d)
+				}
+				switch {
+				case old.isConstVal(1):
+					letters[r] = d
+				case d.isConstVal(1):
+				default:
+					letters[r] = pick(old, d)
+				}
+			} else {
+				letters[r] = d
+			}
+			count[r]++
+		}
+	}
+	ellDims, _, err := c.broadcastDims(ell...)
+	if err != nil {
+		return err
+	}
+	var out []sdim
+	if explicit {
+		pre, post, hasEll := strings.Cut(rhs, "...")
+		for _, r := range pre {
+			d, ok := letters[r]
+			if !ok {
+				return c.errorf("output subscript %c does not appear in the inputs", r)
+			}
+			out = append(out, d)
+		}
+		if hasEll {
+			out = append(out, ellDims...)
+		}
+		for _, r := range post {
+			d, ok := letters[r]
+			if !ok {
+				return c.errorf("output subscript %c does not appear in the inputs", r)
+			}
+			out = append(out, d)
+		}
+	} else {
+		out = append(out, ellDims...)
+		var once []rune
+		for r, n := range count {
+			if n == 1 {
+				once = append(once, r)
+			}
+		}
+		sort.Slice(once, func(i, j int) bool { return once[i] < once[j] })
+		for _, r := range once {
+			out = append(out, letters[r])
+		}
+	}
+	c.set(0, shapedT(elem, out))
 	return nil
 }

@@ -432,3 +432,22 @@ func TestInferOpsOfIssue3(t *testing.T) {
 		}
 	}
 }
+
+func TestInferEinsum(t *testing.T) {
+	b := newTG(t, 13)
+	q := b.f("q", "batch", 4, 8, 16)
+	k := b.f("k", "batch", 4, 10, 16)
+	scores := b.out1("Einsum", []*ir.Value{q, k}, ir.StringAttr("equation", "bhqd,bhkd->bhqk"))
+	implicit := b.out1("Einsum", []*ir.Value{b.f("a", 3, 5), b.f("c", 5, 7)}, ir.StringAttr("equation", "ij,jk"))
+	ell := b.out1("Einsum", []*ir.Value{b.f("x", "batch", 6, 16), b.w("w", 16)}, ir.StringAttr("equation", "...d,d->..."))
+	trace := b.out1("Einsum", []*ir.Value{b.f("m", 4, 4)}, ir.StringAttr("equation", "ii->"))
+	b.infer()
+	is(t, scores, ir.Float32, "[batch, 4, 8, 10]")
+	is(t, implicit, ir.Float32, "[3, 7]")
+	is(t, ell, ir.Float32, "[batch, 6]")
+	is(t, trace, ir.Float32, "[]")
+
+	b = newTG(t, 13)
+	n := b.node("Einsum", []*ir.Value{b.f("a", 3, 5), b.f("c", 6, 7)}, 1, ir.StringAttr("equation", "ij,jk->ik"))
+	b.inferErr(n.Label(), "subscript j is 5 in one operand and 6 in another")
+}

@@ -443,7 +443,8 @@ def extra_modules():
         def forward(self, x):
             h = self.ln(x)
             a, w = self.mha(h, h, h)
-            return self.gelu(a), w, F.log_softmax(a, dim=-1)
+            sc = torch.einsum("bqd,bkd->bqk", h, a)
+            return self.gelu(a), w, F.log_softmax(a, dim=-1), torch.einsum("bqk,bkd->bqd", sc, h), torch.einsum("...d,d", h, self.ln.weight)
 
     class Recurrent(nn.Module):
         def __init__(self):
@@ -512,7 +513,7 @@ def extra_modules():
 
     f = lambda *shape: (lambda b: torch.randn(b, *shape))
     return {
-        "attention": (Attention(), f(5, 16), 17, {"y0": 0, "y1": 0, "y2": 0}),
+        "attention": (Attention(), f(5, 16), 17, {"y0": 0, "y1": 0, "y2": 0, "y3": 0, "y4": 0}),
         "recurrent": (Recurrent(), f(7, 8), 14, {"y0": 0, "y1": 1, "y2": 1, "y3": 1, "y4": 0, "y5": 1}),
         "spatial": (Spatial(), f(4, 7, 9), 13, {"y%d" % i: 0 for i in range(7)}),
         "tensors": (Tensors(), f(6, 4), 13, {"y%d" % i: 0 for i in range(18)}),
