@@ -118,12 +118,16 @@ func gemmSerial[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	for i0 := 0; i0 < m; i0 += tileM {
 		for j0 := 0; j0 < n; j0 += tileN {
 			mm, nn := min(tileM, m-i0), min(tileN, n-j0)
-			aa, bb := a[i0*lda:], b[j0:]
+			var aa, bb []T
 			if tA {
 				aa = a[i0:]
+			} else {
+				aa = a[i0*lda:]
 			}
 			if tB {
 				bb = b[j0*ldb:]
+			} else {
+				bb = b[j0:]
 			}
 			gemmTile(tA, tB, mm, nn, k, alpha, aa, lda, bb, ldb, c[i0*ldc+j0:], ldc)
 		}
