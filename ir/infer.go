@@ -367,10 +367,10 @@ func (st *inferState) merge(n *Node, v *Value, t *tinfo) (*tinfo, error) {
 	dims := make([]sdim, t.rank)
 	for i := range dims {
 		switch dd, td := d.dims[i], t.dims[i]; {
+		case sizeEqual(dd, td) == 0:
+			// Certainly different sizes: 3 vs 4, batch vs 4*batch, 3 vs 4*batch.
+			return d, bad()
 		case dd.isConst():
-			if td.isConst() && td.k != dd.k {
-				return d, bad()
-			}
 			dims[i] = dd
 		case td.unk:
 			dims[i] = dd

@@ -34,6 +34,9 @@ func TestInferErrors(t *testing.T) {
 		{"broadcast", func(b *tg) *ir.Node {
 			return b.node("Add", []*ir.Value{b.f("x", "batch", 3), b.f("y", 4)}, 1)
 		}, "cannot broadcast [batch, 3] and [4]: dim 1 is 3 in one input and 4 in another"},
+		{"broadcast symbolic", func(b *tg) *ir.Node {
+			return b.node("Mul", []*ir.Value{b.f("x", "2*batch", 3), b.f("y", 5, 1)}, 1)
+		}, "cannot broadcast [2*batch, 3] and [5, 1]: dim 0 is 2*batch in one input and 5 in another"},
 		{"element types", func(b *tg) *ir.Node {
 			return b.node("Add", []*ir.Value{b.f("x", 3), b.in("y", ir.Int64, 3)}, 1)
 		}, "inputs have different element types float32 and int64"},

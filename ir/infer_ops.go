@@ -236,8 +236,8 @@ func (c *nodeCtx) broadcastDims(ts ...*tinfo) ([]sdim, bool, error) {
 			case d.isConstVal(1):
 			case acc.isConstVal(1), acc.same(d):
 				acc = d
-			case acc.isConst() && d.isConst():
-				return nil, false, c.errorf("cannot broadcast %s: dim %d is %d in one input and %d in another", c.shapesString(ts), r-i, acc.k, d.k)
+			case acc.isConst() && d.isConst(), cannotBroadcast(acc, d), cannotBroadcast(d, acc):
+				return nil, false, c.errorf("cannot broadcast %s: dim %d is %s in one input and %s in another", c.shapesString(ts), r-i, acc, d)
 			case d.isConst():
 				acc = d
 			case acc.isConst():
@@ -248,6 +248,13 @@ func (c *nodeCtx) broadcastDims(ts ...*tinfo) ([]sdim, bool, error) {
 		out[r-i] = acc
 	}
 	return out, true, nil
+}
+
+// cannotBroadcast reports whether symbolic a (never 1) and number b (not 1)
+// certainly differ, so that they cannot broadcast: 4*batch against 3.
+func cannotBroadcast(a, b sdim) bool {
+	lb, ok := a.lowerBound()
+	return !a.isConst() && ok && lb > 1 && b.isConst() && !b.isConstVal(1) && sizeEqual(a, b) == 0
 }
 
 func (c *nodeCtx) shapesString(ts []*tinfo) string {

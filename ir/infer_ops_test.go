@@ -361,6 +361,15 @@ func TestInferDeclaredTypes(t *testing.T) {
 	b.inferErr(y.Producer.Name+" (Gemm)", "declared float32 [batch, 12] but inferred float32 [batch, 10]")
 	is(t, y, ir.Float32, "[batch, 12]") // the declaration stands
 
+	// A declared symbol that provably differs from the inferred size is a
+	// contradiction too: 4*batch can never be batch.
+	b = newTG(t, 13)
+	x = b.f("x", "batch", 8)
+	y = b.out1("Reshape", []*ir.Value{x, b.ints("s", -1, 2)})
+	b.g.AddOutput(y)
+	y.Type = ir.TensorType(ir.Float32, dims("batch", 2))
+	b.inferErr("declared float32 [batch, 2] but inferred float32 [4*batch, 2]")
+
 	// Undeclared intermediates are recomputed: a stale type from an earlier
 	// run does not count as a declaration.
 	b = newTG(t, 13)
