@@ -88,6 +88,11 @@ func TestInferShapesFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// With the exporter's declared output types, inference must
+			// agree with them; then, without them, find everything itself.
+			if _, err := ir.InferShapes(m); err != nil {
+				t.Fatalf("InferShapes with declared types: %v", err)
+			}
 			forgetDeclaredTypes(m.Graph)
 			rep, err := ir.InferShapes(m)
 			if err != nil {
