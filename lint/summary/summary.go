@@ -1,7 +1,6 @@
 package summary
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/nnkit/nnkit/ir"
@@ -263,22 +262,14 @@ func constantFolded(g *ir.Graph) bool {
 	return false
 }
 
-// perSample evaluates a dimension with every symbol set to 1 (one sample).
+// perSample evaluates a dimension for one sample: every symbol (batch,
+// and any other symbolic size) set to 1.
 func perSample(d ir.Dim) (int64, bool) {
-	if d.Known() {
-		return d.Value, true
+	env := map[string]int64{}
+	for _, sym := range (ir.Shape{d}).Symbols() {
+		env[sym] = 1
 	}
-	if d.Param == "" {
-		return 0, false
-	}
-	n := int64(1)
-	for _, f := range strings.Split(d.Param, "*") {
-		f = strings.TrimSpace(f)
-		if k, err := strconv.ParseInt(f, 10, 64); err == nil {
-			n *= k
-		}
-	}
-	return n, true
+	return d.Eval(env)
 }
 
 func numelPerSample(s ir.Shape) (int64, bool) {
