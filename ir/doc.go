@@ -20,5 +20,10 @@
 //	for _, n := range order {
 //		fmt.Println(n.Name, n.OpType, n.Int("axis", 1))
 //	}
-//	roles := m.Graph.Roles() // parameters, buffers, constants
+//	params := m.Graph.Parameters() // trainable weights; Buffers() for BN stats
+//
+//	// Shape inference with symbolic dimensions: "batch", "4*batch".
+//	rep, err := ir.InferShapes(m)
+//	out := m.Graph.Outputs[0].Shape()               // [batch, 10]
+//	dims, _ := out.Eval(map[string]int64{"batch": 32}) // [32, 10]
 package ir
