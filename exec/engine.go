@@ -87,6 +87,7 @@ type engine[T Float] struct {
 	lastMode Mode
 	ran      bool
 	step     uint64
+	rc       runCtx
 }
 
 // maxPlans bounds the plan cache (a training run typically needs two: the
@@ -447,10 +448,10 @@ func (p *plan[T]) ensureGrads() {
 
 // run executes the forward pass on inputs already copied into the plan.
 func (e *engine[T]) run(p *plan[T], mode Mode) error {
-	rc := runCtx{mode: mode, step: e.step, seed: e.opts.Seed, override: e.opts.OverrideDropout, ratio: e.opts.DropoutRatio}
+	e.rc = runCtx{mode: mode, step: e.step, seed: e.opts.Seed, override: e.opts.OverrideDropout, ratio: e.opts.DropoutRatio}
 	e.ran = false
 	for _, s := range p.steps {
-		if err := s.fwd(&rc); err != nil {
+		if err := s.fwd(&e.rc); err != nil {
 			return &PlanError{s.node.Label(), s.node.OpType, err}
 		}
 	}

@@ -75,7 +75,7 @@ func (g *gemmer[T]) gemm(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	}
 	tm, tn := (m+tileM-1)/tileM, (n+tileN-1)/tileN
 	if m*n*k < 64*64*64 || tm*tn == 1 {
-		gemmTile(tA, tB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		gemmSerial(tA, tB, m, n, k, alpha, a, lda, b, ldb, 1, c, ldc)
 		return
 	}
 	g.tA, g.tB, g.m, g.n, g.k = tA, tB, m, n, k
