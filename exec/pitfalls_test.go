@@ -37,15 +37,15 @@ func f32(n int, f func(i int) float32) []float32 {
 // Negative indices and axes: −1 is the last element / axis everywhere.
 func TestNegativeIndices(t *testing.T) {
 	b := newGB(13)
-	x := b.input("x", 2, 3, 4) // x[i,j,k] = 100i + 10j + k
-	last := b.node("Gather", []*ir.Value{x, b.scalarInt("m1", -1)}, ir.IntAttr("axis", 1))                 // x[:, -1] → [2,4]
-	lastV := b.node("Gather", []*ir.Value{x, b.ints("m1v", -1, -3)}, ir.IntAttr("axis", -1))               // x[..., [-1,-3]] → [2,3,2]
-	sl := b.node("Slice", []*ir.Value{x, b.ints("s", -3), b.ints("e", -1), b.ints("a", -1)})               // x[..., 1:3]
-	us := b.node("Unsqueeze", []*ir.Value{last, b.ints("ua", -1)})                                         // [2,4,1]
-	sq := b.node("Squeeze", []*ir.Value{us, b.ints("sa", -1)})                                             // [2,4]
-	rm := b.node("ReduceMax", []*ir.Value{x}, ir.IntsAttr("axes", -1), ir.IntAttr("keepdims", 0))          // [2,3]
-	cc := b.node("Concat", []*ir.Value{sq, last}, ir.IntAttr("axis", -1))                                  // [2,8]
-	shp := b.node("Gather", []*ir.Value{b.node("Shape", []*ir.Value{x}), b.ints("m1s", -1)})               // [4]
+	x := b.input("x", 2, 3, 4)                                                                    // x[i,j,k] = 100i + 10j + k
+	last := b.node("Gather", []*ir.Value{x, b.scalarInt("m1", -1)}, ir.IntAttr("axis", 1))        // x[:, -1] → [2,4]
+	lastV := b.node("Gather", []*ir.Value{x, b.ints("m1v", -1, -3)}, ir.IntAttr("axis", -1))      // x[..., [-1,-3]] → [2,3,2]
+	sl := b.node("Slice", []*ir.Value{x, b.ints("s", -3), b.ints("e", -1), b.ints("a", -1)})      // x[..., 1:3]
+	us := b.node("Unsqueeze", []*ir.Value{last, b.ints("ua", -1)})                                // [2,4,1]
+	sq := b.node("Squeeze", []*ir.Value{us, b.ints("sa", -1)})                                    // [2,4]
+	rm := b.node("ReduceMax", []*ir.Value{x}, ir.IntsAttr("axes", -1), ir.IntAttr("keepdims", 0)) // [2,3]
+	cc := b.node("Concat", []*ir.Value{sq, last}, ir.IntAttr("axis", -1))                         // [2,8]
+	shp := b.node("Gather", []*ir.Value{b.node("Shape", []*ir.Value{x}), b.ints("m1s", -1)})      // [4]
 	b.out(last, lastV, sl, sq, rm, cc, shp)
 	in := map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 3, 4}, F: f32(24, func(i int) float32 {
 		return float32(100*(i/12) + 10*(i/4%3) + i%4)
