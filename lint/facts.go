@@ -468,10 +468,16 @@ var elementwiseConst = map[string]bool{"Add": true, "Sub": true, "Mul": true, "D
 
 // Transparent reports whether n passes its data input through without
 // learning or a nonlinearity (reshapes, pooling, dropout, adding or
-// multiplying a constant).
+// multiplying a constant, subtracting the input's own mean as a decomposed
+// LayerNorm does).
 func (f *Facts) Transparent(n *ir.Node) bool {
 	if passThrough[n.OpType] {
 		return true
+	}
+	if n.OpType == "Sub" {
+		if m := n.In(1); m != nil && m.Producer != nil && m.Producer.OpType == "ReduceMean" && m.Producer.In(0) == n.In(0) {
+			return true
+		}
 	}
 	if elementwiseConst[n.OpType] && len(n.Inputs) == 2 {
 		return f.IsData(n.In(0)) != f.IsData(n.In(1))

@@ -110,7 +110,6 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 
 	grad := &exec.Tensor{DType: ir.Float32, Shape: append([]int(nil), out.Shape...), F: make([]float32, len(out.F))}
 	rep.Loss, rep.LossKind = loss(out, grad.F, rng)
-	rep.Notes = append(rep.Notes, "loss: "+rep.LossKind)
 	prog.ZeroGrad()
 	if err := prog.Backward(map[string]*exec.Tensor{names[0]: grad}); err != nil {
 		return nil, fmt.Errorf("backward pass: %v", err)

@@ -27,9 +27,10 @@ var DeepPlainStack = &lint.Rule{
 		"from the output back to it must cross; skip connections shorten that path. It reports",
 		"when the longest of these shortest paths reaches min-depth (30).",
 		"",
-		"Fix: add residual connections around groups of two or three layers",
-		"(out = x + block(x), with a 1×1 conv or Linear on the shortcut where the width changes, as",
-		"in torchvision's ResNet BasicBlock), or make the network shallower. Setting: min-depth.",
+		"Fix: add residual connections around groups of two or three layers: a block whose",
+		"forward returns x + self.body(x), with an nn.Conv2d(1×1) or nn.Linear on the shortcut",
+		"where the width changes (torchvision.models.resnet.BasicBlock), or make the network",
+		"shallower. Setting: min-depth.",
 	),
 	Run: runDeepPlainStack,
 }

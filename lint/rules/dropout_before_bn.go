@@ -24,8 +24,8 @@ var DropoutBeforeBatchNorm = &lint.Rule{
 		"output reaches a BatchNormalization through reshapes, pooling or activations only (no",
 		"weighted layer in between).",
 		"",
-		"Fix: order blocks as Linear/Conv → BatchNorm → activation → Dropout, or apply dropout",
-		"only after the last BatchNorm layer.",
+		"Fix: order blocks as nn.Linear/nn.Conv2d → nn.BatchNorm1d/2d → nn.ReLU → nn.Dropout, or",
+		"apply dropout only after the last BatchNorm layer.",
 	),
 	Run: runDropoutBeforeBatchNorm,
 }

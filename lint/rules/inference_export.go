@@ -84,16 +84,16 @@ func runInferenceExport(p *lint.Pass) {
 	}
 	var ev []string
 	if folded > 0 {
-		ev = append(ev, fmt.Sprintf("%s carry a folded BatchNorm (weights renamed onnx::Conv_*)", plural(folded, "Conv", "Convs")))
+		ev = append(ev, fmt.Sprintf("%s a folded BatchNorm (weights renamed onnx::Conv_*)", plural(folded, "Conv carries", "Convs carry")))
 	}
 	if bnEval > 0 {
-		ev = append(ev, fmt.Sprintf("%s use running statistics (eval mode)", plural(bnEval, "BatchNormalization", "BatchNormalizations")))
+		ev = append(ev, fmt.Sprintf("%s running statistics (eval mode)", plural(bnEval, "BatchNormalization uses", "BatchNormalizations use")))
 	}
 	if renamed > 0 {
-		ev = append(ev, fmt.Sprintf("%s read weights renamed onnx::* by constant folding", plural(renamed, "layer", "layers")))
+		ev = append(ev, fmt.Sprintf("%s weights renamed onnx::* by constant folding", plural(renamed, "layer reads", "layers read")))
 	}
 	if ident > 0 {
-		ev = append(ev, fmt.Sprintf("%s copy de-duplicated initializers", plural(ident, "Identity node", "Identity nodes")))
+		ev = append(ev, fmt.Sprintf("%s de-duplicated initializers", plural(ident, "Identity node copies", "Identity nodes copy")))
 	}
 	d := lint.At(first)
 	d.Message = "this looks like an inference export (eval mode, constant folding): " + strings.Join(ev, ", ") +

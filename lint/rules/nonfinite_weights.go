@@ -40,7 +40,7 @@ func runNonFiniteWeights(p *lint.Pass) {
 		}
 		d := lint.AtValue(v)
 		d.Message = fmt.Sprintf("%s %s %s holds %d NaN and %d Inf values (of %d): every output it touches becomes NaN",
-			v.Role(), v.Name, shape(v.Init), s.NaN, s.Inf, s.N)
+			v.Role(), v.Name, shape(v.Init), s.NaN, s.Inf, v.Init.Len())
 		d.Fix = "Reload a good checkpoint or reinitialize the tensor; against divergence lower the learning rate and use torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)."
 		p.Report(d)
 	}
@@ -54,7 +54,7 @@ func runNonFiniteWeights(p *lint.Pass) {
 		}
 		if s := f.Stats(t); s.NaN+s.Inf > 0 {
 			d := lint.At(n)
-			d.Message = fmt.Sprintf("constant %s holds %d NaN and %d Inf values (of %d)", shape(t), s.NaN, s.Inf, s.N)
+			d.Message = fmt.Sprintf("constant %s holds %d NaN and %d Inf values (of %d)", shape(t), s.NaN, s.Inf, t.Len())
 			d.Fix = "Find the tensor the exporter folded into this constant and make it finite."
 			p.Report(d)
 		}

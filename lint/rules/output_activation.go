@@ -49,17 +49,17 @@ func runOutputActivation(p *lint.Pass) {
 		d := lint.At(n)
 		switch n.OpType {
 		case "Softmax":
-			d.Message = fmt.Sprintf("output %s comes from Softmax: nn.CrossEntropyLoss applies log-softmax itself, so training on these probabilities applies softmax twice — the loss cannot approach 0 and its gradients shrink (double softmax)", o.Name)
+			d.Message = fmt.Sprintf("graph output %q comes from Softmax: nn.CrossEntropyLoss applies log-softmax itself, so training on these probabilities applies softmax twice — the loss cannot approach 0 and its gradients shrink (double softmax)", o.Name)
 			d.Fix = "Return logits (drop the final nn.Softmax) and train with nn.CrossEntropyLoss; apply torch.softmax only at inference."
 		case "Sigmoid":
 			if p.Facts.IsSiLU(n) {
 				continue
 			}
-			d.Message = fmt.Sprintf("output %s comes from Sigmoid: nn.BCEWithLogitsLoss expects logits and applies the sigmoid itself in a stable form; BCELoss on sigmoid outputs loses precision where they saturate", o.Name)
+			d.Message = fmt.Sprintf("graph output %q comes from Sigmoid: nn.BCEWithLogitsLoss expects logits and applies the sigmoid itself in a stable form; BCELoss on sigmoid outputs loses precision where they saturate", o.Name)
 			d.Fix = "Return logits (drop the final nn.Sigmoid) and train with nn.BCEWithLogitsLoss; apply torch.sigmoid only at inference."
 		case "LogSoftmax":
 			d.Severity = lint.Info
-			d.Message = fmt.Sprintf("output %s comes from LogSoftmax: right for nn.NLLLoss, and harmless under nn.CrossEntropyLoss (log-softmax is idempotent), but the model does not output logits", o.Name)
+			d.Message = fmt.Sprintf("graph output %q comes from LogSoftmax: right for nn.NLLLoss, and harmless under nn.CrossEntropyLoss (log-softmax is idempotent), but the model does not output logits", o.Name)
 			d.Fix = "Train with nn.NLLLoss, or drop the LogSoftmax and use nn.CrossEntropyLoss on logits."
 		default:
 			continue
