@@ -1,13 +1,541 @@
 package main
 
-// Placeholder: the executor engineer replaces this file with runPredict.
+// nntrain predict: run a model in eval mode over an array of inputs.
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"codeberg.org/sbinet/npyio/npy"
+	"codeberg.org/sbinet/npyio/npz"
+
+	"github.com/nnkit/nnkit/cmd/internal/cli"
+	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/onnxio"
 )
 
+type predictFlags struct {
+	output    string
+	batchSize int
+	threads   int
+	quiet     bool
+}
+
+func newPredictFlagSet(stderr io.Writer) (*flag.FlagSet, *predictFlags) {
+	pf := &predictFlags{}
+	fs := flag.NewFlagSet("nntrain predict", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&pf.output, "o", "", "output file: .npy (the model's single output) or .npz (every output, by name)")
+	fs.StringVar(&pf.output, "output", "", "same as -o")
+	fs.IntVar(&pf.batchSize, "batch-size", 256, "samples per forward pass")
+	fs.IntVar(&pf.threads, "threads", 0, "worker threads (0: all CPUs)")
+	fs.BoolVar(&pf.quiet, "q", false, "do not print the summary line")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: nntrain predict [flags] model.onnx input.npy|input.npz -o output.npy|output.npz
+
+Runs the model in eval mode (Dropout off, BatchNorm on running statistics)
+over the first axis of the input, --batch-size samples at a time, and writes
+the outputs. An .npz input holds one array per model input, named like the
+input, or a single array "x". Exit codes: 0 success, 1 failure while
+running or writing, 2 usage, model or input error.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	return fs, pf
+}
+
 func runPredict(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "nntrain predict: not available yet")
-	return 2
+	fs, pf := newPredictFlagSet(stderr)
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cli.ExitOK
+		}
+		return cli.ExitUsage // flag has printed the problem
+	}
+	fail := func(code int, format string, a ...any) int {
+		fmt.Fprintf(stderr, "nntrain predict: "+format+"\n", a...)
+		return code
+	}
+	switch {
+	case len(pos) != 2:
+		fs.Usage()
+		return fail(cli.ExitUsage, "want a model and an input file, got %d arguments", len(pos))
+	case pf.output == "":
+		return fail(cli.ExitUsage, "no output file: give -o output.npy (or .npz)")
+	case pf.batchSize < 1:
+		return fail(cli.ExitUsage, "--batch-size must be at least 1, got %d", pf.batchSize)
+	}
+	outExt := strings.ToLower(filepath.Ext(pf.output))
+	if outExt != ".npy" && outExt != ".npz" {
+		return fail(cli.ExitUsage, "%s: the output must be an .npy or .npz file", pf.output)
+	}
+	modelPath, inputPath := pos[0], pos[1]
+	start := time.Now()
+
+	m, err := onnxio.ReadFile(modelPath)
+	if err != nil {
+		return fail(cli.ExitUsage, "%v", err)
+	}
+	prog, err := exec.Compile(m, exec.Options{Threads: pf.threads})
+	if err != nil {
+		return fail(cli.ExitUsage, "%s: %v", modelPath, err)
+	}
+	names := prog.OutputNames()
+	if outExt == ".npy" && len(names) != 1 {
+		return fail(cli.ExitUsage, "%s has %d outputs (%s); write them all with -o %s.npz",
+			modelPath, len(names), strings.Join(names, ", "), strings.TrimSuffix(pf.output, filepath.Ext(pf.output)))
+	}
+	inputs, n, err := loadInputs(inputPath, prog.Inputs())
+	if err != nil {
+		return fail(cli.ExitUsage, "%v", err)
+	}
+	outs, batches, err := predictBatches(prog, inputs, n, pf.batchSize)
+	if err != nil {
+		return fail(cli.ExitUsage, "%s: %v", inputPath, err)
+	}
+	var data []byte
+	if outExt == ".npy" {
+		data, err = predEncodeNpy(outs[names[0]])
+	} else {
+		data, err = predEncodeNpz(names, outs)
+	}
+	if err == nil {
+		err = onnxio.WriteFileAtomic(pf.output, data)
+	}
+	if err != nil {
+		return fail(cli.ExitFindings, "writing %s: %v", pf.output, err)
+	}
+	if !pf.quiet {
+		var parts []string
+		for _, name := range names {
+			o := outs[name]
+			parts = append(parts, fmt.Sprintf("%s %s %s", name, predShape(o.Shape), o.DType))
+		}
+		fmt.Fprintf(stdout, "wrote %s: %s (%d samples, %d batches, %.2f s)\n", pf.output, strings.Join(parts, ", "), n, batches, time.Since(start).Seconds())
+	}
+	return cli.ExitOK
+}
+
+func predShape(s []int) string {
+	p := make([]string, len(s))
+	for i, d := range s {
+		p[i] = fmt.Sprint(d)
+		if d < 0 {
+			p[i] = "?"
+		}
+	}
+	return "[" + strings.Join(p, " ") + "]"
+}
+
+// loadInputs reads the inputs for the model from a file and checks them
+// against the model's input specs (all but the first, batch, dimension).
+// It returns the tensors and the number of samples. (A data directory, as
+// nntrain reads for training, will be accepted here too.)
+func loadInputs(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, int, error) {
+	arrays := map[string]*exec.Tensor{}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".npy":
+		if len(specs) != 1 {
+			return nil, 0, fmt.Errorf("%s: the model has %d inputs (%s); give an .npz with one array per input", path, len(specs), predSpecNames(specs))
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer f.Close()
+		t, err := predReadNpy(f)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %v", path, err)
+		}
+		arrays[specs[0].Name] = t
+	case ".npz":
+		r, err := npz.Open(path)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %v", path, err)
+		}
+		defer r.Close()
+		keys := map[string]string{}
+		var avail []string
+		for _, k := range r.Keys() {
+			name := strings.TrimSuffix(k, ".npy")
+			keys[name] = k
+			avail = append(avail, name)
+		}
+		sort.Strings(avail)
+		for _, s := range specs {
+			k, ok := keys[s.Name]
+			if !ok && len(specs) == 1 {
+				if k, ok = keys["x"]; !ok && len(keys) == 1 {
+					k, ok = keys[avail[0]], true
+				}
+			}
+			if !ok {
+				return nil, 0, fmt.Errorf("%s: no array for model input %q (arrays: %s)", path, s.Name, strings.Join(avail, ", "))
+			}
+			rc, err := r.Open(k)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: %s: %v", path, k, err)
+			}
+			t, err := predReadNpy(rc)
+			rc.Close()
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s: array %s: %v", path, strings.TrimSuffix(k, ".npy"), err)
+			}
+			arrays[s.Name] = t
+		}
+	default:
+		return nil, 0, fmt.Errorf("%s: inputs are read from .npy or .npz files", path)
+	}
+	n := -1
+	for _, s := range specs {
+		t := arrays[s.Name]
+		if err := predFits(t, s); err != nil {
+			return nil, 0, fmt.Errorf("%s: %v", path, err)
+		}
+		if n >= 0 && t.Shape[0] != n {
+			return nil, 0, fmt.Errorf("%s: inputs have different numbers of samples (%d and %d)", path, n, t.Shape[0])
+		}
+		n = t.Shape[0]
+	}
+	return arrays, n, nil
+}
+
+func predSpecNames(specs []exec.InputSpec) string {
+	var s []string
+	for _, x := range specs {
+		s = append(s, x.Name)
+	}
+	return strings.Join(s, ", ")
+}
+
+// fits checks an input array against a model input: same rank, same sizes
+// wherever the model fixes them except the first (batch) axis, compatible
+// element type.
+func predFits(t *exec.Tensor, s exec.InputSpec) error {
+	if (t.DType == ir.Float32) != (s.DType == ir.Float32) {
+		return fmt.Errorf("array for input %q holds %s values, the model expects %s", s.Name, t.DType, s.DType)
+	}
+	bad := len(t.Shape) == 0 || s.Shape != nil && len(t.Shape) != len(s.Shape)
+	for i := 1; !bad && s.Shape != nil && i < len(s.Shape); i++ {
+		bad = s.Shape[i] >= 0 && s.Shape[i] != t.Shape[i]
+	}
+	if bad {
+		return fmt.Errorf("array of shape %s does not fit model input %q of shape %s (the first axis is the batch)", predShape(t.Shape), s.Name, predShape(s.Shape))
+	}
+	return nil
+}
+
+// predictBatches runs the samples through the model batch by batch and
+// concatenates the outputs along the first axis.
+func predictBatches(prog *exec.Program, inputs map[string]*exec.Tensor, n, batch int) (map[string]*exec.Tensor, int, error) {
+	specs := prog.Inputs()
+	// a model with a fixed first dimension is fed exactly that many samples
+	for _, s := range specs {
+		if len(s.Shape) > 0 && s.Shape[0] > 0 {
+			if n%s.Shape[0] != 0 {
+				return nil, 0, fmt.Errorf("model input %q has a fixed batch of %d, which does not divide %d samples", s.Name, s.Shape[0], n)
+			}
+			batch = s.Shape[0]
+		}
+	}
+	outs := map[string]*exec.Tensor{}
+	batches := 0
+	for lo := 0; lo < n; lo += batch {
+		hi := min(n, lo+batch)
+		feed := map[string]*exec.Tensor{}
+		for _, s := range specs {
+			t := inputs[s.Name]
+			per := 1
+			for _, d := range t.Shape[1:] {
+				per *= d
+			}
+			v := &exec.Tensor{DType: t.DType, Shape: append([]int{hi - lo}, t.Shape[1:]...)}
+			if t.DType == ir.Float32 {
+				v.F = t.F[lo*per : hi*per]
+			} else {
+				v.I = t.I[lo*per : hi*per]
+			}
+			feed[s.Name] = v
+		}
+		res, err := prog.Run(exec.Eval, feed)
+		if err != nil {
+			return nil, 0, fmt.Errorf("samples %d..%d: %v", lo, hi-1, err)
+		}
+		for name, o := range res {
+			acc := outs[name]
+			if acc == nil {
+				if len(o.Shape) == 0 || o.Shape[0] != hi-lo {
+					if hi-lo == n {
+						outs[name] = predClone(o)
+						continue
+					}
+					return nil, 0, fmt.Errorf("output %q has shape %s, without the batch as its first axis; use --batch-size %d", name, predShape(o.Shape), n)
+				}
+				acc = &exec.Tensor{DType: o.DType, Shape: append([]int{0}, o.Shape[1:]...)}
+				outs[name] = acc
+			}
+			if len(o.Shape) == 0 || o.Shape[0] != hi-lo {
+				return nil, 0, fmt.Errorf("output %q has shape %s for a batch of %d", name, predShape(o.Shape), hi-lo)
+			}
+			acc.Shape[0] += o.Shape[0]
+			acc.F = append(acc.F, o.F...)
+			acc.I = append(acc.I, o.I...)
+		}
+		batches++
+	}
+	return outs, batches, nil
+}
+
+func predClone(t *exec.Tensor) *exec.Tensor {
+	return &exec.Tensor{DType: t.DType, Shape: append([]int(nil), t.Shape...), F: append([]float32(nil), t.F...), I: append([]int64(nil), t.I...)}
+}
+
+// predReadNpy reads one .npy array of a numeric or bool type: floats become
+// float32, integers and bools int64.
+func predReadNpy(r io.Reader) (*exec.Tensor, error) {
+	rd, err := npy.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	h := rd.Header
+	shape := append([]int(nil), h.Descr.Shape...)
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	t := &exec.Tensor{Shape: shape}
+	typ := strings.Trim(h.Descr.Type, "'\"")
+	read := func(ptr any) error {
+		if err := rd.Read(ptr); err != nil {
+			return fmt.Errorf("reading %s data: %v", typ, err)
+		}
+		return nil
+	}
+	switch typ[1:] {
+	case "f4":
+		t.DType = ir.Float32
+		if err := read(&t.F); err != nil {
+			return nil, err
+		}
+	case "f8":
+		var v []float64
+		if err := read(&v); err != nil {
+			return nil, err
+		}
+		t.DType, t.F = ir.Float32, make([]float32, len(v))
+		for i, x := range v {
+			t.F[i] = float32(x)
+		}
+	case "f2":
+		var v []uint16
+		if err := read(&v); err != nil {
+			return nil, err
+		}
+		t.DType, t.F = ir.Float32, make([]float32, len(v))
+		for i, x := range v {
+			t.F[i] = ir.HalfToFloat32(x)
+		}
+	case "i8":
+		t.DType = ir.Int64
+		if err := read(&t.I); err != nil {
+			return nil, err
+		}
+	case "i4", "i2", "i1", "u1", "u2", "u4", "b1":
+		var v []int64
+		switch typ[1:] {
+		case "i4":
+			var w []int32
+			err = read(&w)
+			v = predWiden(w)
+		case "i2":
+			var w []int16
+			err = read(&w)
+			v = predWiden(w)
+		case "i1":
+			var w []int8
+			err = read(&w)
+			v = predWiden(w)
+		case "u1":
+			var w []uint8
+			err = read(&w)
+			v = predWiden(w)
+		case "u2":
+			var w []uint16
+			err = read(&w)
+			v = predWiden(w)
+		case "u4":
+			var w []uint32
+			err = read(&w)
+			v = predWiden(w)
+		case "b1":
+			var w []bool
+			err = read(&w)
+			v = make([]int64, len(w))
+			for i, b := range w {
+				if b {
+					v[i] = 1
+				}
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		t.DType, t.I = ir.Int64, v
+	default:
+		return nil, fmt.Errorf("arrays of type %s are not supported (use float32)", typ)
+	}
+	if got := len(t.F) + len(t.I); got != n {
+		return nil, fmt.Errorf("shape %s needs %d values, the file holds %d", predShape(shape), n, got)
+	}
+	if h.Descr.Fortran && len(shape) > 1 {
+		predFromFortran(t)
+	}
+	return t, nil
+}
+
+func predWiden[E int8 | int16 | int32 | uint8 | uint16 | uint32](w []E) []int64 {
+	v := make([]int64, len(w))
+	for i, x := range w {
+		v[i] = int64(x)
+	}
+	return v
+}
+
+// predFromFortran reorders column-major data to row-major.
+func predFromFortran(t *exec.Tensor) {
+	r := len(t.Shape)
+	n := len(t.F) + len(t.I)
+	// column-major strides
+	cs := make([]int, r)
+	s := 1
+	for i := 0; i < r; i++ {
+		cs[i] = s
+		s *= t.Shape[i]
+	}
+	idx := make([]int, r)
+	perm := make([]int, n)
+	for k := 0; k < n; k++ {
+		off := 0
+		for i := range idx {
+			off += idx[i] * cs[i]
+		}
+		perm[k] = off
+		for i := r - 1; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < t.Shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	if t.F != nil {
+		f := make([]float32, n)
+		for k, o := range perm {
+			f[k] = t.F[o]
+		}
+		t.F = f
+	} else {
+		v := make([]int64, n)
+		for k, o := range perm {
+			v[k] = t.I[o]
+		}
+		t.I = v
+	}
+}
+
+// predEncodeNpy encodes a tensor as an .npy (format 1.0) file: float32 as <f4,
+// integers as <i8, bools as |b1.
+func predEncodeNpy(t *exec.Tensor) ([]byte, error) {
+	descr := "<f4"
+	switch t.DType {
+	case ir.Float32:
+	case ir.Bool:
+		descr = "|b1"
+	default:
+		descr = "<i8"
+	}
+	shape := make([]string, len(t.Shape))
+	for i, d := range t.Shape {
+		shape[i] = fmt.Sprint(d)
+	}
+	tuple := "(" + strings.Join(shape, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	tuple += ")"
+	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, tuple)
+	// magic(6) + version(2) + length(2) + header + padding + \n ≡ 0 mod 64
+	pad := 64 - (10+len(hdr)+1)%64
+	if pad == 64 {
+		pad = 0
+	}
+	hdr += strings.Repeat(" ", pad) + "\n"
+	if len(hdr) > math.MaxUint16 {
+		return nil, fmt.Errorf("shape %v is too long for an .npy header", t.Shape)
+	}
+	var b bytes.Buffer
+	b.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
+	b.WriteString(hdr)
+	switch descr {
+	case "<f4":
+		buf := make([]byte, 4*len(t.F))
+		for i, v := range t.F {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		b.Write(buf)
+	case "|b1":
+		for _, v := range t.I {
+			if v != 0 {
+				b.WriteByte(1)
+			} else {
+				b.WriteByte(0)
+			}
+		}
+	default:
+		buf := make([]byte, 8*len(t.I))
+		for i, v := range t.I {
+			binary.LittleEndian.PutUint64(buf[8*i:], uint64(v))
+		}
+		b.Write(buf)
+	}
+	return b.Bytes(), nil
+}
+
+// predEncodeNpz encodes every output as <name>.npy in a zip archive.
+func predEncodeNpz(names []string, outs map[string]*exec.Tensor) ([]byte, error) {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	for _, name := range names {
+		data, err := predEncodeNpy(outs[name])
+		if err != nil {
+			return nil, err
+		}
+		w, err := z.CreateHeader(&zip.FileHeader{Name: name + ".npy", Method: zip.Store})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(data); err != nil {
+			return nil, err
+		}
+	}
+	if err := z.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
