@@ -177,14 +177,15 @@ func (p *Progress) OnEpoch(l *Loop, e *EpochStats) error {
 	if !math.IsNaN(e.ValAcc) {
 		fmt.Fprintf(&b, "  val_acc %.4f", e.ValAcc)
 	}
-	fmt.Fprintf(&b, "  lr %.3g  grad_norm %.3g  %.2fs", e.LR, e.GradNorm, e.Seconds)
+	fmt.Fprintf(&b, "  lr %.3g  grad_norm %.3g  %s", e.LR, e.GradNorm, duration(e.Seconds))
 	fmt.Fprintln(p.w, b.String())
 	return nil
 }
 
 func (p *Progress) OnEvent(l *Loop, e Event) error {
 	p.clear()
-	if e.Message != "" {
+	// A divergence ends the run with an error the caller reports.
+	if e.Message != "" && e.Name != "diverged" {
 		fmt.Fprintln(p.w, e.Message)
 	}
 	return nil
@@ -196,6 +197,17 @@ func (p *Progress) OnEnd(l *Loop, r *Result, err error) error {
 }
 
 func digits(n int) int { return len(fmt.Sprint(n)) }
+
+// duration prints seconds readably: 12ms, 3.4s, 2m05s.
+func duration(s float64) string {
+	switch {
+	case s < 1:
+		return fmt.Sprintf("%.0fms", s*1000)
+	case s < 60:
+		return fmt.Sprintf("%.1fs", s)
+	}
+	return fmt.Sprintf("%dm%02.0fs", int(s)/60, math.Mod(s, 60))
+}
 
 func optName(l *Loop) string {
 	return strings.ToLower(strings.TrimPrefix(fmt.Sprintf("%T", l.Opt), "*optim."))

@@ -46,9 +46,11 @@ type Loop struct {
 	ClipValue float64 // > 0: clip_grad_value_ (applied after ClipNorm)
 	L1        float64 // > 0: λ·Σ|θ| added to the loss
 
-	// BatchNorm says the model has BatchNormalization layers: a training
-	// batch of one sample is then refused, as PyTorch refuses it.
-	BatchNorm bool
+	// BatchNormInputs names the data inputs of the model's
+	// BatchNormalization nodes (see BatchNormInputs). A training batch of
+	// one sample is refused when one of them would then normalize a single
+	// value per channel, as PyTorch refuses it.
+	BatchNormInputs []string
 
 	Hooks []Hook
 
@@ -168,9 +170,6 @@ func (l *Loop) Setup() error {
 	if l.Train.N == 0 {
 		return fmt.Errorf("%s: no training samples", l.Train.File)
 	}
-	if l.BatchNorm && !l.DropLast && l.Train.N%l.BatchSize == 1 && l.Train.N > 1 {
-		return fmt.Errorf("%d training samples in batches of %d leave a last batch of one sample, and BatchNorm cannot train on one sample (PyTorch refuses it too): change --batch-size or add --drop-last", l.Train.N, l.BatchSize)
-	}
 	if l.DropLast && l.Train.N < l.BatchSize {
 		return fmt.Errorf("--drop-last with %d training samples and batches of %d leaves nothing to train on", l.Train.N, l.BatchSize)
 	}
@@ -179,7 +178,37 @@ func (l *Loop) Setup() error {
 	if err != nil {
 		return err
 	}
+	if !l.DropLast && (l.Train.N%l.BatchSize == 1 || l.Train.N == 1) {
+		if name := l.singleValueBatchNorm(); name != "" {
+			return fmt.Errorf("%d training samples in batches of %d leave a batch of one sample, and BatchNorm over %q would normalize a single value per channel (PyTorch refuses it too): change --batch-size or add --drop-last", l.Train.N, l.BatchSize, name)
+		}
+	}
 	return l.checkTargets(k)
+}
+
+// singleValueBatchNorm returns the first BatchNormalization input that
+// holds one value per channel for a one-sample batch ([1, C] or
+// [1, C, 1, 1]), using the values of the probe forward Setup just ran. A
+// model that cannot show its intermediate values is assumed to have one.
+func (l *Loop) singleValueBatchNorm() string {
+	v, ok := l.Model.(interface{ Value(string) *exec.Tensor })
+	for _, name := range l.BatchNormInputs {
+		if !ok {
+			return name
+		}
+		t := v.Value(name)
+		if t == nil || len(t.Shape) < 2 {
+			return name
+		}
+		per := 1
+		for _, d := range t.Shape[2:] {
+			per *= d
+		}
+		if per == 1 {
+			return name
+		}
+	}
+	return ""
 }
 
 func (l *Loop) outputWidth() (int, error) {

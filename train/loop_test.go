@@ -231,9 +231,9 @@ func TestSetupErrors(t *testing.T) {
 		t.Fatalf("bad label: %v", err)
 	}
 	l, _ = newLoop(t, 1)
-	l.Train = blobs(33, 0) // 2 batches of 16 + 1
-	l.BatchNorm = true
-	if _, err := l.Run(); err == nil || !strings.Contains(err.Error(), "last batch of one sample") {
+	l.Train = blobs(33, 0)            // 2 batches of 16 + 1
+	l.BatchNormInputs = []string{"x"} // linear has no Value method: assumed [1, C]
+	if _, err := l.Run(); err == nil || !strings.Contains(err.Error(), "leave a batch of one sample") {
 		t.Fatalf("batch of one with BatchNorm: %v", err)
 	}
 	l.DropLast = true

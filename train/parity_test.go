@@ -203,7 +203,7 @@ func runGolden(t testing.TB, c *curves, d *data.Data, model, optName, schedName,
 	}
 	reg := c.Regularizers[regName]
 	l := &Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: loss.CrossEntropy{}, Opt: opt, Sched: sched,
-		Epochs: c.Epochs, BatchSize: c.BatchSize, Shuffle: false, BatchNorm: HasBatchNorm(m),
+		Epochs: c.Epochs, BatchSize: c.BatchSize, Shuffle: false, BatchNormInputs: BatchNormInputs(m),
 		ClipNorm: reg.ClipNorm, ClipValue: reg.ClipValue, L1: reg.L1}
 	res, err := l.Run()
 	if err != nil {

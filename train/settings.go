@@ -107,12 +107,14 @@ func NewSchedule(s ScheduleSettings, lr0 float64) (optim.Schedule, error) {
 	return nil, fmt.Errorf("unknown scheduler %q (want none, step, cosine or plateau)", s.Name)
 }
 
-// HasBatchNorm reports whether the model has BatchNormalization nodes.
-func HasBatchNorm(m *ir.Model) bool {
+// BatchNormInputs lists the data inputs of the model's BatchNormalization
+// nodes (for Loop.BatchNormInputs).
+func BatchNormInputs(m *ir.Model) []string {
+	var names []string
 	for _, n := range m.Graph.Nodes {
-		if n.OpType == "BatchNormalization" {
-			return true
+		if n.OpType == "BatchNormalization" && n.In(0) != nil {
+			names = append(names, n.In(0).Name)
 		}
 	}
-	return false
+	return names
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nnkit/nnkit/exec"
@@ -36,7 +37,7 @@ func TestWrittenModelEqualsTrained(t *testing.T) {
 		before[p.Name] = slices.Clone(p.Value)
 	}
 	opt, _ := optim.NewAdam(optim.DefaultAdam)
-	l := &Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: loss.CrossEntropy{}, Opt: opt, Epochs: 2, BatchSize: 64, Shuffle: true, Seed: 1, BatchNorm: true}
+	l := &Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: loss.CrossEntropy{}, Opt: opt, Epochs: 2, BatchSize: 64, Shuffle: true, Seed: 1, BatchNormInputs: BatchNormInputs(m)}
 	if _, err := l.Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +138,37 @@ func TestIllConditionedBiasBeforeBN(t *testing.T) {
 	}
 	if torchSelf < 1e-3 {
 		t.Fatalf("PyTorch's float32 and float64 validation losses agree to %g on cnn_digits: the exclusion is no longer needed", torchSelf)
+	}
+}
+
+// TestBatchOfOne: PyTorch refuses to train BatchNorm1d on one sample (one
+// value per channel) but accepts BatchNorm2d on one 8×8 image.
+func TestBatchOfOne(t *testing.T) {
+	d, err := data.Load("../testdata/data/digits", data.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, 65)
+	for i := range idx {
+		idx[i] = i
+	}
+	for path, wantErr := range map[string]bool{"../testdata/train/bn_mlp_digits.onnx": true, "../testdata/models/cnn_digits/train.onnx": false} {
+		m, err := onnxio.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := exec.Compile(m, exec.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt, _ := optim.NewSGD(optim.SGDConfig{LR: 0.01})
+		l := &Loop{Model: prog, Train: d.Train.Subset(idx), Loss: loss.CrossEntropy{}, Opt: opt, Epochs: 1, BatchSize: 64, BatchNormInputs: BatchNormInputs(m)}
+		_, err = l.Run()
+		if wantErr != (err != nil) {
+			t.Errorf("%s: 65 samples in batches of 64: %v", path, err)
+		}
+		if wantErr && (err == nil || !strings.Contains(err.Error(), "single value per channel")) {
+			t.Errorf("%s: %v", path, err)
+		}
 	}
 }

@@ -1,13 +1,453 @@
 package main
 
-// Placeholder: the training engineer replaces this file with runTrain.
-
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nnkit/nnkit/cmd/internal/cli"
+	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/train"
+	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/train/loss"
+	"github.com/nnkit/nnkit/train/optim"
 )
 
+const trainUsage = `nntrain: fine-tune an ONNX model exported from PyTorch, with PyTorch-exact optimizers,
+schedulers, clipping and regularization
+
+Usage:
+  nntrain [flags] model.onnx data/
+  nntrain predict model.onnx input.npy -o out.npy
+
+data/ holds train.npz [val.npz] (arrays x, y), train.csv [val.csv] (header row, label last
+or --label-col), or image folders train/<class>/*.png|jpg [val/<class>/...].
+Flags may come before or after the model and data. Exit codes: 0 success, 1 training failed
+(e.g. the loss became NaN), 2 usage or input error.
+
+`
+
+// trainCmd holds the parsed command line.
+type trainCmd struct {
+	fs *flag.FlagSet
+
+	out, log           string
+	epochs, batchSize  int
+	shuffle, dropLast  bool
+	seed               uint64
+	lossName           string
+	opt                train.OptimizerSettings
+	betas              string
+	sched              train.ScheduleSettings
+	clipNorm, clipVal  float64
+	l1                 float64
+	dropout            float64
+	earlyStop          int
+	minDelta           float64
+	valSplit           float64
+	labelCol           string
+	imageSize          string
+	normalize          string
+	format             string
+	lrFind             bool
+	lrFindStart        float64
+	lrFindEnd          float64
+	lrFindSteps        int
+	checkpointEvery    int
+	threads            int
+	quiet              bool
+	set                map[string]bool
+	modelPath, dataDir string
+}
+
+func newTrainCmd(stderr io.Writer) *trainCmd {
+	c := &trainCmd{fs: flag.NewFlagSet("nntrain", flag.ContinueOnError)}
+	fs := c.fs
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.out, "out", "", "write the fine-tuned model here (default <model>.finetuned.onnx)")
+	fs.StringVar(&c.log, "log", "", "write a JSON-lines log here (one object per epoch and per event; - for stdout)")
+	fs.IntVar(&c.epochs, "epochs", 10, "number of epochs")
+	fs.IntVar(&c.batchSize, "batch-size", 64, "samples per batch")
+	fs.BoolVar(&c.shuffle, "shuffle", true, "shuffle the training samples every epoch (--shuffle=false keeps file order)")
+	fs.BoolVar(&c.dropLast, "drop-last", false, "drop the last, incomplete batch of every epoch")
+	fs.Uint64Var(&c.seed, "seed", 0, "seed for shuffling, the validation split and dropout masks")
+	fs.StringVar(&c.lossName, "loss", "", "ce|bce|mse|l1 (default: ce for integer labels, mse for float targets)")
+	fs.StringVar(&c.opt.Name, "optimizer", "adam", "sgd|adam|adamw|rmsprop")
+	fs.Float64Var(&c.opt.LR, "lr", 0, "learning rate (default: PyTorch's for the optimizer: adam/adamw 1e-3, rmsprop 1e-2, sgd 1e-3)")
+	fs.Float64Var(&c.opt.Momentum, "momentum", 0, "momentum (sgd, rmsprop)")
+	fs.Float64Var(&c.opt.Dampening, "dampening", 0, "dampening for momentum (sgd)")
+	fs.BoolVar(&c.opt.Nesterov, "nesterov", false, "Nesterov momentum (sgd; needs --momentum > 0, no dampening)")
+	fs.Float64Var(&c.opt.WeightDecay, "weight-decay", 0, "L2 weight decay (adamw: decoupled, default 0.01; others: coupled, default 0)")
+	fs.StringVar(&c.betas, "betas", "0.9,0.999", "Adam's β₁,β₂ (adam, adamw)")
+	fs.Float64Var(&c.opt.Eps, "eps", 1e-8, "term added to the denominator (adam, adamw, rmsprop)")
+	fs.Float64Var(&c.opt.Alpha, "alpha", 0.99, "smoothing constant (rmsprop)")
+	fs.BoolVar(&c.opt.Centered, "centered", false, "centered RMSprop (rmsprop)")
+	fs.StringVar(&c.sched.Name, "scheduler", "none", "none|step|cosine|plateau, stepped once per epoch after validation")
+	fs.IntVar(&c.sched.StepSize, "step-size", 0, "step: decay the LR every N epochs (required)")
+	fs.Float64Var(&c.sched.Gamma, "gamma", 0.1, "step: LR decay factor")
+	fs.IntVar(&c.sched.TMax, "t-max", 0, "cosine: half-period in epochs (default --epochs)")
+	fs.Float64Var(&c.sched.EtaMin, "eta-min", 0, "cosine: minimum LR")
+	fs.IntVar(&c.sched.Plateau.Patience, "patience", 10, "plateau: bad epochs tolerated before reducing the LR")
+	fs.Float64Var(&c.sched.Plateau.Factor, "factor", 0.1, "plateau: LR reduction factor")
+	fs.Float64Var(&c.sched.Plateau.Threshold, "threshold", 1e-4, "plateau: relative improvement that counts")
+	fs.IntVar(&c.sched.Plateau.Cooldown, "cooldown", 0, "plateau: epochs to wait after a reduction")
+	fs.Float64Var(&c.sched.Plateau.MinLR, "min-lr", 0, "plateau: lower bound of the LR")
+	fs.Float64Var(&c.clipNorm, "clip-norm", 0, "clip the total gradient norm (all parameters together) to this value")
+	fs.Float64Var(&c.clipVal, "clip-value", 0, "clamp every gradient element to [-v, v]")
+	fs.Float64Var(&c.l1, "l1", 0, "add λ·Σ|θ| over all trainable parameters to the loss")
+	fs.Float64Var(&c.dropout, "dropout", -1, "override every Dropout ratio (0 turns dropout off)")
+	fs.IntVar(&c.earlyStop, "early-stopping", 0, "stop after N epochs without validation-loss improvement and keep the best weights")
+	fs.Float64Var(&c.minDelta, "min-delta", 0, "early stopping: smallest decrease of the validation loss that counts")
+	fs.Float64Var(&c.valSplit, "val-split", 0.1, "fraction of the training data held out when there is no validation set")
+	fs.StringVar(&c.labelCol, "label-col", "", "CSV: name of the label column (default: the last column)")
+	fs.StringVar(&c.imageSize, "image-size", "", "images: resize to N or HxW (default: the model's input size)")
+	fs.StringVar(&c.normalize, "normalize", "", "images: mean,std (all channels) or m1,..,mC,s1,..,sC per channel")
+	fs.StringVar(&c.format, "data-format", "auto", "auto|npz|csv|images")
+	fs.BoolVar(&c.lrFind, "lr-find", false, "run a learning-rate range test, suggest a learning rate, and exit")
+	fs.Float64Var(&c.lrFindStart, "lr-find-start", 1e-7, "LR range test: first learning rate")
+	fs.Float64Var(&c.lrFindEnd, "lr-find-end", 10, "LR range test: last learning rate")
+	fs.IntVar(&c.lrFindSteps, "lr-find-steps", 100, "LR range test: number of steps")
+	fs.IntVar(&c.checkpointEvery, "checkpoint-every", 0, "also write the model to --out every N epochs")
+	fs.IntVar(&c.threads, "threads", 0, "worker threads (default: all CPUs)")
+	fs.BoolVar(&c.quiet, "quiet", false, "print only the final summary")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, trainUsage+"Flags:\n")
+		fs.PrintDefaults()
+	}
+	return c
+}
+
+// usageErr marks errors that exit with code 2.
+type usageErr struct{ error }
+
+func usagef(format string, a ...any) error { return usageErr{fmt.Errorf(format, a...)} }
+
 func runTrain(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "nntrain: training is not available yet")
-	return 2
+	c := newTrainCmd(stderr)
+	pos, err := cli.Parse(c.fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return cli.ExitOK
+	}
+	if err != nil {
+		return cli.ExitUsage // the flag package printed the problem
+	}
+	if len(pos) != 2 {
+		fmt.Fprintf(stderr, "nntrain: need a model and a data directory (got %d arguments); nntrain -h for help\n", len(pos))
+		return cli.ExitUsage
+	}
+	c.modelPath, c.dataDir = pos[0], pos[1]
+	c.set = map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	err = c.run(stdout, stderr)
+	if err == nil {
+		return cli.ExitOK
+	}
+	fmt.Fprintln(stderr, "nntrain:", err)
+	var ue usageErr
+	if errors.As(err, &ue) || cli.IsUsage(err) {
+		return cli.ExitUsage
+	}
+	return cli.ExitFindings
+}
+
+// defaultOut is <model>.finetuned.onnx next to the model (x.onnx.gz →
+// x.finetuned.onnx).
+func defaultOut(model string) string {
+	base := model
+	for _, ext := range []string{".gz", ".onnx"} {
+		if strings.HasSuffix(strings.ToLower(base), ext) {
+			base = base[:len(base)-len(ext)]
+		}
+	}
+	return base + ".finetuned.onnx"
+}
+
+// resolve fills in PyTorch's per-optimizer defaults and rejects options the
+// chosen optimizer or scheduler does not take.
+func (c *trainCmd) resolve() error {
+	def, err := train.OptimizerDefaults(c.opt.Name)
+	if err != nil {
+		return usageErr{err}
+	}
+	if !c.set["lr"] {
+		c.opt.LR = def.LR
+	}
+	if !c.set["weight-decay"] {
+		c.opt.WeightDecay = def.WeightDecay
+	}
+	b := strings.Split(c.betas, ",")
+	if len(b) != 2 {
+		return usagef("--betas wants two numbers β₁,β₂, got %q", c.betas)
+	}
+	for i, s := range b {
+		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return usagef("--betas: %q is not a number", s)
+		}
+		c.opt.Betas[i] = v
+	}
+	optFlags := []string{"momentum", "dampening", "nesterov", "betas", "eps", "alpha", "centered"}
+	for _, f := range optFlags {
+		if c.set[f] && !slices.Contains(train.OptimizerFlags[c.opt.Name], f) {
+			return usagef("--%s does not apply to --optimizer %s (it takes --%s)", f, c.opt.Name, strings.Join(train.OptimizerFlags[c.opt.Name], ", --"))
+		}
+	}
+	if _, ok := train.ScheduleFlags[c.sched.Name]; !ok {
+		return usagef("unknown scheduler %q (want none, step, cosine or plateau)", c.sched.Name)
+	}
+	for _, list := range train.ScheduleFlags {
+		for _, f := range list {
+			if c.set[f] && !slices.Contains(train.ScheduleFlags[c.sched.Name], f) {
+				return usagef("--%s does not apply to --scheduler %s", f, c.sched.Name)
+			}
+		}
+	}
+	if c.sched.Name == "cosine" && !c.set["t-max"] {
+		c.sched.TMax = c.epochs
+	}
+	c.sched.Plateau.Eps = optim.DefaultPlateau.Eps
+	switch {
+	case c.epochs < 1:
+		return usagef("--epochs must be ≥ 1")
+	case c.batchSize < 1:
+		return usagef("--batch-size must be ≥ 1")
+	case c.clipNorm < 0 || c.clipVal < 0 || c.l1 < 0 || c.minDelta < 0:
+		return usagef("--clip-norm, --clip-value, --l1 and --min-delta must be ≥ 0")
+	case c.set["dropout"] && !(c.dropout >= 0 && c.dropout < 1):
+		return usagef("--dropout must be in [0, 1), got %v", c.dropout)
+	case c.valSplit < 0 || c.valSplit >= 1:
+		return usagef("--val-split must be in [0, 1), got %v", c.valSplit)
+	case c.earlyStop < 0:
+		return usagef("--early-stopping must be ≥ 0")
+	}
+	if c.lossName != "" && !slices.Contains(loss.Names, c.lossName) {
+		return usagef("unknown loss %q (want ce, bce, mse or l1)", c.lossName)
+	}
+	return nil
+}
+
+// dataOptions turns --image-size and --normalize into data.Options.
+func (c *trainCmd) dataOptions(inShape []int) (data.Options, error) {
+	o := data.Options{Format: c.format, LabelCol: c.labelCol, InputShape: inShape, ValSplit: c.valSplit, Seed: c.seed}
+	if c.imageSize != "" {
+		h, w, ok := strings.Cut(strings.ToLower(c.imageSize), "x")
+		if !ok {
+			w = h
+		}
+		hi, err1 := strconv.Atoi(h)
+		wi, err2 := strconv.Atoi(w)
+		if err1 != nil || err2 != nil || hi < 1 || wi < 1 {
+			return o, usagef("--image-size wants N or HxW, got %q", c.imageSize)
+		}
+		o.ImageH, o.ImageW = hi, wi
+	}
+	if c.normalize != "" {
+		var vals []float32
+		for _, s := range strings.Split(c.normalize, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
+			if err != nil {
+				return o, usagef("--normalize: %q is not a number", s)
+			}
+			vals = append(vals, float32(v))
+		}
+		if len(vals)%2 != 0 {
+			return o, usagef("--normalize wants mean,std or C means then C stds, got %d values", len(vals))
+		}
+		o.Mean, o.Std = vals[:len(vals)/2], vals[len(vals)/2:]
+	}
+	return o, nil
+}
+
+func (c *trainCmd) run(stdout, stderr io.Writer) error {
+	if err := c.resolve(); err != nil {
+		return err
+	}
+	m, err := onnxio.ReadFile(c.modelPath)
+	if err != nil {
+		return usageErr{err}
+	}
+	opts := exec.Options{Seed: c.seed, Threads: c.threads}
+	if c.set["dropout"] {
+		opts.OverrideDropout, opts.DropoutRatio = true, float32(c.dropout)
+	}
+	prog, err := exec.Compile(m, opts)
+	if err != nil {
+		return usageErr{fmt.Errorf("%s: %w", c.modelPath, err)}
+	}
+	ins := prog.Inputs()
+	var inShape []int
+	if len(ins) == 1 && len(ins[0].Shape) > 0 {
+		inShape = ins[0].Shape[1:]
+	}
+	dopts, err := c.dataOptions(inShape)
+	if err != nil {
+		return err
+	}
+	d, err := data.Load(c.dataDir, dopts)
+	if err != nil {
+		return usageErr{err}
+	}
+	lossName := c.lossName
+	if lossName == "" {
+		lossName = "mse"
+		if d.Train.IsClassification() {
+			lossName = "ce"
+		}
+	}
+	crit, _ := loss.ByName(lossName)
+	if lossName == "ce" && !d.Train.IsClassification() && !c.set["loss"] {
+		return usagef("float targets: use --loss mse, l1, bce or ce (soft labels)")
+	}
+	o, err := train.NewOptimizer(c.opt)
+	if err != nil {
+		return usageErr{err}
+	}
+	c.sched.HasValSet = d.Val != nil
+	sched, err := train.NewSchedule(c.sched, c.opt.LR)
+	if err != nil {
+		return usageErr{err}
+	}
+	if c.earlyStop > 0 && d.Val == nil {
+		return usagef("--early-stopping watches the validation loss: give val data or --val-split > 0")
+	}
+
+	human := stdout
+	var logW io.Writer
+	switch c.log {
+	case "":
+	case "-":
+		logW, human = stdout, stderr
+	default:
+		f, err := os.Create(c.log)
+		if err != nil {
+			return usageErr{err}
+		}
+		defer f.Close()
+		logW = f
+	}
+	tty := cli.IsTerminal(human)
+
+	l := &train.Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: crit, Opt: o, Sched: sched,
+		Epochs: c.epochs, BatchSize: c.batchSize, Shuffle: c.shuffle, DropLast: c.dropLast, Seed: c.seed,
+		ClipNorm: c.clipNorm, ClipValue: c.clipVal, L1: c.l1, BatchNormInputs: train.BatchNormInputs(m)}
+	if logW != nil {
+		l.Hooks = append(l.Hooks, train.NewJSONLog(logW))
+	}
+	if !c.quiet {
+		l.Hooks = append(l.Hooks, train.NewProgress(human, tty))
+		c.describe(human, m, d, lossName)
+	}
+
+	if c.lrFind {
+		return c.runLRFind(l, human, logW)
+	}
+
+	out := c.out
+	if out == "" {
+		out = defaultOut(c.modelPath)
+	}
+	save := func() error {
+		if err := prog.WriteBack(); err != nil {
+			return err
+		}
+		return onnxio.WriteFile(out, m, nil)
+	}
+	var es *train.EarlyStopping
+	if c.earlyStop > 0 {
+		es = &train.EarlyStopping{Patience: c.earlyStop, MinDelta: c.minDelta}
+		l.Hooks = append(l.Hooks, es)
+	}
+	if c.checkpointEvery > 0 {
+		l.Hooks = append(l.Hooks, &train.Checkpoint{Every: c.checkpointEvery, Save: func(int) (string, error) { return out, save() }})
+	}
+	res, err := l.Run()
+	if err != nil {
+		var div *train.DivergedError
+		if errors.As(err, &div) {
+			return fmt.Errorf("%w; no model written", err)
+		}
+		var el data.ErrorList
+		if errors.As(err, &el) || strings.Contains(err.Error(), "do not fit the model") {
+			return usageErr{err}
+		}
+		if res == nil { // Setup refused the model or data
+			return usageErr{err}
+		}
+		return err
+	}
+	if err := save(); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	last := res.Epochs[len(res.Epochs)-1]
+	msg := fmt.Sprintf("wrote %s after %d epochs: train_loss %.4f", out, len(res.Epochs), last.TrainLoss)
+	if es != nil && es.BestEpoch > 0 && es.BestEpoch != last.Epoch {
+		msg = fmt.Sprintf("wrote %s with the weights of epoch %d (best val_loss %.4f of %d epochs)", out, es.BestEpoch, es.Best, len(res.Epochs))
+	} else if !math.IsNaN(last.ValLoss) {
+		msg += fmt.Sprintf(", val_loss %.4f", last.ValLoss)
+		if !math.IsNaN(last.ValAcc) {
+			msg += fmt.Sprintf(", val_acc %.4f", last.ValAcc)
+		}
+	}
+	fmt.Fprintln(human, msg)
+	return nil
+}
+
+// describe prints what is about to happen.
+func (c *trainCmd) describe(w io.Writer, m *ir.Model, d *data.Data, lossName string) {
+	src := d.Format
+	if d.Split {
+		src += fmt.Sprintf(", %.0f%% held out for validation (seed %d)", c.valSplit*100, c.seed)
+	}
+	fmt.Fprintf(w, "model %s, data %s (%s), loss %s\n", c.modelPath, c.dataDir, src, lossName)
+	if c.set["dropout"] {
+		n := 0
+		for _, node := range m.Graph.Nodes {
+			if node.OpType == "Dropout" {
+				n++
+			}
+		}
+		if n == 0 {
+			fmt.Fprintln(w, "note: the model has no Dropout layers; --dropout changes nothing (was it exported in eval mode?)")
+		}
+	}
+}
+
+func (c *trainCmd) runLRFind(l *train.Loop, w, logW io.Writer) error {
+	o, err := train.NewOptimizer(c.opt)
+	if err != nil {
+		return usageErr{err}
+	}
+	r, err := l.FindLR(o, c.lrFindStart, c.lrFindEnd, c.lrFindSteps)
+	if err != nil {
+		return usageErr{err}
+	}
+	if len(r.LRs) == 0 {
+		return fmt.Errorf("LR range test: the loss was not finite even at lr %g", c.lrFindStart)
+	}
+	fmt.Fprintf(w, "LR range test: %d steps, lr %g → %g (%s)\n", len(r.LRs), c.lrFindStart, r.LRs[len(r.LRs)-1], c.opt.Name)
+	fmt.Fprintf(w, "%12s  %10s  %10s\n", "lr", "loss", "smoothed")
+	stride := max(1, len(r.LRs)/15)
+	for i := 0; i < len(r.LRs); i += stride {
+		fmt.Fprintf(w, "%12.3g  %10.4f  %10.4f\n", r.LRs[i], r.Losses[i], r.Smoothed[i])
+	}
+	if r.Stopped != "" {
+		fmt.Fprintf(w, "stopped early: %s\n", r.Stopped)
+	}
+	fmt.Fprintf(w, "suggested --lr %.3g (steepest descent of the loss); minimum loss at lr %.3g (a common choice is a tenth of it: %.3g)\n", r.Suggested, r.MinLoss, r.MinLoss/10)
+	if logW != nil {
+		j := train.NewJSONLog(logW)
+		for i := range r.LRs {
+			j.OnEvent(l, train.Event{Name: "lr_find_step", Fields: map[string]any{"step": i + 1, "lr": r.LRs[i], "loss": r.Losses[i], "smoothed": r.Smoothed[i]}})
+		}
+		j.OnEvent(l, train.Event{Name: "lr_find", Message: "suggested learning rate", Fields: map[string]any{"suggested_lr": r.Suggested, "min_loss_lr": r.MinLoss, "stopped": r.Stopped}})
+	}
+	return nil
 }
