@@ -272,3 +272,16 @@ func TestFindLR(t *testing.T) {
 		t.Fatal("the loop's optimizer was not put back")
 	}
 }
+
+func TestProgressOnTerminal(t *testing.T) {
+	l, _ := newLoop(t, 2)
+	var out bytes.Buffer
+	l.Hooks = []Hook{NewProgress(&out, true)}
+	if _, err := l.Run(); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "\r\x1b[Kepoch 1/2 [") || !strings.Contains(s, "6/6  loss ") || !strings.Contains(s, "epoch 2/2  train_loss") {
+		t.Fatalf("terminal output: %q", s)
+	}
+}

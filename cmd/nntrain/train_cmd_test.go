@@ -217,3 +217,46 @@ func TestImageFolderAndCheckpoint(t *testing.T) {
 		t.Fatalf("3-channel normalization for a 1-channel model: exit %d %s", code, stderr)
 	}
 }
+
+// TestDropoutAndSeed: --dropout changes training, and a seed reproduces a
+// run exactly (shuffling, dropout masks).
+func TestDropoutAndSeed(t *testing.T) {
+	model := "../../testdata/train/bn_mlp_digits.onnx" // has Dropout(0.2)
+	runLog := func(args ...string) string {
+		t.Helper()
+		dir := t.TempDir()
+		logPath := filepath.Join(dir, "l.jsonl")
+		args = append([]string{model, digits, "--epochs", "2", "--quiet", "--out", filepath.Join(dir, "o.onnx"), "--log", logPath}, args...)
+		if code, o, e := runCmd(args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, o, e)
+		}
+		b, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// drop the wall-clock field
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]any
+			json.Unmarshal([]byte(l), &m)
+			delete(m, "seconds")
+			j, _ := json.Marshal(m)
+			lines = append(lines, string(j))
+		}
+		return strings.Join(lines, "\n")
+	}
+	a := runLog("--seed", "5", "--dropout", "0.5")
+	if b := runLog("--seed", "5", "--dropout", "0.5"); a != b {
+		t.Fatalf("same seed, different runs:\n%s\n%s", a, b)
+	}
+	if c := runLog("--seed", "6", "--dropout", "0.5"); a == c {
+		t.Fatal("different seeds, same run")
+	}
+	if d := runLog("--seed", "5", "--dropout", "0"); a == d {
+		t.Fatal("--dropout 0.5 and 0 gave the same run")
+	}
+	code, stdout, _ := runCmd(mlp, digits, "--epochs", "1", "--dropout", "0.3", "--out", filepath.Join(t.TempDir(), "o.onnx"))
+	if code != 0 || !strings.Contains(stdout, "the model has no Dropout layers") {
+		t.Fatalf("--dropout on a model without Dropout: exit %d\n%s", code, stdout)
+	}
+}
