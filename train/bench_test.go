@@ -1,0 +1,66 @@
+package train
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/train/loss"
+	"github.com/nnkit/nnkit/train/optim"
+)
+
+// BenchmarkTrainStep measures one full training step (forward in train
+// mode, cross-entropy, backward, clip_grad_norm_ 1.0, Adam) on random
+// batches of 64, the workloads of /work/shared/reference/baselines.md.
+// testdata/train/bench_train.py runs the PyTorch side and prints ratios.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		shape []int
+	}{
+		{"dropoutnet", []int{784}},
+		{"robustnet", []int{784}},
+		{"small_cnn", []int{1, 28, 28}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := onnxio.ReadFile("../testdata/models/" + c.name + "/train.onnx")
+			if err != nil {
+				b.Fatal(err)
+			}
+			prog, err := exec.Compile(m, exec.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			const batch = 64
+			r := rand.New(rand.NewPCG(1, 2))
+			s := &data.Set{File: "random", N: batch, Shape: c.shape}
+			for i := 0; i < batch*s.SampleSize(); i++ {
+				s.X = append(s.X, float32(r.NormFloat64()))
+			}
+			for i := 0; i < batch; i++ {
+				s.Labels = append(s.Labels, int64(r.IntN(10)))
+			}
+			opt, _ := optim.NewAdam(optim.DefaultAdam)
+			l := &Loop{Model: prog, Train: s, Loss: loss.CrossEntropy{}, Opt: opt, BatchSize: batch, ClipNorm: 1}
+			if err := l.Setup(); err != nil {
+				b.Fatal(err)
+			}
+			var bt data.Batch
+			for x := range s.Batches(batch, data.Order(batch, false, 0, 0)) {
+				bt = x
+			}
+			for range 5 { // warm-up, as the PyTorch side does
+				l.TrainStep(bt)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, _, _, _, err := l.TrainStep(bt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}
