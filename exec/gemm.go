@@ -53,6 +53,7 @@ type gemmer[T Float] struct {
 	lda, ldb int
 	ldc      int
 	tilesN   int
+	bm, bn   int
 	tileFn   func(lo, hi int)
 	d64      gonum.Implementation
 }
@@ -82,16 +83,21 @@ func (g *gemmer[T]) gemm(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	g.alpha, g.a, g.b, g.c = alpha, a, b, c
 	g.lda, g.ldb, g.ldc = lda, ldb, ldc
 	g.tilesN = tn
+	// balanced tiles: 196 columns are two of 98, not 192 + 4
+	g.bm, g.bn = (m+tm-1)/tm, (n+tn-1)/tn
 	g.pool.run(tm*tn, 1, g.tileFn)
 	g.a, g.b, g.c = nil, nil, nil
 }
 
 func (g *gemmer[T]) tiles(lo, hi int) {
 	for t := lo; t < hi; t++ {
-		i0 := (t / g.tilesN) * tileM
-		j0 := (t % g.tilesN) * tileN
-		mm := min(tileM, g.m-i0)
-		nn := min(tileN, g.n-j0)
+		i0 := (t / g.tilesN) * g.bm
+		j0 := (t % g.tilesN) * g.bn
+		mm := min(g.bm, g.m-i0)
+		nn := min(g.bn, g.n-j0)
+		if mm <= 0 || nn <= 0 {
+			continue
+		}
 		var a, b []T
 		if g.tA {
 			a = g.a[i0:]
@@ -115,9 +121,11 @@ func gemmSerial[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []
 	if k == 0 || alpha == 0 {
 		return
 	}
-	for i0 := 0; i0 < m; i0 += tileM {
-		for j0 := 0; j0 < n; j0 += tileN {
-			mm, nn := min(tileM, m-i0), min(tileN, n-j0)
+	tm, tn := (m+tileM-1)/tileM, (n+tileN-1)/tileN
+	bm, bn := (m+tm-1)/tm, (n+tn-1)/tn // balanced tiles
+	for i0 := 0; i0 < m; i0 += bm {
+		for j0 := 0; j0 < n; j0 += bn {
+			mm, nn := min(bm, m-i0), min(bn, n-j0)
 			var aa, bb []T
 			if tA {
 				aa = a[i0:]

@@ -29,10 +29,12 @@ func mix64(z uint64) uint64 {
 	return z
 }
 
-// keep reports whether element i survives, for drop probability p given as
-// a 53-bit threshold.
-func keep(key uint64, i int, thresh uint64) bool {
-	return mix64(key+uint64(i)*0x9e3779b97f4a7c15)>>11 >= thresh
+// keep is 1 if element i survives, else 0, for drop probability p given as
+// a 53-bit threshold: u = hash>>11 is uniform on [0, 2⁵³), kept iff u ≥ p·2⁵³.
+// Branch-free: the outcome is random, a branch would mispredict half the time.
+func keep(key uint64, i int, thresh uint64) uint64 {
+	u := mix64(key+uint64(i)*0x9e3779b97f4a7c15) >> 11
+	return 1 + uint64(int64(u-thresh)>>63)
 }
 
 func planDropout[T Float](c *nodeCtx[T]) error {
@@ -68,17 +70,13 @@ func planDropout[T Float](c *nodeCtx[T]) error {
 	)
 	id := uint64(c.id)
 	fwd := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if keep(key, i, thresh) {
-				y.f[i] = x.f[i] * scale
-				if mask != nil && mask.i != nil {
-					mask.i[i] = 1
-				}
-			} else {
-				y.f[i] = 0
-				if mask != nil && mask.i != nil {
-					mask.i[i] = 0
-				}
+		xs, ys := x.f[lo:hi], y.f[lo:hi]
+		for i, v := range xs {
+			ys[i] = v * scale * T(keep(key, lo+i, thresh)) // as PyTorch: x·(mask/(1−p))
+		}
+		if mask != nil && mask.i != nil {
+			for i := lo; i < hi; i++ {
+				mask.i[i] = int64(keep(key, i, thresh))
 			}
 		}
 	}
@@ -114,10 +112,9 @@ func planDropout[T Float](c *nodeCtx[T]) error {
 		return nil
 	}
 	bwd := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if keep(key, i, thresh) {
-				x.g[i] += y.g[i] * scale
-			}
+		gs, dys := x.g[lo:hi], y.g[lo:hi]
+		for i, d := range dys {
+			gs[i] += d * scale * T(keep(key, lo+i, thresh))
 		}
 	}
 	c.bwd = func() {

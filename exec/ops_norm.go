@@ -66,30 +66,24 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 	inv := make([]float64, C)  // 1/√(σ²+ε)
 	bvar := make([]float64, C)
 	train := false
-	each := func(ch int, f func(xs, ys []T, off int)) {
-		for i := 0; i < N; i++ {
-			o := (i*C + ch) * S
-			f(x.f[o:o+S], y.f[o:o+S], o)
-		}
-	}
 	fwd := func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			if train {
-				var s float64
-				each(ch, func(xs, _ []T, _ int) {
-					for _, v := range xs {
-						s += float64(v)
+				// one pass in float64 over data shifted by its first value K
+				// (stable while K is within a few σ of μ, which any sample is):
+				// μ = K + E[x−K], σ² = E[(x−K)²] − E[x−K]²
+				K := float64(x.f[ch*S])
+				var s, q float64
+				for i := 0; i < N; i++ {
+					o := (i*C + ch) * S
+					for _, v := range x.f[o : o+S] {
+						f := float64(v) - K
+						s += f
+						q += f * f
 					}
-				})
-				mu := s / float64(n)
-				var q float64
-				each(ch, func(xs, _ []T, _ int) {
-					for _, v := range xs {
-						d := float64(v) - mu
-						q += d * d
-					}
-				})
-				mean[ch], bvar[ch] = mu, q/float64(n)
+				}
+				d := s / float64(n)
+				mean[ch], bvar[ch] = K+d, max(q/float64(n)-d*d, 0)
 			} else {
 				mean[ch], bvar[ch] = float64(rmean.f[ch]), float64(rvar.f[ch])
 			}
@@ -97,12 +91,13 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 			// y = x·α + β' with α = γ/√(σ²+ε), β' = β − μ·α (PyTorch's CPU form)
 			alpha := T(inv[ch] * float64(scale.f[ch]))
 			beta := T(float64(bias.f[ch]) - mean[ch]*inv[ch]*float64(scale.f[ch]))
-			each(ch, func(xs, ys []T, _ int) {
-				ys = ys[:len(xs)]
-				for i, v := range xs {
-					ys[i] = v*alpha + beta
+			for i := 0; i < N; i++ {
+				o := (i*C + ch) * S
+				xs, ys := x.f[o:o+S], y.f[o:o+S]
+				for k, v := range xs {
+					ys[k] = v*alpha + beta
 				}
-			})
+			}
 		}
 	}
 	c.fwd = func(rc *runCtx) error {

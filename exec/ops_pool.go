@@ -67,26 +67,54 @@ func planPool[T Float](c *nodeCtx[T], isMax bool) error {
 			ind = c.output(1, kInt, out)
 			ind.nograd = true
 		}
+		// A window lying wholly inside the input (the usual case, and every
+		// window without padding) is reduced branch-free with max, then the
+		// first position holding the maximum is found (PyTorch's tie rule).
+		inside := func(oh, ow int) bool {
+			return oh*gh.s-gh.pb >= 0 && oh*gh.s-gh.pb+(gh.k-1)*gh.d < H &&
+				ow*gw.s-gw.pb >= 0 && ow*gw.s-gw.pb+(gw.k-1)*gw.d < W
+		}
 		fwd := func(lo, hi int) {
 			for p := lo; p < hi; p++ {
 				xp := x.f[p*H*W : (p+1)*H*W]
 				for oh := 0; oh < gh.out; oh++ {
 					for ow := 0; ow < gw.out; ow++ {
 						best, at := T(math.Inf(-1)), int32(-1)
-						for i := 0; i < gh.k; i++ {
-							ih := oh*gh.s - gh.pb + i*gh.d
-							if ih < 0 || ih >= H {
-								continue
+						if inside(oh, ow) {
+							base := (oh*gh.s-gh.pb)*W + ow*gw.s - gw.pb
+							best = xp[base]
+							for i := 0; i < gh.k; i++ {
+								row := base + i*gh.d*W
+								for j := 0; j < gw.k; j++ {
+									best = max(best, xp[row+j*gw.d])
+								}
 							}
-							for j := 0; j < gw.k; j++ {
-								iw := ow*gw.s - gw.pb + j*gw.d
-								if iw < 0 || iw >= W {
+						find:
+							for i := 0; i < gh.k; i++ {
+								row := base + i*gh.d*W
+								for j := 0; j < gw.k; j++ {
+									if v := xp[row+j*gw.d]; v == best || v != v {
+										at = int32(row + j*gw.d)
+										break find
+									}
+								}
+							}
+						} else {
+							for i := 0; i < gh.k; i++ {
+								ih := oh*gh.s - gh.pb + i*gh.d
+								if ih < 0 || ih >= H {
 									continue
 								}
-								if v := xp[ih*W+iw]; v > best || v != v || at < 0 {
-									best, at = v, int32(ih*W+iw)
-									if v != v {
-										goto done
+								for j := 0; j < gw.k; j++ {
+									iw := ow*gw.s - gw.pb + j*gw.d
+									if iw < 0 || iw >= W {
+										continue
+									}
+									if v := xp[ih*W+iw]; v > best || v != v || at < 0 {
+										best, at = v, int32(ih*W+iw)
+										if v != v {
+											goto done
+										}
 									}
 								}
 							}

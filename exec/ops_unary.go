@@ -169,10 +169,7 @@ func unaryFwd[T Float](op uop, x, y []T, a, b T) {
 	switch op {
 	case uRelu:
 		for i, v := range x {
-			if v < 0 {
-				v = 0
-			}
-			y[i] = v
+			y[i] = max(v, 0) // NaN stays NaN
 		}
 	case uLeakyRelu:
 		for i, v := range x {
@@ -268,13 +265,7 @@ func unaryFwd[T Float](op uop, x, y []T, a, b T) {
 		}
 	case uClip:
 		for i, v := range x {
-			if v < a {
-				v = a
-			}
-			if v > b {
-				v = b
-			}
-			y[i] = v
+			y[i] = min(max(v, a), b)
 		}
 	default:
 		panic("exec: unknown unary op")
@@ -286,11 +277,7 @@ func unaryBwd[T Float](op uop, x, y, dy, dx []T, a, b T) {
 	x, y, dy = x[:len(dx)], y[:len(dx)], dy[:len(dx)]
 	switch op {
 	case uRelu:
-		for i, v := range x {
-			if v > 0 {
-				dx[i] += dy[i]
-			}
-		}
+		reluBwd(x, dy, dx)
 	case uLeakyRelu:
 		for i, v := range x {
 			if v > 0 {
@@ -398,11 +385,7 @@ func unaryBwd[T Float](op uop, x, y, dy, dx []T, a, b T) {
 		}
 	case uFloor, uCeil:
 	case uClip:
-		for i, v := range x {
-			if v > a && v < b {
-				dx[i] += dy[i]
-			}
-		}
+		clipBwd(x, dy, dx, a, b)
 	default:
 		panic("exec: unknown unary op")
 	}

@@ -1,0 +1,132 @@
+package exec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/onnxio"
+)
+
+// Benchmarks for the baselines of /work/shared/reference/baselines.md.
+// testdata/exec/bench_torch.py runs the PyTorch side in the same
+// invocation and prints the ratios.
+//
+//	go test -run XXX -bench . -benchmem ./exec/
+
+// benchTrain times one training step (Run in Train mode with the model's
+// dropout, Backward, plain SGD update, ZeroGrad) at batch 64 on random data.
+func benchTrain(b *testing.B, model string, batch int) {
+	m, err := onnxio.ReadFile(filepath.Join(modelsDir, model, "train.onnx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := Compile(m, Options{Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	shape := append([]int{batch}, p.Inputs()[0].Shape[1:]...)
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, numel(shape))
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	in := map[string]*Tensor{"input": {DType: ir.Float32, Shape: shape, F: x}}
+	dy := make([]float32, batch*10)
+	for i := range dy {
+		dy[i] = float32(rng.NormFloat64()) / float32(batch)
+	}
+	grads := map[string]*Tensor{"output": {DType: ir.Float32, Shape: []int{batch, 10}, F: dy}}
+	step := func() {
+		if _, err := p.Run(Train, in); err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Backward(grads); err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range p.Params() {
+			for i, g := range q.Grad {
+				q.Value[i] -= 1e-4 * g
+			}
+		}
+		p.ZeroGrad()
+	}
+	step()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		step()
+	}
+	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// Linear(784,256)-ReLU-Dropout(0.5)-Linear(256,10): PyTorch 15,000 samples/s
+func BenchmarkTrainMLP(b *testing.B) { benchTrain(b, "dropoutnet", 64) }
+
+// Linear(784,512)-BN-ReLU-Dropout-Linear(512,256)-BN-ReLU-Dropout-Linear(256,10): 4,000 samples/s
+func BenchmarkTrainBNMLP(b *testing.B) { benchTrain(b, "robustnet", 64) }
+
+// Conv(1,32,3)-BN-ReLU-MaxPool-Conv(32,64,3)-BN-ReLU-MaxPool-Linear(3136,128)-ReLU-Linear(128,10), 28×28: 1,450 samples/s
+func BenchmarkTrainCNN(b *testing.B) { benchTrain(b, "small_cnn", 64) }
+
+// Inference (eval forward) of the same CNN, for nntrain predict.
+func BenchmarkPredictCNN(b *testing.B) {
+	m, err := onnxio.ReadFile(filepath.Join(modelsDir, "small_cnn", "eval.onnx"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := Compile(m, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 256
+	in := map[string]*Tensor{"input": {DType: ir.Float32, Shape: []int{batch, 1, 28, 28}, F: make([]float32, batch*784)}}
+	p.Run(Eval, in)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := p.Run(Eval, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// SGEMM C = A·B through the executor's tiled parallel GEMM (gonum's pure
+// Go kernel by default): PyTorch 170 / 198 / 97–190 GFLOPS, gonum's own
+// parallel Sgemm 13 / 18 / 14.
+func BenchmarkSGEMM(b *testing.B) {
+	for _, n := range []int{256, 512, 1024} {
+		a, bb, c := randMat(n), randMat(n), make([]float32, n*n)
+		g := newGemmer[float32](newPool(0))
+		b.Run(fmt.Sprintf("exec/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				g.gemm(false, false, n, n, n, 1, a, n, bb, n, 0, c, n)
+			}
+			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+		b.Run(fmt.Sprintf("gonum/%d", n), func(b *testing.B) {
+			impl := blas32.Implementation()
+			b.ReportAllocs()
+			for b.Loop() {
+				impl.Sgemm(blas.NoTrans, blas.NoTrans, n, n, n, 1, a, n, bb, n, 0, c, n)
+			}
+			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}
+
+func randMat(n int) []float32 {
+	rng := rand.New(rand.NewPCG(5, 6))
+	m := make([]float32, n*n)
+	for i := range m {
+		m[i] = float32(rng.NormFloat64())
+	}
+	return m
+}
