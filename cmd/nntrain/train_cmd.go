@@ -103,7 +103,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	fs.Float64Var(&c.clipNorm, "clip-norm", 0, "clip the total gradient norm (all parameters together) to this value")
 	fs.Float64Var(&c.clipVal, "clip-value", 0, "clamp every gradient element to [-v, v]")
 	fs.Float64Var(&c.l1, "l1", 0, "add λ·Σ|θ| over all trainable parameters to the loss")
-	fs.Float64Var(&c.dropout, "dropout", -1, "override every Dropout ratio (0 turns dropout off)")
+	fs.Var((*unsetFloat)(&c.dropout), "dropout", "override every Dropout ratio `P` (0 turns dropout off; default: the model's ratios)")
 	fs.IntVar(&c.earlyStop, "early-stopping", 0, "stop after N epochs without validation-loss improvement and keep the best weights")
 	fs.Float64Var(&c.minDelta, "min-delta", 0, "early stopping: smallest decrease of the validation loss that counts")
 	fs.Float64Var(&c.valSplit, "val-split", 0.1, "fraction of the training data held out when there is no validation set")
@@ -123,6 +123,25 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 		fs.PrintDefaults()
 	}
 	return c
+}
+
+// unsetFloat is a float flag without a printed default.
+type unsetFloat float64
+
+func (f *unsetFloat) String() string {
+	if f == nil || *f == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*f), 'g', -1, 64)
+}
+
+func (f *unsetFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	*f = unsetFloat(v)
+	return nil
 }
 
 // usageErr marks errors that exit with code 2.
