@@ -64,7 +64,8 @@ func (t *Text) Format(w io.Writer, r *Report) error {
 				}
 				loc += ":"
 			}
-			fmt.Fprintf(&b, "%s %s %s %s: %s\n", loc, t.sev(d.Severity), t.paint(ansiBold, d.Rule), d.Name, d.Message)
+			msg := strings.ReplaceAll(d.Message, "\n", "\n    ")
+			fmt.Fprintf(&b, "%s %s %s %s: %s\n", loc, t.sev(d.Severity), t.paint(ansiBold, d.Rule), d.Name, msg)
 			if d.Fix != "" {
 				fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiGreen, "fix:"), d.Fix)
 			}
