@@ -310,7 +310,9 @@ func TestGitHubAnnotationLimit(t *testing.T) {
 		d = append(d, lint.Diagnostic{Rule: "NN502", Name: "unused-initializer", Severity: lint.Info, Node: "w", Message: "m"})
 	}
 	out := string(render(t, "github", format.Options{}, &format.Report{Rules: goldenRules, Results: []format.Result{{File: "a.onnx", Diagnostics: d}}}))
-	count := func(prefix string) int { return strings.Count(out, "\n"+prefix) + map[bool]int{true: 1}[strings.HasPrefix(out, prefix)] }
+	count := func(prefix string) int {
+		return strings.Count(out, "\n"+prefix) + map[bool]int{true: 1}[strings.HasPrefix(out, prefix)]
+	}
 	if w, e, n := count("::warning "), count("::error "), count("::notice "); w != 10 || e != 1 || n != 10 {
 		t.Errorf("annotations: %d warnings, %d errors, %d notices; want 10, 1, 10\n%s", w, e, n, out)
 	}
