@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/nnkit/nnkit/exec"
@@ -61,6 +62,7 @@ type Loop struct {
 	input, output string
 	outGrad       exec.Tensor
 	stopReason    string
+	interrupted   atomic.Bool
 }
 
 // StepStats describes one training step.
@@ -116,6 +118,10 @@ func (l *Loop) Stop(reason string) {
 		l.stopReason = reason
 	}
 }
+
+// Interrupt asks the loop to stop after the current epoch; unlike Stop it
+// may be called from another goroutine (a signal handler).
+func (l *Loop) Interrupt() { l.interrupted.Store(true) }
 
 // Emit passes an event to every hook that takes events (the JSON log, the
 // console).
@@ -441,6 +447,12 @@ func (l *Loop) epochs(res *Result) error {
 		if p, ok := l.Sched.(*optim.Plateau); ok && p.Reduced {
 			l.Emit(Event{Name: "lr_reduced", Message: fmt.Sprintf("validation loss has not improved for more than %d epochs: learning rate %g → %g", p.Config().Patience, es.LR, es.NextLR),
 				Fields: map[string]any{"lr": es.NextLR}})
+		}
+		if l.interrupted.Load() && l.stopReason == "" {
+			l.Stop(fmt.Sprintf("interrupted after epoch %d", l.Epoch))
+			if err := l.Emit(Event{Name: "interrupted", Message: l.stopReason}); err != nil {
+				return err
+			}
 		}
 		if l.stopReason != "" {
 			break

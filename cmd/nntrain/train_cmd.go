@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +33,8 @@ Usage:
 data/ holds train.npz [val.npz] (arrays x, y), train.csv [val.csv] (header row, label last
 or --label-col), or image folders train/<class>/*.png|jpg [val/<class>/...].
 Flags may come before or after the model and data. Exit codes: 0 success, 1 training failed
-(e.g. the loss became NaN), 2 usage or input error.
+(e.g. the loss became NaN), 2 usage or input error, 130 interrupted (Ctrl-C finishes the
+epoch and writes the model; a second Ctrl-C aborts).
 
 `
 
@@ -144,6 +147,12 @@ func (f *unsetFloat) Set(s string) error {
 	return nil
 }
 
+// errInterrupted: Ctrl-C ended training early; the model was written.
+var errInterrupted = errors.New("interrupted")
+
+// exitInterrupted is the shell's convention for a SIGINT (128 + 2).
+const exitInterrupted = 130
+
 // usageErr marks errors that exit with code 2.
 type usageErr struct{ error }
 
@@ -168,6 +177,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	err = c.run(stdout, stderr)
 	if err == nil {
 		return cli.ExitOK
+	}
+	if errors.Is(err, errInterrupted) {
+		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "nntrain:", err)
 	var ue usageErr
@@ -373,6 +385,23 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if out == "" {
 		out = defaultOut(c.modelPath)
 	}
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+		return usagef("--out %s: the directory %s does not exist", out, filepath.Dir(out))
+	}
+	// Ctrl-C finishes the epoch in progress and writes the model; a second
+	// one ends the process.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt)
+	defer signal.Stop(sig)
+	go func() {
+		if _, ok := <-sig; !ok {
+			return
+		}
+		fmt.Fprintln(human, "\ninterrupted: finishing this epoch, then writing the model (Ctrl-C again to abort)")
+		l.Interrupt()
+		signal.Stop(sig)
+	}()
+	defer close(sig)
 	save := func() error {
 		if err := prog.WriteBack(); err != nil {
 			return err
@@ -416,6 +445,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintln(human, msg)
+	if strings.HasPrefix(res.Stopped, "interrupted") {
+		return errInterrupted
+	}
 	return nil
 }
 
