@@ -68,53 +68,52 @@ func planPool[T Float](c *nodeCtx[T], isMax bool) error {
 			ind.nograd = true
 		}
 		// A window lying wholly inside the input (the usual case, and every
-		// window without padding) is reduced branch-free with max, then the
-		// first position holding the maximum is found (PyTorch's tie rule).
-		inside := func(oh, ow int) bool {
-			return oh*gh.s-gh.pb >= 0 && oh*gh.s-gh.pb+(gh.k-1)*gh.d < H &&
-				ow*gw.s-gw.pb >= 0 && ow*gw.s-gw.pb+(gw.k-1)*gw.d < W
+		// window without padding) is reduced branch-free: the maximum with
+		// max (NaN propagates) and its first position (PyTorch's tie rule)
+		// by a masked select, since which element wins is random.
+		rowIn := make([]bool, gh.out)
+		colIn := make([]bool, gw.out)
+		for oh := range rowIn {
+			rowIn[oh] = oh*gh.s-gh.pb >= 0 && oh*gh.s-gh.pb+(gh.k-1)*gh.d < H
 		}
+		for ow := range colIn {
+			colIn[ow] = ow*gw.s-gw.pb >= 0 && ow*gw.s-gw.pb+(gw.k-1)*gw.d < W
+		}
+		kh, kw, dh, dw := gh.k, gw.k, gh.d*W, gw.d
 		fwd := func(lo, hi int) {
 			for p := lo; p < hi; p++ {
 				xp := x.f[p*H*W : (p+1)*H*W]
 				for oh := 0; oh < gh.out; oh++ {
 					for ow := 0; ow < gw.out; ow++ {
 						best, at := T(math.Inf(-1)), int32(-1)
-						if inside(oh, ow) {
+						if rowIn[oh] && colIn[ow] {
 							base := (oh*gh.s-gh.pb)*W + ow*gw.s - gw.pb
-							best = xp[base]
-							for i := 0; i < gh.k; i++ {
-								row := base + i*gh.d*W
-								for j := 0; j < gw.k; j++ {
-									best = max(best, xp[row+j*gw.d])
+							best, at = xp[base], int32(base)
+							for i := 0; i < kh; i++ {
+								row := base + i*dh
+								for j := 0; j < kw; j++ {
+									idx := int32(row + j*dw)
+									v := xp[idx]
+									at += (idx - at) & -int32(b2u(v > best))
+									best = max(best, v)
 								}
 							}
-						find:
-							for i := 0; i < gh.k; i++ {
-								row := base + i*gh.d*W
-								for j := 0; j < gw.k; j++ {
-									if v := xp[row+j*gw.d]; v == best || v != v {
-										at = int32(row + j*gw.d)
-										break find
-									}
-								}
+							goto done
+						}
+						for i := 0; i < gh.k; i++ {
+							ih := oh*gh.s - gh.pb + i*gh.d
+							if ih < 0 || ih >= H {
+								continue
 							}
-						} else {
-							for i := 0; i < gh.k; i++ {
-								ih := oh*gh.s - gh.pb + i*gh.d
-								if ih < 0 || ih >= H {
+							for j := 0; j < gw.k; j++ {
+								iw := ow*gw.s - gw.pb + j*gw.d
+								if iw < 0 || iw >= W {
 									continue
 								}
-								for j := 0; j < gw.k; j++ {
-									iw := ow*gw.s - gw.pb + j*gw.d
-									if iw < 0 || iw >= W {
-										continue
-									}
-									if v := xp[ih*W+iw]; v > best || v != v || at < 0 {
-										best, at = v, int32(ih*W+iw)
-										if v != v {
-											goto done
-										}
+								if v := xp[ih*W+iw]; v > best || v != v || at < 0 {
+									best, at = v, int32(ih*W+iw)
+									if v != v {
+										goto done
 									}
 								}
 							}
