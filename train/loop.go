@@ -241,8 +241,8 @@ func (l *Loop) outputWidth() (int, error) {
 func (l *Loop) checkTargets(k int) error {
 	var errs data.ErrorList
 	for _, s := range []*data.Set{l.Train, l.Val} {
-		if s == nil {
-			continue
+		if s == nil || (s == l.Val && l.Val.File == l.Train.File && len(errs) > 0 && s.Labels == nil) {
+			continue // a held-out part of the same file: its width problem is already reported
 		}
 		switch {
 		case s.Labels != nil && l.Loss.Name() == "ce":
