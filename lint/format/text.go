@@ -70,8 +70,15 @@ func (t *Text) Format(w io.Writer, r *Report) error {
 				fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiGreen, "fix:"), d.Fix)
 			}
 		}
-		if t.Verbose && res.Probe != nil {
+		switch {
+		case t.Verbose && res.Probe != nil:
 			t.probeTable(&b, res.File, res.Probe)
+		case res.Probe != nil:
+			// Choices the probe made for the user's model (sizes of symbolic
+			// dims, integer inputs) are always worth knowing.
+			for _, n := range res.Probe.Notes {
+				fmt.Fprintf(&b, "%s: probe: %s\n", res.File, n)
+			}
 		}
 	}
 	c := r.Count()
