@@ -209,9 +209,7 @@ func duration(s float64) string {
 	return fmt.Sprintf("%dm%02.0fs", int(s)/60, math.Mod(s, 60))
 }
 
-func optName(l *Loop) string {
-	return strings.ToLower(strings.TrimPrefix(fmt.Sprintf("%T", l.Opt), "*optim."))
-}
+func optName(l *Loop) string { return l.Opt.Name() }
 
 // EarlyStopping stops training when the validation loss has not improved
 // by more than MinDelta for Patience epochs, and puts back the weights (and

@@ -62,7 +62,13 @@ func NewAdam(c AdamConfig) (*Adam, error) { return newAdam(c, false) }
 // NewAdamW is torch.optim.AdamW (decoupled weight decay).
 func NewAdamW(c AdamConfig) (*Adam, error) { return newAdam(c, true) }
 
-func (o *Adam) LR() float64        { return o.cfg.LR }
+func (o *Adam) LR() float64 { return o.cfg.LR }
+func (o *Adam) Name() string {
+	if o.decoupled {
+		return "adamw"
+	}
+	return "adam"
+}
 func (o *Adam) SetLR(lr float64)   { o.cfg.LR = lr }
 func (o *Adam) Config() AdamConfig { return o.cfg }
 

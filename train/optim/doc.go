@@ -13,8 +13,8 @@
 //
 // A training step with the pieces of this package:
 //
-//	opt := optim.NewAdamW(optim.AdamConfig{LR: 1e-3, Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, WeightDecay: 0.01})
-//	sched := optim.NewCosine(1e-3, 10, 0)
+//	opt, _ := optim.NewAdamW(optim.DefaultAdamW)
+//	sched, _ := optim.NewCosine(opt.LR(), 10, 0)
 //	for epoch := 0; epoch < 10; epoch++ {
 //		for range batches {
 //			prog.ZeroGrad()

@@ -18,6 +18,8 @@ type Optimizer interface {
 	// LR is the current learning rate; SetLR changes it (schedules do).
 	LR() float64
 	SetLR(lr float64)
+	// Name is the --optimizer name (sgd, adam, adamw, rmsprop).
+	Name() string
 }
 
 // Rounding helpers. PyTorch computes float32 tensors in float32 and turns

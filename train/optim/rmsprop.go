@@ -42,6 +42,7 @@ func NewRMSprop(c RMSpropConfig) (*RMSprop, error) {
 	return &RMSprop{cfg: c, state: map[*exec.Param]*rmsState{}}, nil
 }
 
+func (o *RMSprop) Name() string          { return "rmsprop" }
 func (o *RMSprop) LR() float64           { return o.cfg.LR }
 func (o *RMSprop) SetLR(lr float64)      { o.cfg.LR = lr }
 func (o *RMSprop) Config() RMSpropConfig { return o.cfg }

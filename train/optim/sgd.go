@@ -43,6 +43,7 @@ func NewSGD(c SGDConfig) (*SGD, error) {
 	return &SGD{cfg: c, buf: map[*exec.Param][]float32{}}, nil
 }
 
+func (o *SGD) Name() string      { return "sgd" }
 func (o *SGD) LR() float64       { return o.cfg.LR }
 func (o *SGD) SetLR(lr float64)  { o.cfg.LR = lr }
 func (o *SGD) Config() SGDConfig { return o.cfg }
