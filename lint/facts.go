@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"encoding/binary"
 	"math"
 	"strings"
 	"sync"
@@ -775,12 +776,39 @@ func computeStats(t *ir.Tensor) *TensorStats {
 		}
 		s.N++
 	}
-	if t.DType == ir.Float32 && t.External == nil && len(t.Raw) == 4*int(t.Len()) {
+	if t.DType == ir.Float32 && len(t.Raw) == 4*int(t.Len()) && len(t.Raw) > 0 {
+		// The hot path (every float initializer of the model): a tight loop
+		// over the little-endian bits, no per-element calls.
 		raw := t.Raw
+		fx := math.Float32frombits(binary.LittleEndian.Uint32(raw))
+		lo32, hi32 := float32(math.Inf(1)), float32(math.Inf(-1))
 		for i := 0; i+4 <= len(raw); i += 4 {
-			bits := uint32(raw[i]) | uint32(raw[i+1])<<8 | uint32(raw[i+2])<<16 | uint32(raw[i+3])<<24
-			add(float64(math.Float32frombits(bits)))
+			bits := binary.LittleEndian.Uint32(raw[i:])
+			x := math.Float32frombits(bits)
+			if bits&0x7f800000 == 0x7f800000 { // NaN or ±Inf
+				if bits&0x007fffff != 0 {
+					s.NaN++
+					constant = false
+					continue
+				}
+				s.Inf++
+			} else {
+				if x < lo32 {
+					lo32 = x
+				}
+				if x > hi32 {
+					hi32 = x
+				}
+				xd := float64(x)
+				sum += xd
+				sumsq += xd * xd
+			}
+			if x != fx {
+				constant = false
+			}
+			s.N++
 		}
+		lo, hi = float64(lo32), float64(hi32)
 	} else if xs, err := t.Float64s(); err == nil {
 		for _, x := range xs {
 			add(x)
