@@ -136,6 +136,7 @@ func TestParityWithPyTorch(t *testing.T) {
 	worst := map[parityKey]float64{}
 	worstModel := map[string]float64{}
 	var illRows, f64Notes []string
+	gradWorst := 0.0
 	for _, run := range c.Runs {
 		name := fmt.Sprintf("%s/%s/%s/%s", run.Model, run.Optimizer, run.Scheduler, run.Reg)
 		res := runGolden(t, c, d, run.Model, run.Optimizer, run.Scheduler, run.Reg)
@@ -151,6 +152,13 @@ func TestParityWithPyTorch(t *testing.T) {
 			va := math.Min(relErr(es.ValLoss, run.ValLoss[e]), relErr(es.ValLoss, run.ValLoss64[e]))
 			w = math.Max(w, tr)
 			w32 = math.Max(w32, relErr(es.TrainLoss, run.TrainLoss[e]))
+			// grad_norm (mean pre-clipping norm) depends only on training-mode
+			// passes: held to the same 1e-4 as the losses.
+			if g := relErr(es.GradNorm, run.GradNorm[e]); g > 1e-4 {
+				t.Errorf("%s epoch %d: grad_norm %v, PyTorch %v", name, e+1, es.GradNorm, run.GradNorm[e])
+			} else {
+				gradWorst = math.Max(gradWorst, g)
+			}
 			if ill {
 				wVal32 = math.Max(wVal32, relErr(es.ValLoss, run.ValLoss[e]))
 				torchVal = math.Max(torchVal, relErr(run.ValLoss[e], run.ValLoss64[e]))
@@ -184,6 +192,7 @@ func TestParityWithPyTorch(t *testing.T) {
 	}
 	t.Log("\nworst relative error of train_loss and val_loss, 3 epochs, over mlp_digits, bn_mlp_digits, cnn_bn_digits (and cnn_digits with SGD):\n" +
 		parityTable(worst, worstModel) + "closer to the float64 replay than PyTorch's float32 run:\n  " + strings.Join(f64Notes, "\n  "))
+	t.Logf("worst relative error of grad_norm over all runs: %.1e", gradWorst)
 	t.Log("\ncnn_digits (conv.bias before BatchNorm) with adaptive optimizers:\n" +
 		"| optimizer | scheduler | reg | train_loss (asserted) | val_loss vs PyTorch f32 | PyTorch f32 vs f64 val_loss |\n|---|---|---|---|---|---|\n" +
 		strings.Join(illRows, "\n"))
