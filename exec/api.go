@@ -41,6 +41,11 @@ type Options struct {
 	// InputGrads asks Backward to also compute gradients with respect to
 	// the graph's data inputs (see InputGrad).
 	InputGrads bool
+	// Inference makes a forward-only program (nntrain predict): values
+	// whose lifetimes do not overlap share memory, so a plan needs a
+	// fraction of the memory; Backward returns an error and Value returns
+	// nil for intermediate values.
+	Inference bool
 }
 
 // Param is one trainable parameter or buffer. Value is live: optimizers

@@ -365,6 +365,9 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			}
 		}
 		if static {
+			for _, t := range c.out {
+				t.alloc()
+			}
 			if err := c.fwd(rc); err != nil {
 				return nil, &PlanError{n.Label(), n.OpType, err}
 			}
@@ -381,6 +384,9 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			return nil, fmt.Errorf("graph output %q is not computed by any node", v.Name)
 		}
 		p.outputs = append(p.outputs, t)
+	}
+	if e.opts.Inference {
+		p.share()
 	}
 	// Which values depend on something trainable, and which of those lie
 	// on a path to an output (only those get gradient buffers).
@@ -469,6 +475,9 @@ func (e *engine[T]) backward(seed func(i int, g []T)) error {
 	if !e.ran {
 		return errors.New("Backward called without a preceding Run")
 	}
+	if e.opts.Inference {
+		return errors.New("Backward on a program compiled with Options.Inference")
+	}
 	p := e.last
 	p.ensureGrads()
 	for _, g := range p.grads {
@@ -492,4 +501,123 @@ func (e *engine[T]) zeroGrad() {
 	for _, p := range e.params {
 		clear(p.grad)
 	}
+}
+
+// alloc gives a deferred tensor its own storage.
+func (t *tensor[T]) alloc() {
+	if !t.deferred {
+		return
+	}
+	t.deferred = false
+	if t.kind == kFloat {
+		t.f = make([]T, t.size)
+	} else {
+		t.i = make([]int64, t.size)
+	}
+	t.setPub()
+}
+
+// share assigns storage to the deferred values of a forward-only plan from
+// a pool of buffers: a value takes a free buffer when its node runs and
+// gives it back after its last reader has run. Graph outputs keep their
+// own storage. Ops never write an output over one of their inputs, and
+// every op overwrites its whole output, so stale contents do not matter.
+func (p *plan[T]) share() {
+	last := map[*tensor[T]]int{}
+	for i, s := range p.steps {
+		for _, t := range s.in {
+			if t != nil {
+				last[t] = i
+			}
+		}
+	}
+	keep := map[*tensor[T]]bool{}
+	for _, t := range p.outputs {
+		keep[t] = true
+		t.alloc()
+	}
+	var freeF [][]T
+	var freeI [][]int64
+	take := func(t *tensor[T]) {
+		if t.kind == kFloat {
+			best := -1
+			for j, b := range freeF {
+				if cap(b) >= t.size && (best < 0 || cap(b) < cap(freeF[best])) {
+					best = j
+				}
+			}
+			if best >= 0 {
+				t.f = freeF[best][:t.size]
+				freeF = append(freeF[:best], freeF[best+1:]...)
+			} else {
+				t.f = make([]T, t.size)
+			}
+		} else {
+			best := -1
+			for j, b := range freeI {
+				if cap(b) >= t.size && (best < 0 || cap(b) < cap(freeI[best])) {
+					best = j
+				}
+			}
+			if best >= 0 {
+				t.i = freeI[best][:t.size]
+				freeI = append(freeI[:best], freeI[best+1:]...)
+			} else {
+				t.i = make([]int64, t.size)
+			}
+		}
+		t.deferred, t.shared = false, true
+		t.setPub()
+	}
+	given := map[*tensor[T]]bool{}
+	give := func(t *tensor[T]) {
+		if !t.shared || keep[t] || given[t] {
+			return
+		}
+		given[t] = true
+		if t.kind == kFloat {
+			freeF = append(freeF, t.f[:cap(t.f)])
+		} else {
+			freeI = append(freeI, t.i[:cap(t.i)])
+		}
+	}
+	for i, s := range p.steps {
+		for _, t := range s.out {
+			if t.deferred {
+				take(t)
+			}
+		}
+		for _, t := range s.in {
+			if t != nil && last[t] == i {
+				give(t)
+			}
+		}
+		for _, t := range s.out {
+			if _, read := last[t]; !read {
+				give(t) // nobody reads it
+			}
+		}
+	}
+}
+
+// floats is the number of float and integer elements a plan's values own
+// (shared buffers counted once), for tests and diagnostics.
+func (p *plan[T]) floats() int {
+	seen := map[*T]bool{}
+	seenI := map[*int64]bool{}
+	n := 0
+	for _, t := range p.vals {
+		if t.state || t.static {
+			continue
+		}
+		if len(t.f) > 0 && !seen[&t.f[:1][0]] {
+			seen[&t.f[:1][0]] = true
+			n += cap(t.f)
+		}
+		if len(t.i) > 0 && !seenI[&t.i[:1][0]] {
+			seenI[&t.i[:1][0]] = true
+			n += cap(t.i)
+		}
+	}
+	return n
 }

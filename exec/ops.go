@@ -54,7 +54,12 @@ func (c *nodeCtx[T]) used(j int) bool {
 
 // output creates output j with the given kind and shape, allocated.
 func (c *nodeCtx[T]) output(j int, k kind, shape []int) *tensor[T] {
-	t := newTensor[T]("", k, shape)
+	var t *tensor[T]
+	if c.e.opts.Inference {
+		t = &tensor[T]{kind: k, shape: shape, size: numel(shape), deferred: true}
+	} else {
+		t = newTensor[T]("", k, shape)
+	}
 	if j < len(c.out) {
 		c.out[j] = t
 	}

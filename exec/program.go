@@ -220,6 +220,9 @@ func (p *Program) Backward(outGrads map[string]*Tensor) error {
 	if !p.e.ran {
 		return fmt.Errorf("exec: Backward called without a successful Run")
 	}
+	if p.e.opts.Inference {
+		return fmt.Errorf("exec: Backward on a program compiled with Options.Inference")
+	}
 	pl := p.e.last
 	for name, g := range outGrads {
 		i := -1
@@ -281,7 +284,7 @@ func (p *Program) Value(name string) *Tensor {
 		return nil
 	}
 	t := p.e.last.vals[v]
-	if t == nil || t.size > 0 && t.f == nil && t.i == nil {
+	if t == nil || t.shared || t.size > 0 && t.f == nil && t.i == nil {
 		return nil
 	}
 	return &t.pub

@@ -63,6 +63,9 @@ type tensor[T Float] struct {
 	req    bool // depends on a trainable parameter (or an input with InputGrads)
 	live   bool // its gradient is needed by Backward
 	nograd bool // not differentiable (BatchNorm statistics, Dropout mask, ...)
+	// deferred storage is assigned from the plan's shared arena after all
+	// nodes are planned (Options.Inference); shared marks such a value.
+	deferred, shared bool
 
 	pub Tensor // exported view (float32 engine only)
 }

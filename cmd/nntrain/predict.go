@@ -91,7 +91,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(cli.ExitUsage, "%v", err)
 	}
-	prog, err := exec.Compile(m, exec.Options{Threads: pf.threads})
+	prog, err := exec.Compile(m, exec.Options{Threads: pf.threads, Inference: true})
 	if err != nil {
 		return fail(cli.ExitUsage, "%s: %v", modelPath, err)
 	}
