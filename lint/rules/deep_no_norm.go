@@ -73,7 +73,7 @@ func runDeepNoNorm(p *lint.Pass) {
 			}
 		}
 	}
-	if float64(best.n) < p.Param("min-layers") {
+	if best.n == 0 || float64(best.n) < p.Param("min-layers") {
 		return
 	}
 	d := lint.At(best.start.Node)

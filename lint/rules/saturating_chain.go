@@ -92,6 +92,9 @@ func runSaturatingChain(p *lint.Pass) {
 		}
 	}
 	k := len(chain)
+	if k == 0 {
+		return
+	}
 	if float64(sig) < p.Param("min-sigmoid") && float64(k) < p.Param("min-saturating") {
 		return
 	}
