@@ -547,3 +547,49 @@ func TestFDDropoutLSTM(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
 	}
 }
+
+// The export patterns of fixtures-report.md, differentiated as a whole:
+// PyTorch's LSTM export (weights rearranged in the graph by Slice/Concat,
+// h0/c0 from ConstantOfShape of a runtime-computed shape, out[:, -1] as
+// Gather with a scalar −1) and a batch-dependent Reshape whose shape comes
+// from Shape→Gather→Unsqueeze→Concat.
+func TestFDExportPatterns(t *testing.T) {
+	cases := []fdCase{
+		{name: "LSTM as exported by PyTorch", build: func(b *gb) {
+			const H, I = 3, 2
+			x := b.input("x", -1, 4, I) // batch_first [N, T, I]
+			wih, whh := b.param("lstm.weight_ih_l0", 4*H, I), b.param("lstm.weight_hh_l0", 4*H, H)
+			bih, bhh := b.param("lstm.bias_ih_l0", 4*H), b.param("lstm.bias_hh_l0", 4*H)
+			reorder := func(w *ir.Value) *ir.Value { // i,f,g,o → i,o,f,c
+				s := func(lo, hi int64) *ir.Value {
+					return b.node("Slice", []*ir.Value{w, b.ints(b.g.UniqueName("s"), lo), b.ints(b.g.UniqueName("e"), hi), b.ints(b.g.UniqueName("a"), 0)})
+				}
+				return b.node("Concat", []*ir.Value{s(0, H), s(3*H, 4*H), s(H, 3*H)}, ir.IntAttr("axis", 0))
+			}
+			zero := b.ints("zero", 0)
+			W := b.node("Unsqueeze", []*ir.Value{reorder(wih), zero})
+			R := b.node("Unsqueeze", []*ir.Value{reorder(whh), zero})
+			B := b.node("Unsqueeze", []*ir.Value{b.node("Concat", []*ir.Value{reorder(bih), reorder(bhh)}, ir.IntAttr("axis", 0)), zero})
+			n := b.node("Gather", []*ir.Value{b.node("Shape", []*ir.Value{x}), b.scalarInt("i0", 0)})
+			shape := b.node("Concat", []*ir.Value{b.ints("one", 1), b.node("Unsqueeze", []*ir.Value{n, zero}), b.ints("h", H)}, ir.IntAttr("axis", 0))
+			h0 := b.node("ConstantOfShape", []*ir.Value{shape}, ir.TensorAttr("value", ir.NewFloat32("v", []int64{1}, []float32{0})))
+			xt := b.node("Transpose", []*ir.Value{x}, ir.IntsAttr("perm", 1, 0, 2))
+			outs := b.nodeN("LSTM", []*ir.Value{xt, W, R, B, nil, h0, h0}, 3, ir.IntAttr("hidden_size", H))
+			y := b.node("Transpose", []*ir.Value{b.node("Squeeze", []*ir.Value{outs[0], b.ints("one2", 1)})}, ir.IntsAttr("perm", 1, 0, 2))
+			last := b.node("Gather", []*ir.Value{y, b.scalarInt("m1", -1)}, ir.IntAttr("axis", 1))
+			b.out(b.node("Gemm", []*ir.Value{last, b.param("fc.weight", 2, H), b.param("fc.bias", 2)}, ir.IntAttr("transB", 1)))
+		}, shapes: map[string][]int{"x": {3, 4, 2}}},
+		{name: "Reshape from Shape→Gather→Unsqueeze→Concat", build: func(b *gb) {
+			x := b.input("x", -1, 6)
+			sh := b.node("Shape", []*ir.Value{x})
+			n := b.node("Gather", []*ir.Value{sh, b.scalarInt("i0", 0)})
+			n2 := b.node("Mul", []*ir.Value{n, b.scalarInt("two", 2)})
+			shape := b.node("Concat", []*ir.Value{b.node("Unsqueeze", []*ir.Value{n2, b.ints("z", 0)}), b.ints("m1", -1)}, ir.IntAttr("axis", 0))
+			r := b.node("Reshape", []*ir.Value{b.node("MatMul", []*ir.Value{x, b.param("w", 6, 6)}), shape})
+			b.out(b.node("Softmax", []*ir.Value{r}, ir.IntAttr("axis", -1)))
+		}, shapes: map[string][]int{"x": {5, 6}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
+	}
+}
