@@ -36,7 +36,7 @@ func (l *listFlag) Set(s string) error {
 type lintFlags struct {
 	format, failOn, config, output, color string
 	sel, ignore                           listFlag
-	probe, verbose                        bool
+	probe, verbose, version               bool
 	probeBatch                            int
 	probeSeed                             uint64
 	set                                   map[string]bool // flags given explicitly
@@ -59,6 +59,7 @@ func newLintFlagSet(stderr io.Writer) (*flag.FlagSet, *lintFlags) {
 	fs.StringVar(&lf.color, "color", "auto", "colour in the text format: auto (only on a terminal), always or never")
 	fs.BoolVar(&lf.verbose, "v", false, "text format: also print the probe's per-layer measurements")
 	fs.BoolVar(&lf.verbose, "verbose", false, "same as -v")
+	fs.BoolVar(&lf.version, "version", false, "print nnlint's version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: nnlint [flags] model.onnx...
 
@@ -125,6 +126,10 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		return cli.ExitUsage // flag already printed the problem
+	}
+	if lf.version {
+		fmt.Fprintf(stdout, "nnlint %s\n", lint.Version)
+		return cli.ExitOK
 	}
 	lf.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { lf.set[f.Name] = true })

@@ -56,6 +56,7 @@ func TestLintExitCodes(t *testing.T) {
 		{"bad probe batch", []string{"--probe-batch", "0", zoo + "dropoutnet/train.onnx"}, cli.ExitUsage, nil, "--probe-batch"},
 		{"no files", []string{"--format", "json"}, cli.ExitUsage, nil, "Usage: nnlint"},
 		{"help", []string{"-h"}, cli.ExitOK, nil, "Usage: nnlint"},
+		{"version", []string{"--version"}, cli.ExitOK, []string{"nnlint 0.1.0\n"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errs := nnlint(t, c.args...)

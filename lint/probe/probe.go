@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 
 	"github.com/nnkit/nnkit/exec"
@@ -132,6 +133,9 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 		rep.Layers[i].GradNorm = math.Sqrt(gsq)
 	}
 	rep.NonFinite = nf
+	// exec closes a Program's worker pool in a cleanup once the Program is
+	// unreachable; keep it reachable until every call on it has returned.
+	runtime.KeepAlive(prog)
 	return rep, nil
 }
 

@@ -97,7 +97,7 @@ func runInferenceExport(p *lint.Pass) {
 	}
 	d := lint.At(first)
 	d.Message = "this looks like an inference export (eval mode, constant folding): " + strings.Join(ev, ", ") +
-		"; Dropout is removed too, so training-health findings are limited and fine-tuning this file trains a different model"
+		"; an eval export also drops every Dropout, so training-health findings are limited and fine-tuning this file trains a different model"
 	d.Fix = "Re-export for training: torch.onnx.export(model.train(), x, f, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)."
 	p.Report(d)
 }
