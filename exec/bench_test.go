@@ -21,8 +21,10 @@ import (
 
 // benchTrain times one training step (Run in Train mode with the model's
 // dropout, Backward, plain SGD update, ZeroGrad) at batch 64 on random data.
-func benchTrain(b *testing.B, model string, batch int) {
-	m, err := onnxio.ReadFile(filepath.Join(modelsDir, model, "train.onnx"))
+func benchTrain(b *testing.B, model string, batch int) { benchTrainFile(b, model, "train.onnx", batch) }
+
+func benchTrainFile(b *testing.B, model, file string, batch int) {
+	m, err := onnxio.ReadFile(filepath.Join(modelsDir, model, file))
 	if err != nil {
 		b.Fatal(err)
 	}

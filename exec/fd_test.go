@@ -371,6 +371,13 @@ func TestFDConvPool(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
 	}
+	// the same convolutions through the per-image im2col path (the cases
+	// above are small enough for the batched one)
+	defer func(v int) { batchedConvPlane = v }(batchedConvPlane)
+	batchedConvPlane = 0
+	for _, c := range cases {
+		t.Run("per-image "+c.name, func(t *testing.T) { fdCheck(t, c) })
+	}
 }
 
 func TestFDNorm(t *testing.T) {

@@ -26,6 +26,10 @@ func checkSpatial(n *ir.Node, _ int64) error {
 	return nil
 }
 
+// batchedConvPlane: output planes smaller than this use planConvBatched
+// (a variable so that the tests can run both code paths).
+var batchedConvPlane = 64
+
 // geom is the geometry of one spatial axis of a convolution or pool.
 type geom struct {
 	in, k, s, d, pb, pe, out int
@@ -157,11 +161,21 @@ func planConv[T Float](c *nodeCtx[T]) error {
 	y := c.output(0, kFloat, outShape)
 
 	cg, mg := C/grp, M/grp
+	if cg == 1 && grp > 1 {
+		planDepthwise(c, x, w, b, y, &dwGeom{gh, gw}, mg)
+		return nil
+	}
 	kk := gh.k * gw.k
 	ckk := cg * kk // rows of one group's column matrix
 	ohw := gh.out * gw.out
 	hw := gh.in * gw.in
 	direct := kk == 1 && gh.s == 1 && gw.s == 1 && gh.pb == 0 && gh.pe == 0 && gw.pb == 0 && gw.pe == 0
+	// Small output planes (late layers on small images) make one GEMM per
+	// image thin (N = OH·OW columns); then the whole batch is one GEMM.
+	if grp == 1 && ohw < batchedConvPlane && C*kk*N*ohw <= 1<<24 {
+		planConvBatched(c, x, w, b, y, gh, gw)
+		return nil
+	}
 	P := c.e.pool.parts(N, 1)
 	type scratch struct {
 		col, dcol []T
@@ -186,7 +200,7 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		if direct {
 			return xn
 		}
-		im2col(xn, C, gh, gw, s.col)
+		im2col(xn, C, gh, gw, s.col, ohw)
 		return s.col
 	}
 	image := func(s *scratch, n int, serial bool) {
@@ -255,7 +269,7 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		for g := 0; g < grp; g++ {
 			gemm(serial, true, false, ckk, ohw, mg, 1, w.f[g*mg*ckk:], ckk, dy[g*mg*ohw:], ohw, 0, s.dcol[g*ckk*ohw:], ohw)
 		}
-		col2im(s.dcol, C, gh, gw, dxn)
+		col2im(s.dcol, C, gh, gw, dxn, ohw)
 	}
 	bwdParts := func(lo, hi int) {
 		for p := lo; p < hi; p++ {
@@ -316,15 +330,17 @@ func planConv[T Float](c *nodeCtx[T]) error {
 }
 
 // im2col writes col[(c·KH+kh)·KW+kw][oh·OW+ow] = x[c][oh·sh−ph+kh·dh][ow·sw−pw+kw·dw]
-// (0 in the padding).
-func im2col[T Float](x []T, C int, gh, gw geom, col []T) {
+// (0 in the padding); rows of col are ld apart.
+func im2col[T Float](x []T, C int, gh, gw geom, col []T, ld int) {
 	H, W := gh.in, gw.in
 	OH, OW := gh.out, gw.out
-	o := 0
+	r := 0
 	for c := 0; c < C; c++ {
 		xc := x[c*H*W : (c+1)*H*W]
 		for kh := 0; kh < gh.k; kh++ {
 			for kw := 0; kw < gw.k; kw++ {
+				o := r * ld
+				r++
 				for oh := 0; oh < OH; oh++ {
 					row := col[o : o+OW]
 					o += OW
@@ -359,14 +375,16 @@ func im2col[T Float](x []T, C int, gh, gw geom, col []T) {
 }
 
 // col2im is the adjoint of im2col: dx += the column gradients, summed.
-func col2im[T Float](col []T, C int, gh, gw geom, dx []T) {
+func col2im[T Float](col []T, C int, gh, gw geom, dx []T, ld int) {
 	H, W := gh.in, gw.in
 	OH, OW := gh.out, gw.out
-	o := 0
+	r := 0
 	for c := 0; c < C; c++ {
 		xc := dx[c*H*W : (c+1)*H*W]
 		for kh := 0; kh < gh.k; kh++ {
 			for kw := 0; kw < gw.k; kw++ {
+				o := r * ld
+				r++
 				for oh := 0; oh < OH; oh++ {
 					row := col[o : o+OW]
 					o += OW
@@ -398,3 +416,64 @@ func col2im[T Float](col []T, C int, gh, gw geom, dx []T) {
 }
 
 var errNoInput = errors.New("input 0 is missing")
+
+// planConvBatched: im2col of every image side by side, col [C·KH·KW, N·OH·OW],
+// then Y' = W·col (one GEMM over the batch), Y[n] = Y'[:, n] + b
+// → dW += dY'·colᵀ, dcol = Wᵀ·dY', dx = col⁻¹(dcol), db = Σ dY.
+func planConvBatched[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
+	N, C, M := x.shape[0], x.shape[1], w.shape[0]
+	kk := gh.k * gw.k
+	hw, ohw := gh.in*gw.in, gh.out*gw.out
+	K, L := C*kk, N*ohw
+	col := make([]T, K*L)
+	yb := make([]T, M*L)
+	var dcol []T
+	mm := c.e.mm
+	c.fwd = func(*runCtx) error {
+		for n := 0; n < N; n++ {
+			im2col(x.f[n*C*hw:(n+1)*C*hw], C, gh, gw, col[n*ohw:], L)
+		}
+		mm.gemm(false, false, M, L, K, 1, w.f, K, col, L, 0, yb, L)
+		for n := 0; n < N; n++ {
+			for m := 0; m < M; m++ {
+				var bv T
+				if b != nil {
+					bv = b.f[m]
+				}
+				dst := y.f[(n*M+m)*ohw : (n*M+m+1)*ohw]
+				for i, v := range yb[m*L+n*ohw : m*L+(n+1)*ohw] {
+					dst[i] = v + bv
+				}
+			}
+		}
+		return nil
+	}
+	c.bwd = func() {
+		for n := 0; n < N; n++ { // dY' [M, N·OH·OW]
+			for m := 0; m < M; m++ {
+				copy(yb[m*L+n*ohw:m*L+(n+1)*ohw], y.g[(n*M+m)*ohw:(n*M+m+1)*ohw])
+			}
+		}
+		if b != nil && b.g != nil {
+			for m := 0; m < M; m++ {
+				var acc float64
+				for _, v := range yb[m*L : (m+1)*L] {
+					acc += float64(v)
+				}
+				b.g[m] += T(acc)
+			}
+		}
+		if w.g != nil {
+			mm.gemm(false, true, M, K, L, 1, yb, L, col, L, 1, w.g, K)
+		}
+		if x.g != nil {
+			if dcol == nil {
+				dcol = make([]T, K*L)
+			}
+			mm.gemm(true, false, K, L, M, 1, w.f, K, yb, L, 0, dcol, L)
+			for n := 0; n < N; n++ {
+				col2im(dcol[n*ohw:], C, gh, gw, x.g[n*C*hw:(n+1)*C*hw], L)
+			}
+		}
+	}
+}
