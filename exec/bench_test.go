@@ -76,6 +76,11 @@ func BenchmarkTrainBNMLP(b *testing.B) { benchTrain(b, "robustnet", 64) }
 // Conv(1,32,3)-BN-ReLU-MaxPool-Conv(32,64,3)-BN-ReLU-MaxPool-Linear(3136,128)-ReLU-Linear(128,10), 28×28: 1,450 samples/s
 func BenchmarkTrainCNN(b *testing.B) { benchTrain(b, "small_cnn", 64) }
 
+// torchvision's mobilenet_v2 at 32×32 (depthwise convolutions), batch 16.
+func BenchmarkTrainMobileNetV2(b *testing.B) {
+	benchTrainFile(b, "mobilenet_v2", "train.onnx.gz", 16)
+}
+
 // Inference (eval forward) of the same CNN, for nntrain predict.
 func BenchmarkPredictCNN(b *testing.B) {
 	m, err := onnxio.ReadFile(filepath.Join(modelsDir, "small_cnn", "eval.onnx"))
