@@ -180,7 +180,7 @@ func withGen(c fdCase, name string, g func(*rand.Rand) float64) fdCase {
 	return c
 }
 
-func TestFDUnary(t *testing.T) {
+func fdUnaryCases() []fdCase {
 	cases := []fdCase{
 		unary("Relu"), unary("LeakyRelu", ir.FloatAttr("alpha", 0.1)), unary("Elu", ir.FloatAttr("alpha", 0.7)),
 		unary("Selu"), unary("Sigmoid"), unary("Tanh"), unary("Softplus"), unary("Softsign"),
@@ -205,7 +205,11 @@ func TestFDUnary(t *testing.T) {
 			b.out(b.node("Cast", []*ir.Value{h}, ir.IntAttr("to", int64(ir.Float32))))
 		}, shapes: map[string][]int{"x": {4}}},
 	}
-	for _, c := range cases {
+	return cases
+}
+
+func TestFDUnary(t *testing.T) {
+	for _, c := range fdUnaryCases() {
 		t.Run(c.name, func(t *testing.T) {
 			if c.name == "Cast float→float16→float" {
 				checkCastGrad(t, c)
@@ -248,7 +252,9 @@ func binary(op string, sa, sb []int) fdCase {
 	}, shapes: map[string][]int{"a": sa, "b": sb}}
 }
 
-func TestFDBinary(t *testing.T) {
+func TestFDBinary(t *testing.T) { runFD(t, fdBinaryCases()) }
+
+func fdBinaryCases() []fdCase {
 	shapes := [][2][]int{
 		{{2, 3, 4}, {2, 3, 4}}, {{2, 3, 4}, {4}}, {{2, 3, 4}, {3, 1}}, {{1, 3, 1}, {2, 1, 4}}, {{}, {2, 3}}, {{2, 3}, {1}},
 	}
@@ -289,12 +295,12 @@ func TestFDBinary(t *testing.T) {
 			b.out(b.node("Where", []*ir.Value{both, a, c}))
 		}, shapes: map[string][]int{"a": {4}, "c": {4}}},
 	)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
-	}
+	return cases
 }
 
-func TestFDMatMul(t *testing.T) {
+func TestFDMatMul(t *testing.T) { runFD(t, fdMatMulCases()) }
+
+func fdMatMulCases() []fdCase {
 	gemm := func(ta, tb int64, alpha, beta float32, sa, sb, sc []int) fdCase {
 		return fdCase{name: fmt.Sprintf("Gemm tA%d tB%d α%g β%g C%v", ta, tb, alpha, beta, sc), build: func(b *gb) {
 			ins := []*ir.Value{b.input("a", sa...), b.param("w", sb...)}
@@ -322,12 +328,10 @@ func TestFDMatMul(t *testing.T) {
 		mm([]int{3, 4}, []int{4}),
 		mm([]int{2, 3, 4}, []int{4}),
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
-	}
+	return cases
 }
 
-func TestFDConvPool(t *testing.T) {
+func fdConvPoolCases() []fdCase {
 	conv := func(name string, x, w []int, bias bool, attrs ...*ir.Attribute) fdCase {
 		return fdCase{name: name, build: func(b *gb) {
 			ins := []*ir.Value{b.input("x", x...), b.param("w", w...)}
@@ -368,19 +372,23 @@ func TestFDConvPool(t *testing.T) {
 		pool("GlobalAveragePool", "GlobalAveragePool", []int{2, 3, 4, 5}),
 		pool("GlobalMaxPool", "GlobalMaxPool", []int{2, 3, 4, 5}),
 	)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
-	}
+	return cases
+}
+
+func TestFDConvPool(t *testing.T) {
+	runFD(t, fdConvPoolCases())
 	// the same convolutions through the per-image im2col path (the cases
 	// above are small enough for the batched one)
 	defer func(v int) { batchedConvPlane = v }(batchedConvPlane)
 	batchedConvPlane = 0
-	for _, c := range cases {
+	for _, c := range fdConvPoolCases() {
 		t.Run("per-image "+c.name, func(t *testing.T) { fdCheck(t, c) })
 	}
 }
 
-func TestFDNorm(t *testing.T) {
+func TestFDNorm(t *testing.T) { runFD(t, fdNormCases()) }
+
+func fdNormCases() []fdCase {
 	bn := func(name string, opset int64, mode Mode, x []int, nOut int, attrs ...*ir.Attribute) fdCase {
 		return fdCase{name: name, opset: opset, mode: mode, build: func(b *gb) {
 			C := x[1]
@@ -415,12 +423,12 @@ func TestFDNorm(t *testing.T) {
 			b.out(b.node("Mul", []*ir.Value{b.node("Mul", []*ir.Value{x, b.node("Add", []*ir.Value{e, b.constF(1)})}), b.constF(0.5)}))
 		}, shapes: map[string][]int{"x": {3, 6}}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
-	}
+	return cases
 }
 
-func TestFDSoftmaxReduce(t *testing.T) {
+func TestFDSoftmaxReduce(t *testing.T) { runFD(t, fdSoftmaxReduceCases()) }
+
+func fdSoftmaxReduceCases() []fdCase {
 	one := func(name, op string, opset int64, x []int, attrs ...*ir.Attribute) fdCase {
 		return fdCase{name: name, opset: opset, build: func(b *gb) {
 			b.out(b.node(op, []*ir.Value{b.input("x", x...)}, attrs...))
@@ -445,12 +453,12 @@ func TestFDSoftmaxReduce(t *testing.T) {
 			b.out(b.node("ReduceSum", []*ir.Value{b.input("x", 2, 3)}))
 		}, shapes: map[string][]int{"x": {2, 3}}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
-	}
+	return cases
 }
 
-func TestFDShapeOps(t *testing.T) {
+func TestFDShapeOps(t *testing.T) { runFD(t, fdShapeOpsCases()) }
+
+func fdShapeOpsCases() []fdCase {
 	x := func(b *gb, d ...int) *ir.Value { return b.input("x", d...) }
 	in := func(d ...int) map[string][]int { return map[string][]int{"x": d} }
 	cases := []fdCase{
@@ -518,12 +526,12 @@ func TestFDShapeOps(t *testing.T) {
 			b.out(b.node("Tile", []*ir.Value{x(b, 2, 3), b.ints("r", 2, 2)}))
 		}, shapes: in(2, 3)},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
-	}
+	return cases
 }
 
-func TestFDDropoutLSTM(t *testing.T) {
+func TestFDDropoutLSTM(t *testing.T) { runFD(t, fdDropoutLSTMCases()) }
+
+func fdDropoutLSTMCases() []fdCase {
 	lstm := func(name, dir string, D int, withB, withInit bool) fdCase {
 		return fdCase{name: name, build: func(b *gb) {
 			T, N, I, H := 3, 2, 4, 3
@@ -550,9 +558,7 @@ func TestFDDropoutLSTM(t *testing.T) {
 		lstm("LSTM reverse no bias", "reverse", 1, false, true),
 		lstm("LSTM bidirectional zero state", "bidirectional", 2, true, false),
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
-	}
+	return cases
 }
 
 // The export patterns of fixtures-report.md, differentiated as a whole:
@@ -560,7 +566,9 @@ func TestFDDropoutLSTM(t *testing.T) {
 // h0/c0 from ConstantOfShape of a runtime-computed shape, out[:, -1] as
 // Gather with a scalar −1) and a batch-dependent Reshape whose shape comes
 // from Shape→Gather→Unsqueeze→Concat.
-func TestFDExportPatterns(t *testing.T) {
+func TestFDExportPatterns(t *testing.T) { runFD(t, fdExportPatternsCases()) }
+
+func fdExportPatternsCases() []fdCase {
 	cases := []fdCase{
 		{name: "LSTM as exported by PyTorch", build: func(b *gb) {
 			const H, I = 3, 2
@@ -596,7 +604,36 @@ func TestFDExportPatterns(t *testing.T) {
 			b.out(b.node("Softmax", []*ir.Value{r}, ir.IntAttr("axis", -1)))
 		}, shapes: map[string][]int{"x": {5, 6}}},
 	}
+	return cases
+}
+
+func runFD(t *testing.T, cases []fdCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { fdCheck(t, c) })
+	}
+}
+
+// Every supported op with a gradient appears in at least one
+// finite-difference case.
+func TestFDCoverage(t *testing.T) {
+	seen := map[string]bool{}
+	for _, list := range [][]fdCase{fdUnaryCases(), fdBinaryCases(), fdMatMulCases(), fdConvPoolCases(),
+		fdNormCases(), fdSoftmaxReduceCases(), fdShapeOpsCases(), fdDropoutLSTMCases(), fdExportPatternsCases()} {
+		for _, c := range list {
+			b := newGB(13)
+			c.build(b)
+			for _, n := range b.g.Nodes {
+				seen[n.OpType] = true
+			}
+		}
+	}
+	// ops without a gradient: shape arithmetic, comparisons, logic, constants
+	noGrad := map[string]bool{"Shape": true, "Size": true, "Constant": true, "ConstantOfShape": true, "Range": true,
+		"Equal": true, "Less": true, "LessOrEqual": true, "Greater": true, "GreaterOrEqual": true,
+		"And": true, "Or": true, "Xor": true, "Not": true, "Floor": true, "Ceil": true}
+	for _, op := range SupportedOps() {
+		if !seen[op] && !noGrad[op] {
+			t.Errorf("%s has no finite-difference case", op)
+		}
 	}
 }
