@@ -32,7 +32,7 @@ var InitScale = &lint.Rule{
 		"weight [out, in/groups, kh, kw], fan_in = in/groups·kh·kw, as torch.nn.init computes it.",
 		"Between normalization layers these factors multiply. PyTorch's default init",
 		"(kaiming_uniform_(a=√5): U(−1/√fan_in, 1/√fan_in), std 1/√(3·fan_in)) is 1/6 of He's",
-		"variance before a ReLU: harmless in two layers, 6^-29 ≈ 1e-23 after thirty, where the",
+		"variance before a ReLU: harmless in two layers, 6^-29 ≈ 3e-23 after thirty, where the",
 		"input no longer reaches the output and gradients vanish with it.",
 		"So severity follows the cumulative factor over a normalization-free stretch, never a",
 		"single default-initialized layer: info from 10^±3, warning from 10^±6, error from",
