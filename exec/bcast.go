@@ -99,10 +99,6 @@ func newBmap(out []int, ins ...[]int) *bmap {
 	return m
 }
 
-// full reports whether input j covers the whole output (no broadcasting),
-// so that rows of it never overlap.
-func (m *bmap) full(j int, size int) bool { return size == m.n }
-
 // gather copies input j (data src) broadcast to the output shape into dst.
 func bGather[E any](m *bmap, j int, dst, src []E) {
 	s := m.step[j]

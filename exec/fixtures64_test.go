@@ -173,15 +173,3 @@ func feed64(t testing.TB, e *engine[float64], shape []int, data []float64) *plan
 	copy(p.inputs[0].f, data)
 	return p
 }
-
-func relErr64(a, b []float64) float64 {
-	var d, s float64
-	for i, v := range b {
-		d = math.Max(d, math.Abs(a[i]-v))
-		s = math.Max(s, math.Abs(v))
-	}
-	if s == 0 {
-		return d
-	}
-	return d / s
-}

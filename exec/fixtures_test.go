@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -267,5 +266,3 @@ func absErr(a []float32, b []float64) float64 {
 	}
 	return d
 }
-
-var _ = fmt.Sprint

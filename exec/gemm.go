@@ -55,7 +55,6 @@ type gemmer[T Float] struct {
 	tilesN   int
 	bm, bn   int
 	tileFn   func(lo, hi int)
-	d64      gonum.Implementation
 }
 
 func newGemmer[T Float](p *pool) *gemmer[T] {

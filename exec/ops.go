@@ -66,16 +66,6 @@ func (c *nodeCtx[T]) output(j int, k kind, shape []int) *tensor[T] {
 	return t
 }
 
-// outputs beyond the node's own count are not needed; nop marks the
-// remaining, undefined outputs as empty placeholders.
-func (c *nodeCtx[T]) fillUnused(k kind) {
-	for j, t := range c.out {
-		if t == nil {
-			c.out[j] = &tensor[T]{kind: k, nograd: true}
-		}
-	}
-}
-
 // ints returns the contents of integer input i, which must be known when
 // the plan is built (a shape, axes, pads, ...).
 func (c *nodeCtx[T]) ints(i int, what string) ([]int64, error) {

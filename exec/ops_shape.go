@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/nnkit/nnkit/ir"
 )
@@ -423,5 +422,3 @@ func planExpand[T Float](c *nodeCtx[T]) error {
 	}
 	return nil
 }
-
-var _ = slices.Clone[[]int]

@@ -83,7 +83,3 @@ func (p *pool) run(n, grain int, f func(lo, hi int)) {
 	p.wg.Wait()
 	p.busy.Store(false)
 }
-
-// each calls f(part, lo, hi) for the k = p.parts(n, grain) parts of [0, n);
-// part indexes per-worker scratch space. f is created once per plan.
-func (p *pool) each(n, grain int, f func(lo, hi int)) { p.run(p.parts(n, grain), 1, f) }

@@ -145,10 +145,6 @@ func is32[T Float]() bool {
 	return unsafe.Sizeof(z) == 4
 }
 
-func zero[T Float](s []T) {
-	clear(s)
-}
-
 // broadcastShapes is numpy's multidirectional broadcasting.
 func broadcastShapes(shapes ...[]int) ([]int, error) {
 	rank := 0
