@@ -279,6 +279,9 @@ func fdBinaryCases() []fdCase {
 		fdCase{name: "Pow(x, 2) negative base", build: func(b *gb) {
 			b.out(b.node("Pow", []*ir.Value{b.input("x", 3, 4), b.constF(2)}))
 		}, shapes: map[string][]int{"x": {3, 4}}},
+		fdCase{name: "Pow(x, int64 3)", build: func(b *gb) {
+			b.out(b.node("Pow", []*ir.Value{b.input("x", 3, 4), b.scalarInt("three", 3)}))
+		}, shapes: map[string][]int{"x": {3, 4}}},
 		fdCase{name: "Pow(x, 3) negative base", build: func(b *gb) {
 			b.out(b.node("Pow", []*ir.Value{b.input("x", 3, 4), b.constF(3)}))
 		}, shapes: map[string][]int{"x": {3, 4}}},

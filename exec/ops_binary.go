@@ -55,6 +55,14 @@ func planBinary[T Float](c *nodeCtx[T], op bop) error {
 	if len(c.in) > 2 {
 		return fmt.Errorf("%d inputs; only the two-input form is supported", len(c.in))
 	}
+	if op == bPow && a.kind == kFloat && b.kind != kFloat && b.static {
+		// an integer exponent (allowed by ONNX) as a float constant
+		f := &tensor[T]{name: b.name, kind: kFloat, shape: b.shape, size: b.size, f: make([]T, b.size), static: true}
+		for i, v := range b.i {
+			f.f[i] = T(v)
+		}
+		b = f
+	}
 	if (a.kind == kFloat) != (b.kind == kFloat) {
 		return fmt.Errorf("inputs have element types %s and %s", a.kind, b.kind)
 	}
