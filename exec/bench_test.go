@@ -81,6 +81,15 @@ func BenchmarkTrainMobileNetV2(b *testing.B) {
 	benchTrainFile(b, "mobilenet_v2", "train.onnx.gz", 16)
 }
 
+// torchvision's resnet18 at 32×32, batch 16.
+func BenchmarkTrainResNet18(b *testing.B) { benchTrainFile(b, "resnet18", "train.onnx.gz", 16) }
+
+// 2-layer transformer encoder (d 32, 4 heads, sequence 8), batch 64.
+func BenchmarkTrainTransformer(b *testing.B) { benchTrain(b, "transformer_encoder", 64) }
+
+// LSTM(8→16) over 6 steps + Linear, batch 64.
+func BenchmarkTrainLSTM(b *testing.B) { benchTrain(b, "lstm_classifier", 64) }
+
 // Inference (eval forward) of the same CNN, for nntrain predict.
 func BenchmarkPredictCNN(b *testing.B) {
 	m, err := onnxio.ReadFile(filepath.Join(modelsDir, "small_cnn", "eval.onnx"))

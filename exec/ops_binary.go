@@ -274,6 +274,57 @@ func binBwd[T Float](op bop, j int, m *bmap, lo, hi int, a, b, y *tensor[T]) {
 		base := r*m.inner + t0
 		dy := y.g[base : base+t1-t0]
 		yv := y.f[base : base+t1-t0]
+		// fast paths: no per-element switch for the common ops
+		switch {
+		case op == bAdd || op == bSub:
+			neg := op == bSub && j == 1
+			if sg == 1 {
+				gg := g[og : og+len(dy)]
+				if neg {
+					for t, d := range dy {
+						gg[t] -= d
+					}
+				} else {
+					for t, d := range dy {
+						gg[t] += d
+					}
+				}
+			} else {
+				var acc float64
+				for _, d := range dy {
+					acc += float64(d)
+				}
+				if neg {
+					acc = -acc
+				}
+				g[og] += T(acc)
+			}
+			return
+		case op == bMul:
+			other, so, oo := b.f, sb, ob
+			if j == 1 {
+				other, so, oo = a.f, sa, oa
+			}
+			switch {
+			case sg == 1 && so == 1:
+				gg, ov := g[og:og+len(dy)], other[oo:oo+len(dy)]
+				for t, d := range dy {
+					gg[t] += d * ov[t]
+				}
+			case sg == 1:
+				gg, v := g[og:og+len(dy)], other[oo]
+				for t, d := range dy {
+					gg[t] += d * v
+				}
+			default:
+				var acc float64
+				for t, d := range dy {
+					acc += float64(d * other[oo+t*so])
+				}
+				g[og] += T(acc)
+			}
+			return
+		}
 		var acc float64 // a broadcast input sums the row
 		for t := range dy {
 			av, bv := a.f[oa+t*sa], b.f[ob+t*sb]
