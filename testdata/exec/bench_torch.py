@@ -8,7 +8,7 @@ Times, with torch.set_num_threads(2) (baselines.md):
     zero_grad / forward / CrossEntropyLoss / backward / clip_grad_norm_(1.0) / Adam.step, and
     the same step the Go benchmark times (forward, backward of a fixed output gradient, plain SGD);
   * SGEMM 256³, 512³, 1024³ (torch.mm, float32);
-then runs `go test -run XXX -bench 'Train|SGEMM' -benchmem ./exec/` and prints Go/PyTorch ratios.
+then runs `go test -run XXX -bench 'TrainMLP$|TrainBNMLP$|TrainCNN$|SGEMM' -benchmem ./exec/` and prints Go/PyTorch ratios.
 Absolute numbers drift with machine load; the ratios of one run are what to quote. On a shared
 machine the two sides are measured in --repeat interleaved rounds (PyTorch, then Go, then PyTorch
 ...) and every figure is the best of its rounds, so that both get the same chance of a quiet moment.
@@ -90,7 +90,7 @@ def gemm_rate(n, seconds):
 
 
 def go_bench():
-    out = subprocess.run(["go", "test", "-run", "XXX", "-bench", "Train|SGEMM", "-benchmem", "./exec/"],
+    out = subprocess.run(["go", "test", "-run", "XXX", "-bench", "TrainMLP$|TrainBNMLP$|TrainCNN$|SGEMM", "-benchmem", "./exec/"],
                          cwd=ROOT, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(out.stdout + out.stderr)
