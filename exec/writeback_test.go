@@ -1,0 +1,106 @@
+package exec
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/onnxio"
+)
+
+// WriteBack puts trained parameters and running statistics into the
+// model, so that writing it and reading it back gives the same values.
+func TestWriteBack(t *testing.T) {
+	g := loadGolden(t, "cnn_digits")
+	m, err := onnxio.ReadFile(filepath.Join(g.dir, "train.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := g.get(t, "input")
+	if _, err := p.Run(Train, map[string]*Tensor{"input": {DType: ir.Float32, Shape: x.shape, F: g.f32(t, "input")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range p.Params() {
+		for i := range q.Value {
+			q.Value[i] += 0.25
+		}
+	}
+	if err := p.WriteBack(); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := onnxio.Write(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := onnxio.Read(&buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range append(append([]*Param{}, p.Params()...), p.Buffers()...) {
+		init := m2.Graph.Initializer(q.Name)
+		if init == nil {
+			t.Fatalf("%s missing after WriteBack", q.Name)
+		}
+		v, err := init.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalF(v, q.Value) {
+			t.Errorf("%s: written %v…, want %v…", q.Name, v[:2], q.Value[:2])
+		}
+	}
+	// a fresh program on the written model starts from the trained state
+	p2, err := Compile(m2, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalF(p2.Params()[0].Value, p.Params()[0].Value) || !equalF(p2.Buffers()[1].Value, p.Buffers()[1].Value) {
+		t.Error("recompiled model does not start from the written values")
+	}
+}
+
+// Value and Grad expose intermediate values of the last Run and Backward
+// (the lint probe reads activations and their gradients).
+func TestValueAndGrad(t *testing.T) {
+	b := newGB(13)
+	x := b.input("x", 2, 2)
+	h := b.node("Relu", []*ir.Value{x})
+	y := b.node("Mul", []*ir.Value{h, b.paramData("w", []int{2}, []float32{3, 4})})
+	b.out(y)
+	p, out := run32(t, b.model(), Train, Options{InputGrads: true}, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 2}, F: []float32{1, -1, 2, 3}}})
+	if v := p.Value(h.Name); v == nil || !equalF(v.F, []float32{1, 0, 2, 3}) {
+		t.Errorf("Value(relu) = %v", v)
+	}
+	if !equalF(out[y.Name].F, []float32{3, 0, 6, 12}) {
+		t.Errorf("output %v", out[y.Name].F)
+	}
+	if err := p.Backward(map[string]*Tensor{y.Name: {DType: ir.Float32, Shape: []int{2, 2}, F: []float32{1, 1, 1, 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if g := p.Grad(h.Name); g == nil || !equalF(g.F, []float32{3, 4, 3, 4}) {
+		t.Errorf("Grad(relu) = %v", g)
+	}
+	if g := p.InputGrad("x"); g == nil || !equalF(g.F, []float32{3, 0, 3, 4}) {
+		t.Errorf("InputGrad(x) = %v", g)
+	}
+	if g := p.Params()[0].Grad; !equalF(g, []float32{3, 3}) {
+		t.Errorf("dw = %v, want [3 3]", g)
+	}
+	// Backward accumulates until ZeroGrad
+	p.Backward(map[string]*Tensor{y.Name: {DType: ir.Float32, Shape: []int{2, 2}, F: []float32{1, 1, 1, 1}}})
+	if g := p.Params()[0].Grad; !equalF(g, []float32{6, 6}) {
+		t.Errorf("accumulated dw = %v, want [6 6]", g)
+	}
+	p.ZeroGrad()
+	if g := p.Params()[0].Grad; !equalF(g, []float32{0, 0}) {
+		t.Errorf("after ZeroGrad dw = %v", g)
+	}
+	if p.Value("no such value") != nil {
+		t.Error("Value of an unknown name is not nil")
+	}
+}
