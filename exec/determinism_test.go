@@ -112,7 +112,7 @@ func TestDynamicBatch(t *testing.T) {
 			}
 			if got := out["output"]; !sameShape(got.Shape, []int{n, 10}) {
 				t.Fatalf("%s/%s batch %d: output shape %v", c.name, c.file, n, got.Shape)
-			} else if e := relErr(got.F, want.f[rows[0]*10:rows[1]*10]); e > 1e-5 {
+			} else if e := relErr(got.F, want.f[rows[0]*10:rows[1]*10]); e > 1e-5 { // eval parity target
 				t.Errorf("%s/%s rows %v: relative error %.3g", c.name, c.file, rows, e)
 			}
 		}
