@@ -2,7 +2,9 @@ package exec
 
 import (
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
@@ -40,5 +42,35 @@ func TestSteadyStateAllocations(t *testing.T) {
 				t.Errorf("%s: %.1f allocations per training step, want 0", name, n)
 			}
 		})
+	}
+}
+
+// The worker pool must stay open while the engine can still use it, even
+// after the Program that owns it became unreachable (a Program's last use
+// inside a long Backward, as in the lint probe).
+func TestPoolOutlivesProgram(t *testing.T) {
+	g := loadGolden(t, "small_cnn")
+	x := g.get(t, "input")
+	step := func() func() error {
+		m, err := onnxio.ReadFile(filepath.Join(g.dir, "train.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Compile(m, Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := p.e
+		if _, err := p.Run(Train, map[string]*Tensor{"input": {DType: ir.Float32, Shape: x.shape, F: g.f32(t, "input")}}); err != nil {
+			t.Fatal(err)
+		}
+		return func() error { return e.backward(func(int, []float32) {}) }
+	}()
+	for range 3 {
+		runtime.GC() // the Program is garbage now; its cleanups run
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := step(); err != nil { // would send on a closed channel
+		t.Fatal(err)
 	}
 }

@@ -11,12 +11,17 @@ import (
 // the loop length and the thread count), and the calling goroutine does the
 // first part itself. Nothing is allocated per call: the functions handed to
 // run are created once, when a plan is built.
+//
+// The workers hold only the job channel; it is closed (and the workers
+// exit) by a cleanup once the pool itself is unreachable. Everything that
+// can submit work (a running loop, a job in flight via its WaitGroup, the
+// engine, its closures) holds the pool, so the channel is never closed
+// while in use, however early the Program that owns it dies.
 type pool struct {
 	threads int
 	jobs    chan job
 	wg      sync.WaitGroup
 	busy    atomic.Bool
-	closed  atomic.Bool
 }
 
 type job struct {
@@ -35,6 +40,7 @@ func newPool(threads int) *pool {
 		for range threads - 1 {
 			go worker(p.jobs)
 		}
+		runtime.AddCleanup(p, func(jobs chan job) { close(jobs) }, p.jobs)
 	}
 	return p
 }
@@ -43,12 +49,6 @@ func worker(jobs <-chan job) {
 	for j := range jobs {
 		j.f(j.lo, j.hi)
 		j.wg.Done()
-	}
-}
-
-func (p *pool) close() {
-	if p.jobs != nil && p.closed.CompareAndSwap(false, true) {
-		close(p.jobs)
 	}
 }
 

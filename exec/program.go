@@ -2,7 +2,6 @@ package exec
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -62,8 +61,6 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	}
 	p.shapes = make([][]int, len(e.inputs))
 	p.kinds = make([]kind, len(e.inputs))
-	pl := e.pool
-	runtime.AddCleanup(p, func(pl *pool) { pl.close() }, pl)
 	return p, nil
 }
 
