@@ -31,6 +31,8 @@ type predictFlags struct {
 	batchSize int
 	threads   int
 	quiet     bool
+	data      dataFlags
+	split     string
 }
 
 func newPredictFlagSet(stderr io.Writer) (*flag.FlagSet, *predictFlags) {
@@ -42,14 +44,22 @@ func newPredictFlagSet(stderr io.Writer) (*flag.FlagSet, *predictFlags) {
 	fs.IntVar(&pf.batchSize, "batch-size", 256, "samples per forward pass")
 	fs.IntVar(&pf.threads, "threads", 0, "worker threads (0: all CPUs)")
 	fs.BoolVar(&pf.quiet, "q", false, "do not print the summary line")
+	fs.StringVar(&pf.split, "split", "all", "data directories: predict the train set, the val set, or all (train then val)")
+	pf.data.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: nntrain predict [flags] model.onnx input.npy|input.npz -o output.npy|output.npz
+		fmt.Fprint(stderr, `Usage: nntrain predict [flags] model.onnx INPUT -o output.npy|output.npz
 
 Runs the model in eval mode (Dropout off, BatchNorm on running statistics)
 over the first axis of the input, --batch-size samples at a time, and writes
-the outputs. An .npz input holds one array per model input, named like the
-input, or a single array "x". Exit codes: 0 success, 1 failure while
-running or writing, 2 usage, model or input error.
+the outputs. INPUT is
+  input.npy                one array, first axis = samples
+  input.npz                one array per model input, named like the input,
+                           or a single array "x"
+  data/ or data.csv        anything nntrain trains on (train.npz/val.npz,
+                           train.csv/val.csv, image folders); with labels, the
+                           accuracy is printed too (--split chooses the set)
+Exit codes: 0 success, 1 failure while running or writing, 2 usage, model
+or input error.
 
 Flags:
 `)
@@ -100,7 +110,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return fail(cli.ExitUsage, "%s has %d outputs (%s); write them all with -o %s.npz",
 			modelPath, len(names), strings.Join(names, ", "), strings.TrimSuffix(pf.output, filepath.Ext(pf.output)))
 	}
-	inputs, n, err := loadInputs(inputPath, prog.Inputs())
+	inputs, n, lab, err := loadInputs(inputPath, prog.Inputs(), pf)
 	if err != nil {
 		return fail(cli.ExitUsage, "%v", err)
 	}
@@ -127,6 +137,11 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 			parts = append(parts, fmt.Sprintf("%s %s %s", name, predShape(o.Shape), o.DType))
 		}
 		fmt.Fprintf(stdout, "wrote %s: %s (%d samples, %d batches, %.2f s)\n", pf.output, strings.Join(parts, ", "), n, batches, time.Since(start).Seconds())
+		if lab != nil {
+			if line := lab.accuracy(outs[names[0]]); line != "" {
+				fmt.Fprintln(stdout, line)
+			}
+		}
 	}
 	return cli.ExitOK
 }
@@ -142,11 +157,19 @@ func predShape(s []int) string {
 	return "[" + strings.Join(p, " ") + "]"
 }
 
-// loadInputs reads the inputs for the model from a file and checks them
-// against the model's input specs (all but the first, batch, dimension).
-// It returns the tensors and the number of samples. (A data directory, as
-// nntrain reads for training, will be accepted here too.)
-func loadInputs(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, int, error) {
+// loadInputs reads the inputs for the model and checks them against the
+// model's input specs (all but the first, batch, dimension). It returns the
+// tensors, the number of samples and, for labelled data sets, the labels.
+func loadInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[string]*exec.Tensor, int, *labelled, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() || strings.EqualFold(filepath.Ext(path), ".csv") {
+		return loadDataInputs(path, specs, pf)
+	}
+	in, n, err := loadArrays(path, specs)
+	return in, n, nil, err
+}
+
+// loadArrays reads .npy and .npz inputs.
+func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, int, error) {
 	arrays := map[string]*exec.Tensor{}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".npy":
@@ -199,7 +222,7 @@ func loadInputs(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 			arrays[s.Name] = t
 		}
 	default:
-		return nil, 0, fmt.Errorf("%s: inputs are read from .npy or .npz files", path)
+		return nil, 0, fmt.Errorf("%s: inputs are read from .npy or .npz files, .csv files or data directories", path)
 	}
 	n := -1
 	for _, s := range specs {
@@ -233,6 +256,22 @@ func predFits(t *exec.Tensor, s exec.InputSpec) error {
 	bad := len(t.Shape) == 0 || s.Shape != nil && len(t.Shape) != len(s.Shape)
 	for i := 1; !bad && s.Shape != nil && i < len(s.Shape); i++ {
 		bad = s.Shape[i] >= 0 && s.Shape[i] != t.Shape[i]
+	}
+	if bad && len(t.Shape) > 0 && len(s.Shape) > 0 {
+		// Reshape each sample to the model's input when the element counts
+		// agree (64 features → [1, 8, 8]), as training does.
+		want, have, known := 1, 1, true
+		for _, d := range s.Shape[1:] {
+			known = known && d >= 0
+			want *= d
+		}
+		for _, d := range t.Shape[1:] {
+			have *= d
+		}
+		if known && want == have {
+			t.Shape = append([]int{t.Shape[0]}, s.Shape[1:]...)
+			return nil
+		}
 	}
 	if bad {
 		return fmt.Errorf("array of shape %s does not fit model input %q of shape %s (the first axis is the batch)", predShape(t.Shape), s.Name, predShape(s.Shape))

@@ -56,10 +56,7 @@ type trainCmd struct {
 	earlyStop          int
 	minDelta           float64
 	valSplit           float64
-	labelCol           string
-	imageSize          string
-	normalize          string
-	format             string
+	data               dataFlags
 	lrFind             bool
 	lrFindStart        float64
 	lrFindEnd          float64
@@ -110,10 +107,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	fs.IntVar(&c.earlyStop, "early-stopping", 0, "stop after N epochs without validation-loss improvement and keep the best weights")
 	fs.Float64Var(&c.minDelta, "min-delta", 0, "early stopping: smallest decrease of the validation loss that counts")
 	fs.Float64Var(&c.valSplit, "val-split", 0.1, "fraction of the training data held out when there is no validation set")
-	fs.StringVar(&c.labelCol, "label-col", "", "CSV: name of the label column (default: the last column)")
-	fs.StringVar(&c.imageSize, "image-size", "", "images: resize to N or HxW (default: the model's input size)")
-	fs.StringVar(&c.normalize, "normalize", "", "images: mean,std (all channels) or m1,..,mC,s1,..,sC per channel")
-	fs.StringVar(&c.format, "data-format", "auto", "auto|npz|csv|images")
+	c.data.register(fs)
 	fs.BoolVar(&c.lrFind, "lr-find", false, "run a learning-rate range test, suggest a learning rate, and exit")
 	fs.Float64Var(&c.lrFindStart, "lr-find-start", 1e-7, "LR range test: first learning rate")
 	fs.Float64Var(&c.lrFindEnd, "lr-find-end", 10, "LR range test: last learning rate")
@@ -265,38 +259,6 @@ func (c *trainCmd) resolve() error {
 	return nil
 }
 
-// dataOptions turns --image-size and --normalize into data.Options.
-func (c *trainCmd) dataOptions(inShape []int) (data.Options, error) {
-	o := data.Options{Format: c.format, LabelCol: c.labelCol, InputShape: inShape, ValSplit: c.valSplit, Seed: c.seed}
-	if c.imageSize != "" {
-		h, w, ok := strings.Cut(strings.ToLower(c.imageSize), "x")
-		if !ok {
-			w = h
-		}
-		hi, err1 := strconv.Atoi(h)
-		wi, err2 := strconv.Atoi(w)
-		if err1 != nil || err2 != nil || hi < 1 || wi < 1 {
-			return o, usagef("--image-size wants N or HxW, got %q", c.imageSize)
-		}
-		o.ImageH, o.ImageW = hi, wi
-	}
-	if c.normalize != "" {
-		var vals []float32
-		for _, s := range strings.Split(c.normalize, ",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
-			if err != nil {
-				return o, usagef("--normalize: %q is not a number", s)
-			}
-			vals = append(vals, float32(v))
-		}
-		if len(vals)%2 != 0 {
-			return o, usagef("--normalize wants mean,std or C means then C stds, got %d values", len(vals))
-		}
-		o.Mean, o.Std = vals[:len(vals)/2], vals[len(vals)/2:]
-	}
-	return o, nil
-}
-
 func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if err := c.resolve(); err != nil {
 		return err
@@ -318,7 +280,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if len(ins) == 1 && len(ins[0].Shape) > 0 {
 		inShape = ins[0].Shape[1:]
 	}
-	dopts, err := c.dataOptions(inShape)
+	dopts, err := c.data.options(inShape, c.valSplit, c.seed)
 	if err != nil {
 		return err
 	}
