@@ -67,9 +67,9 @@ func TestInputErrors(t *testing.T) {
 		want   []string
 	}{
 		{"wrong shape", map[string]*Tensor{"input": {DType: ir.Float32, Shape: []int{2, 1, 32, 32}, F: make([]float32, 2048)}},
-			[]string{`input "input"`, "[2 1 32 32]", "[? 1 28 28]"}},
+			[]string{`input "input"`, "[2, 1, 32, 32]", "[?, 1, 28, 28]"}},
 		{"wrong rank", map[string]*Tensor{"input": {DType: ir.Float32, Shape: []int{2, 784}, F: make([]float32, 1568)}},
-			[]string{`input "input"`, "[2 784]", "[? 1 28 28]"}},
+			[]string{`input "input"`, "[2, 784]", "[?, 1, 28, 28]"}},
 		{"wrong dtype", map[string]*Tensor{"input": {DType: ir.Int64, Shape: []int{1, 1, 28, 28}, I: make([]int64, 784)}},
 			[]string{`input "input"`, "int64", "float"}},
 		{"short data", map[string]*Tensor{"input": {DType: ir.Float32, Shape: []int{2, 1, 28, 28}, F: make([]float32, 784)}},
@@ -102,8 +102,8 @@ func TestPlanErrorNamesNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{3, 6}, F: make([]float32, 18)}})
-	if err == nil || !strings.Contains(err.Error(), "to_4x4") || !strings.Contains(err.Error(), "[3 6]") {
-		t.Errorf("error %v should name node to_4x4 and the shape [3 6]", err)
+	if err == nil || !strings.Contains(err.Error(), "to_4x4") || !strings.Contains(err.Error(), "[3, 6]") {
+		t.Errorf("error %v should name node to_4x4 and the shape [3, 6]", err)
 	}
 	// the same program still runs inputs that fit
 	if _, err := p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{8, 6}, F: make([]float32, 48)}}); err == nil {
@@ -155,7 +155,7 @@ func TestBackwardErrors(t *testing.T) {
 	if err := p.Backward(map[string]*Tensor{"nope": {DType: ir.Float32, Shape: []int{4, 10}, F: make([]float32, 40)}}); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("unknown output: %v", err)
 	}
-	if err := p.Backward(map[string]*Tensor{"output": {DType: ir.Float32, Shape: []int{4, 9}, F: make([]float32, 36)}}); err == nil || !strings.Contains(err.Error(), "[4 9]") || !strings.Contains(err.Error(), "[4 10]") {
+	if err := p.Backward(map[string]*Tensor{"output": {DType: ir.Float32, Shape: []int{4, 9}, F: make([]float32, 36)}}); err == nil || !strings.Contains(err.Error(), "[4, 9]") || !strings.Contains(err.Error(), "[4, 10]") {
 		t.Errorf("wrong gradient shape: %v", err)
 	}
 }

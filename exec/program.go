@@ -90,15 +90,7 @@ func specStr(s []int) string {
 	if s == nil {
 		return "[?]"
 	}
-	parts := make([]string, len(s))
-	for i, d := range s {
-		if d < 0 {
-			parts[i] = "?"
-		} else {
-			parts[i] = fmt.Sprint(d)
-		}
-	}
-	return "[" + strings.Join(parts, " ") + "]"
+	return ir.DimsString(s)
 }
 
 func (p *Program) checkInputs(inputs map[string]*Tensor) error {

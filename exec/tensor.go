@@ -100,18 +100,7 @@ func sameShape(a, b []int) bool {
 	return true
 }
 
-func shapeStr(s []int) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, d := range s {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprint(&b, d)
-	}
-	b.WriteByte(']')
-	return b.String()
-}
+func shapeStr(s []int) string { return ir.DimsString(s) }
 
 // normAxis maps a possibly negative axis into [0, rank).
 func normAxis(a int64, rank int) (int, error) {

@@ -101,14 +101,23 @@ func (t *Tensor) Validate() error {
 }
 
 // ShapeString formats dims as [a, b, c].
-func ShapeString(dims []int64) string {
+func ShapeString(dims []int64) string { return DimsString(dims) }
+
+// DimsString formats sizes as [a, b, c], with ? for a negative (unknown)
+// size. Every nnkit message that shows a shape uses it, so that shapes read
+// the same everywhere.
+func DimsString[T ~int | ~int64 | ~int32](dims []T) string {
 	var b strings.Builder
 	b.WriteByte('[')
 	for i, d := range dims {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprint(&b, d)
+		if d < 0 {
+			b.WriteByte('?')
+		} else {
+			fmt.Fprint(&b, int64(d))
+		}
 	}
 	b.WriteByte(']')
 	return b.String()

@@ -146,16 +146,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	return cli.ExitOK
 }
 
-func predShape(s []int) string {
-	p := make([]string, len(s))
-	for i, d := range s {
-		p[i] = fmt.Sprint(d)
-		if d < 0 {
-			p[i] = "?"
-		}
-	}
-	return "[" + strings.Join(p, " ") + "]"
-}
+func predShape(s []int) string { return ir.DimsString(s) }
 
 // loadInputs reads the inputs for the model and checks them against the
 // model's input specs (all but the first, batch, dimension). It returns the

@@ -82,7 +82,7 @@ func TestPredictDataErrors(t *testing.T) {
 	}{
 		{[]string{model, "../../testdata/data/digits", "--split", "test", "-o", filepath.Join(dir, "o.npy")}, "--split must be train, val or all"},
 		{[]string{model, "../../testdata/data/digits/val.csv", "--split", "val", "-o", filepath.Join(dir, "o.npy")}, "no validation set"},
-		{[]string{filepath.Join(predModels, "resnet_narrow", "train.onnx"), "../../testdata/data/digits", "-o", filepath.Join(dir, "o.npy")}, "do not fit the model's input [3,16,16]"},
+		{[]string{filepath.Join(predModels, "resnet_narrow", "train.onnx"), "../../testdata/data/digits", "-o", filepath.Join(dir, "o.npy")}, "do not fit the model's input [3, 16, 16]"},
 		{[]string{model, dir, "-o", filepath.Join(dir, "o.npy")}, dir},
 	}
 	for _, c := range cases {

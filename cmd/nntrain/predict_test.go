@@ -144,7 +144,7 @@ func TestPredictErrors(t *testing.T) {
 	}
 	// wrong input shape: both shapes named
 	code, _, stderr = predictCmd(t, filepath.Join(predModels, "small_cnn", "eval.onnx"), in, "-o", out)
-	if code != 2 || !strings.Contains(stderr, "[2 3]") || !strings.Contains(stderr, "[? 1 28 28]") {
+	if code != 2 || !strings.Contains(stderr, "[2, 3]") || !strings.Contains(stderr, "[?, 1, 28, 28]") {
 		t.Errorf("wrong shape: exit %d, %q", code, stderr)
 	}
 	// usage

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/nnkit/nnkit/ir"
 )
 
 // Set is an in-memory data set: N samples of Shape, row-major float32, with
@@ -50,17 +52,7 @@ func prod(s []int) int {
 	return n
 }
 
-func shapeString(s []int) string {
-	parts := make([]string, len(s))
-	for i, d := range s {
-		if d < 0 {
-			parts[i] = "?"
-		} else {
-			parts[i] = fmt.Sprint(d)
-		}
-	}
-	return "[" + strings.Join(parts, ",") + "]"
-}
+func shapeString(s []int) string { return ir.DimsString(s) }
 
 // Reshape fits the samples to a model input's per-sample shape (the input
 // shape without its batch dimension; −1 marks an unknown dimension). When
