@@ -17,13 +17,13 @@ import (
 	"strings"
 	"time"
 
-	"codeberg.org/sbinet/npyio/npy"
 	"codeberg.org/sbinet/npyio/npz"
 
 	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/train/data"
 )
 
 type predictFlags struct {
@@ -118,14 +118,14 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(cli.ExitUsage, "%s: %v", inputPath, err)
 	}
-	var data []byte
+	var enc []byte
 	if outExt == ".npy" {
-		data, err = predEncodeNpy(outs[names[0]])
+		enc, err = predEncodeNpy(outs[names[0]])
 	} else {
-		data, err = predEncodeNpz(names, outs)
+		enc, err = predEncodeNpz(names, outs)
 	}
 	if err == nil {
-		err = onnxio.WriteFileAtomic(pf.output, data)
+		err = onnxio.WriteFileAtomic(pf.output, enc)
 	}
 	if err != nil {
 		return fail(cli.ExitFindings, "writing %s: %v", pf.output, err)
@@ -172,7 +172,7 @@ func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 			return nil, 0, err
 		}
 		defer f.Close()
-		t, err := predReadNpy(f)
+		t, err := data.ReadNpy(f)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s: %v", path, err)
 		}
@@ -205,7 +205,7 @@ func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: %s: %v", path, k, err)
 			}
-			t, err := predReadNpy(rc)
+			t, err := data.ReadNpy(rc)
 			rc.Close()
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: array %s: %v", path, strings.TrimSuffix(k, ".npy"), err)
@@ -335,161 +335,9 @@ func predClone(t *exec.Tensor) *exec.Tensor {
 	return &exec.Tensor{DType: t.DType, Shape: append([]int(nil), t.Shape...), F: append([]float32(nil), t.F...), I: append([]int64(nil), t.I...)}
 }
 
-// predReadNpy reads one .npy array of a numeric or bool type: floats become
-// float32, integers and bools int64.
-func predReadNpy(r io.Reader) (*exec.Tensor, error) {
-	rd, err := npy.NewReader(r)
-	if err != nil {
-		return nil, err
-	}
-	h := rd.Header
-	shape := append([]int(nil), h.Descr.Shape...)
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	t := &exec.Tensor{Shape: shape}
-	typ := strings.Trim(h.Descr.Type, "'\"")
-	read := func(ptr any) error {
-		if err := rd.Read(ptr); err != nil {
-			return fmt.Errorf("reading %s data: %v", typ, err)
-		}
-		return nil
-	}
-	switch typ[1:] {
-	case "f4":
-		t.DType = ir.Float32
-		if err := read(&t.F); err != nil {
-			return nil, err
-		}
-	case "f8":
-		var v []float64
-		if err := read(&v); err != nil {
-			return nil, err
-		}
-		t.DType, t.F = ir.Float32, make([]float32, len(v))
-		for i, x := range v {
-			t.F[i] = float32(x)
-		}
-	case "f2":
-		var v []uint16
-		if err := read(&v); err != nil {
-			return nil, err
-		}
-		t.DType, t.F = ir.Float32, make([]float32, len(v))
-		for i, x := range v {
-			t.F[i] = ir.HalfToFloat32(x)
-		}
-	case "i8":
-		t.DType = ir.Int64
-		if err := read(&t.I); err != nil {
-			return nil, err
-		}
-	case "i4", "i2", "i1", "u1", "u2", "u4", "b1":
-		var v []int64
-		switch typ[1:] {
-		case "i4":
-			var w []int32
-			err = read(&w)
-			v = predWiden(w)
-		case "i2":
-			var w []int16
-			err = read(&w)
-			v = predWiden(w)
-		case "i1":
-			var w []int8
-			err = read(&w)
-			v = predWiden(w)
-		case "u1":
-			var w []uint8
-			err = read(&w)
-			v = predWiden(w)
-		case "u2":
-			var w []uint16
-			err = read(&w)
-			v = predWiden(w)
-		case "u4":
-			var w []uint32
-			err = read(&w)
-			v = predWiden(w)
-		case "b1":
-			var w []bool
-			err = read(&w)
-			v = make([]int64, len(w))
-			for i, b := range w {
-				if b {
-					v[i] = 1
-				}
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		t.DType, t.I = ir.Int64, v
-	default:
-		return nil, fmt.Errorf("arrays of type %s are not supported (use float32)", typ)
-	}
-	if got := len(t.F) + len(t.I); got != n {
-		return nil, fmt.Errorf("shape %s needs %d values, the file holds %d", predShape(shape), n, got)
-	}
-	if h.Descr.Fortran && len(shape) > 1 {
-		predFromFortran(t)
-	}
-	return t, nil
-}
-
-func predWiden[E int8 | int16 | int32 | uint8 | uint16 | uint32](w []E) []int64 {
-	v := make([]int64, len(w))
-	for i, x := range w {
-		v[i] = int64(x)
-	}
-	return v
-}
-
-// predFromFortran reorders column-major data to row-major.
-func predFromFortran(t *exec.Tensor) {
-	r := len(t.Shape)
-	n := len(t.F) + len(t.I)
-	// column-major strides
-	cs := make([]int, r)
-	s := 1
-	for i := 0; i < r; i++ {
-		cs[i] = s
-		s *= t.Shape[i]
-	}
-	idx := make([]int, r)
-	perm := make([]int, n)
-	for k := 0; k < n; k++ {
-		off := 0
-		for i := range idx {
-			off += idx[i] * cs[i]
-		}
-		perm[k] = off
-		for i := r - 1; i >= 0; i-- {
-			idx[i]++
-			if idx[i] < t.Shape[i] {
-				break
-			}
-			idx[i] = 0
-		}
-	}
-	if t.F != nil {
-		f := make([]float32, n)
-		for k, o := range perm {
-			f[k] = t.F[o]
-		}
-		t.F = f
-	} else {
-		v := make([]int64, n)
-		for k, o := range perm {
-			v[k] = t.I[o]
-		}
-		t.I = v
-	}
-}
-
 // predEncodeNpy encodes a tensor as an .npy (format 1.0) file: float32 as <f4,
-// integers as <i8, bools as |b1.
+// integers as <i8, bools as |b1. (npyio's npy.Write takes an N-d shape only
+// from nested slices or a mat.Dense, not from a flat slice and a shape.)
 func predEncodeNpy(t *exec.Tensor) ([]byte, error) {
 	descr := "<f4"
 	switch t.DType {

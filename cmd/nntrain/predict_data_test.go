@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nnkit/nnkit/train/data"
 )
 
 // TestPredictDataDirectory: a data directory is read as training reads it;
@@ -103,7 +105,7 @@ func readNpyFile(t *testing.T, path string) []float32 {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	a, err := predReadNpy(f)
+	a, err := data.ReadNpy(f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/train/data"
 )
 
 const predModels = "../../testdata/models"
@@ -29,7 +30,7 @@ func predGolden(t *testing.T, model, key string) *exec.Tensor {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	a, err := predReadNpy(rc)
+	a, err := data.ReadNpy(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +58,12 @@ func TestPredictFixtures(t *testing.T) {
 		name := e.Name()
 		in := predGolden(t, name, "input")
 		want := predGolden(t, name, "eval_output")
-		data, err := predEncodeNpy(in)
+		enc, err := predEncodeNpy(in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		inPath := filepath.Join(dir, name+".npy")
-		if err := os.WriteFile(inPath, data, 0o644); err != nil {
+		if err := os.WriteFile(inPath, enc, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		files, _ := filepath.Glob(filepath.Join(predModels, name, "*.onnx*"))
@@ -80,7 +81,7 @@ func TestPredictFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := predReadNpy(raw)
+			got, err := data.ReadNpy(raw)
 			raw.Close()
 			if err != nil {
 				t.Fatal(err)

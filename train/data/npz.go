@@ -1,13 +1,19 @@
 package data
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
+	"codeberg.org/sbinet/npyio/npy/float16"
 	"codeberg.org/sbinet/npyio/npz"
+
+	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/ir"
 )
 
 // loadNPZ reads arrays x and y of a NumPy archive.
@@ -33,14 +39,15 @@ func loadNPZ(path string) (*Set, error) {
 		}
 		return nil, fmt.Errorf("%s: need arrays x (samples) and y (labels or targets); the archive has %s", path, strings.Join(keys, ", "))
 	}
-	x, xs, _, err := readArray(r, kx)
+	x, err := readMember(r, kx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: array x: %w", path, err)
 	}
-	y, ys, yint, err := readArray(r, ky)
+	y, err := readMember(r, ky)
 	if err != nil {
 		return nil, fmt.Errorf("%s: array y: %w", path, err)
 	}
+	xs, ys := x.Shape, y.Shape
 	if len(xs) < 1 || xs[0] == 0 {
 		return nil, fmt.Errorf("%s: x has shape %s; need [samples, ...] with at least one sample", path, shapeString(xs))
 	}
@@ -48,24 +55,27 @@ func loadNPZ(path string) (*Set, error) {
 	if len(ys) < 1 || ys[0] != n || len(ys) > 2 {
 		return nil, fmt.Errorf("%s: y has shape %s; need [%d] or [%d, k] to match x's %d samples", path, shapeString(ys), n, n, n)
 	}
-	s := &Set{File: path, N: n, Shape: slices.Clone(xs[1:]), X: toF32(x)}
+	s := &Set{File: path, N: n, Shape: slices.Clone(xs[1:]), X: x.F}
+	if x.DType != ir.Float32 {
+		s.X = conv(x.I, func(i int64) float32 { return float32(i) })
+	}
 	if len(s.Shape) == 0 {
 		s.Shape = []int{1}
 	}
 	s.where = func(i int) string { return fmt.Sprintf("%s sample %d", path, i) }
 	var errs ErrorList
 	checkFinite(&errs, s, s.X, s.SampleSize(), "x")
-	if yint {
+	if y.DType != ir.Float32 {
 		if len(ys) == 2 && ys[1] != 1 {
 			return nil, fmt.Errorf("%s: integer y has shape %s; class labels need [%d] (one-hot or multi-label targets must be float)", path, shapeString(ys), n)
 		}
-		s.Labels = y.([]int64)
+		s.Labels = y.I
 	} else {
 		s.TargetWidth = 1
 		if len(ys) == 2 {
 			s.TargetWidth = ys[1]
 		}
-		s.Targets = toF32(y)
+		s.Targets = y.F
 		checkFinite(&errs, s, s.Targets, s.TargetWidth, "y")
 	}
 	return s, errs.Err()
@@ -84,66 +94,113 @@ func checkFinite(errs *ErrorList, s *Set, v []float32, per int, what string) {
 	}
 }
 
-// readArray reads one array as float64 (x) or int64 (labels). It returns
-// the data ([]float64 or []int64), the C-order shape and whether the dtype
-// is integer or bool.
-func readArray(r *npz.Reader, key string) (any, []int, bool, error) {
-	var a npy.Array
-	if err := r.Read(key, &a); err != nil {
-		h := r.Header(key)
-		if h != nil {
-			return nil, nil, false, fmt.Errorf("dtype %s is not supported (want a bool, integer or float array): %w", h.Descr.Type, err)
-		}
-		return nil, nil, false, err
+func readMember(r *npz.Reader, key string) (*exec.Tensor, error) {
+	rc, err := r.Open(key)
+	if err != nil {
+		return nil, err
 	}
-	shape := slices.Clone(a.Shape())
-	var (
-		f     []float64
-		ints  []int64
-		isInt = true
-	)
+	defer rc.Close()
+	return ReadNpy(rc)
+}
+
+// ReadNpy reads one .npy array (a file numpy.save wrote, or a member of an
+// .npz archive) as a row-major tensor: float arrays (16, 32 or 64 bits) as
+// float32, integer and bool arrays as int64. Fortran-order data is
+// reordered; bytes after the last value are ignored, as numpy.load does.
+func ReadNpy(r io.Reader) (*exec.Tensor, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	br := bytes.NewReader(raw)
+	rd, err := npy.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	h := rd.Header.Descr
+	typ := strings.Trim(h.Type, "'\"")
+	size := itemSize(typ)
+	if size == 0 {
+		return nil, fmt.Errorf("dtype %s is not supported (want a bool, integer or float array)", typ)
+	}
+	// Check the data's length before decoding: npyio indexes past the end
+	// of a truncated last value.
+	body := raw[len(raw)-br.Len():]
+	have := len(body) / size
+	shape := slices.Clone(h.Shape)
+	n := 1
+	for _, d := range shape {
+		if d < 0 || d > 0 && n > have/d {
+			return nil, fmt.Errorf("shape %s needs more values than the %d the file holds", shapeString(shape), have)
+		}
+		n *= d
+	}
+	br.Reset(body[:n*size])
+	var a npy.Array
+	if err := rd.Read(&a); err != nil {
+		return nil, fmt.Errorf("reading %s data: %v", typ, err)
+	}
+	t := &exec.Tensor{DType: ir.Int64, Shape: shape}
 	switch d := a.Data().(type) {
+	case []float16.Num:
+		t.DType, t.F = ir.Float32, conv(d, func(v float16.Num) float32 { return ir.HalfToFloat32(v.Uint16()) })
 	case []float32:
-		f, isInt = conv(d, func(v float32) float64 { return float64(v) }), false
+		t.DType, t.F = ir.Float32, d
 	case []float64:
-		f, isInt = d, false
+		t.DType, t.F = ir.Float32, conv(d, func(v float64) float32 { return float32(v) })
 	case []int8:
-		ints = conv(d, func(v int8) int64 { return int64(v) })
+		t.I = conv(d, func(v int8) int64 { return int64(v) })
 	case []int16:
-		ints = conv(d, func(v int16) int64 { return int64(v) })
+		t.I = conv(d, func(v int16) int64 { return int64(v) })
 	case []int32:
-		ints = conv(d, func(v int32) int64 { return int64(v) })
+		t.I = conv(d, func(v int32) int64 { return int64(v) })
 	case []int64:
-		ints = d
+		t.I = d
 	case []uint8:
-		ints = conv(d, func(v uint8) int64 { return int64(v) })
+		t.I = conv(d, func(v uint8) int64 { return int64(v) })
 	case []uint16:
-		ints = conv(d, func(v uint16) int64 { return int64(v) })
+		t.I = conv(d, func(v uint16) int64 { return int64(v) })
 	case []uint32:
-		ints = conv(d, func(v uint32) int64 { return int64(v) })
+		t.I = conv(d, func(v uint32) int64 { return int64(v) })
 	case []uint64:
-		ints = conv(d, func(v uint64) int64 { return int64(v) })
+		t.I = conv(d, func(v uint64) int64 { return int64(v) })
 	case []bool:
-		ints = conv(d, func(v bool) int64 {
+		t.I = conv(d, func(v bool) int64 {
 			if v {
 				return 1
 			}
 			return 0
 		})
 	default:
-		return nil, nil, false, fmt.Errorf("dtype %s is not supported (want a bool, integer or float array)", a.Descr())
+		return nil, fmt.Errorf("dtype %s is not supported (want a bool, integer or float array)", typ)
 	}
-	if a.Fortran() && len(shape) > 1 {
-		if isInt {
-			ints = fromFortran(ints, shape)
+	if h.Fortran && len(shape) > 1 {
+		if t.DType == ir.Float32 {
+			t.F = fromFortran(t.F, shape)
 		} else {
-			f = fromFortran(f, shape)
+			t.I = fromFortran(t.I, shape)
 		}
 	}
-	if isInt {
-		return ints, shape, true, nil
+	return t, nil
+}
+
+// itemSize is the size in bytes of a bool, integer or float NumPy type
+// string ("<f4", "|b1", ">i8"), 0 for any other type.
+func itemSize(typ string) int {
+	if typ == "" || !strings.ContainsRune("<>|=", rune(typ[0])) {
+		return 0
 	}
-	return f, shape, false, nil
+	switch typ[1:] {
+	case "b1", "i1", "u1":
+		return 1
+	case "i2", "u2", "f2":
+		return 2
+	case "i4", "u4", "f4":
+		return 4
+	case "i8", "u8", "f8":
+		return 8
+	}
+	return 0
 }
 
 func conv[T, U any](in []T, f func(T) U) []U {
@@ -173,16 +230,4 @@ func fromFortran[T any](in []T, shape []int) []T {
 		out[k] = in[pos]
 	}
 	return out
-}
-
-// toF32 converts x's values (float64, or int64 for integer arrays) to
-// float32.
-func toF32(v any) []float32 {
-	switch d := v.(type) {
-	case []float64:
-		return conv(d, func(f float64) float32 { return float32(f) })
-	case []int64:
-		return conv(d, func(i int64) float32 { return float32(i) })
-	}
-	panic(fmt.Sprintf("data: toF32 of %T", v))
 }
