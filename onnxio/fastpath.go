@@ -1,6 +1,8 @@
 package onnxio
 
 import (
+	"slices"
+
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -32,101 +34,104 @@ type aliased struct {
 // reports any error.
 func stripRawData(b []byte) (out []byte, lifted []aliased, ok bool) {
 	graphs := 0
-	out = make([]byte, 0, 1<<16)
-	for rest := b; len(rest) > 0; {
-		num, typ, n := protowire.ConsumeTag(rest)
-		if n < 0 {
-			return nil, nil, false
-		}
-		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
-		if m < 0 {
-			return nil, nil, false
-		}
-		field := rest[:n+m]
-		rest = rest[n+m:]
-		if num != modelGraphField || typ != protowire.BytesType {
-			out = append(out, field...)
-			continue
-		}
+	out, ok = rewrite(b, make([]byte, 0, 1<<16), modelGraphField, func(g []byte) ([]byte, bool) {
 		graphs++
 		if graphs > 1 {
-			return nil, nil, false // merged graph messages: leave to proto
+			return nil, false // merged graph messages: leave to proto
 		}
-		g, _ := protowire.ConsumeBytes(field[n:])
-		ng, lif, gok := stripGraph(g)
-		if !gok {
-			return nil, nil, false
-		}
-		lifted = lif
-		out = protowire.AppendTag(out, num, typ)
-		out = protowire.AppendBytes(out, ng)
+		ordinal := 0
+		return rewrite(g, make([]byte, 0, min(len(g), 1<<16)), graphInitializerField, func(t []byte) ([]byte, bool) {
+			nt, data, ok := stripTensor(t)
+			if data != nil {
+				lifted = append(lifted, aliased{ordinal, data})
+			}
+			ordinal++
+			return nt, ok
+		})
+	})
+	if !ok {
+		return nil, nil, false
 	}
 	return out, lifted, true
 }
 
-func stripGraph(g []byte) ([]byte, []aliased, bool) {
-	var out []byte
-	var lifted []aliased
-	ordinal := 0
-	for rest := g; len(rest) > 0; {
-		num, typ, n := protowire.ConsumeTag(rest)
-		if n < 0 {
-			return nil, nil, false
+// field is one field of an encoded message.
+type field struct {
+	num protowire.Number
+	typ protowire.Type
+	raw []byte // tag and value
+	val []byte // the value without its tag
+}
+
+// nextField splits the first field off msg; ok is false when msg does not
+// start with a well-formed field.
+func nextField(msg []byte) (f field, ok bool) {
+	num, typ, n := protowire.ConsumeTag(msg)
+	if n < 0 {
+		return f, false
+	}
+	m := protowire.ConsumeFieldValue(num, typ, msg[n:])
+	if m < 0 {
+		return f, false
+	}
+	return field{num, typ, msg[:n+m], msg[n : n+m]}, true
+}
+
+// bytesField reports whether f is the length-delimited field num, and its
+// contents.
+func (f field) bytesField(num protowire.Number) ([]byte, bool) {
+	if f.num != num || f.typ != protowire.BytesType {
+		return nil, false
+	}
+	b, _ := protowire.ConsumeBytes(f.val)
+	return b, true
+}
+
+// rewrite appends msg to out with the contents of every length-delimited
+// field num replaced by edit(contents). ok is false when msg is malformed or
+// edit fails.
+func rewrite(msg, out []byte, num protowire.Number, edit func([]byte) ([]byte, bool)) ([]byte, bool) {
+	for rest := msg; len(rest) > 0; {
+		f, ok := nextField(rest)
+		if !ok {
+			return nil, false
 		}
-		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
-		if m < 0 {
-			return nil, nil, false
-		}
-		field := rest[:n+m]
-		rest = rest[n+m:]
-		if num != graphInitializerField || typ != protowire.BytesType {
-			out = append(out, field...)
+		rest = rest[len(f.raw):]
+		b, match := f.bytesField(num)
+		if !match {
+			out = append(out, f.raw...)
 			continue
 		}
-		t, _ := protowire.ConsumeBytes(field[n:])
-		nt, data, tok := stripTensor(t)
-		if !tok {
-			return nil, nil, false
+		nb, ok := edit(b)
+		if !ok {
+			return nil, false
 		}
-		if data != nil {
-			lifted = append(lifted, aliased{ordinal, data})
-		}
-		ordinal++
-		out = protowire.AppendTag(out, num, typ)
-		out = protowire.AppendBytes(out, nt)
+		out = protowire.AppendTag(out, num, protowire.BytesType)
+		out = protowire.AppendBytes(out, nb)
 	}
-	return out, lifted, true
+	return out, true
 }
 
-func stripTensor(t []byte) ([]byte, []byte, bool) {
-	var data []byte
-	found := 0
+// stripTensor returns an encoded TensorProto without its raw_data, and the
+// raw_data, when it holds at least minAlias bytes; else t itself and nil.
+// ok is false when t is malformed or repeats raw_data.
+func stripTensor(t []byte) (out, data []byte, ok bool) {
+	found, start, end := 0, 0, 0
 	for rest := t; len(rest) > 0; {
-		num, typ, n := protowire.ConsumeTag(rest)
-		if n < 0 {
+		f, ok := nextField(rest)
+		if !ok {
 			return nil, nil, false
 		}
-		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
-		if m < 0 {
-			return nil, nil, false
-		}
-		if num == tensorRawDataField && typ == protowire.BytesType {
+		if b, match := f.bytesField(tensorRawDataField); match {
 			found++
-			data, _ = protowire.ConsumeBytes(rest[n : n+m])
+			data = b
+			start = len(t) - len(rest)
+			end = start + len(f.raw)
 		}
-		rest = rest[n+m:]
+		rest = rest[len(f.raw):]
 	}
 	if found != 1 || len(data) < minAlias {
 		return t, nil, found <= 1
 	}
-	out := make([]byte, 0, len(t)-len(data))
-	for rest := t; len(rest) > 0; {
-		num, typ, n := protowire.ConsumeTag(rest)
-		m := protowire.ConsumeFieldValue(num, typ, rest[n:])
-		if !(num == tensorRawDataField && typ == protowire.BytesType) {
-			out = append(out, rest[:n+m]...)
-		}
-		rest = rest[n+m:]
-	}
-	return out, data, true
+	return slices.Concat(t[:start], t[end:]), data, true
 }
