@@ -384,11 +384,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		if errors.As(err, &div) {
 			return fmt.Errorf("%w; no model written", err)
 		}
-		var el data.ErrorList
-		if errors.As(err, &el) || strings.Contains(err.Error(), "do not fit the model") {
-			return usageErr{err}
-		}
-		if res == nil { // Setup refused the model or data
+		if res == nil { // Setup refused the model or data (shapes, labels, targets)
 			return usageErr{err}
 		}
 		return err
