@@ -92,32 +92,35 @@ func Build(m *ir.Model, name string) (*Summary, error) {
 	}
 
 	// Attribute each parameter and buffer to its first real user.
-	owner := map[*ir.Value]*ir.Node{}
 	pos := map[*ir.Node]int{}
 	for i, n := range order {
 		pos[n] = i
 	}
+	owner := map[*ir.Value]*ir.Node{}
+	uses := map[*ir.Node][]*ir.Value{} // node → every parameter it reads (through pass-through ops)
+	buffers := map[*ir.Node]int64{}    // node → buffer elements it owns
 	for _, v := range g.Initializers {
 		r := v.Role()
 		if r != ir.RoleParameter && r != ir.RoleBuffer {
 			continue
 		}
-		if u := firstUser(v, pos); u != nil {
-			owner[v] = u
-		}
-	}
-	uses := map[*ir.Node][]*ir.Value{} // node → every parameter it reads (through pass-through ops)
-	for _, v := range g.Initializers {
-		if v.Role() != ir.RoleParameter {
+		users := realUsers(v)
+		first := firstUser(users, pos)
+		if first == nil {
 			continue
 		}
-		for _, u := range realUsers(v) {
+		if r == ir.RoleBuffer {
+			buffers[first] += v.Init.Len()
+			continue
+		}
+		owner[v] = first
+		for _, u := range users {
 			uses[u] = append(uses[u], v)
 		}
 	}
 	rows := make([]Layer, 0, len(order))
 	for _, n := range order {
-		l := Layer{Name: n.Label(), Op: n.OpType, MACs: macs(n)}
+		l := Layer{Name: n.Label(), Op: n.OpType, MACs: macs(n), Buffers: buffers[n]}
 		if out := n.Out(0); out != nil {
 			l.OutputShape = jsonShape(out.Shape())
 		}
@@ -126,11 +129,6 @@ func Build(m *ir.Model, name string) (*Summary, error) {
 				l.Params += p.Init.Len()
 			} else {
 				l.SharedParams += p.Init.Len()
-			}
-		}
-		for v, o := range owner {
-			if o == n && v.Role() == ir.RoleBuffer {
-				l.Buffers += v.Init.Len()
 			}
 		}
 		rows = append(rows, l)
@@ -155,11 +153,11 @@ func Build(m *ir.Model, name string) (*Summary, error) {
 	return s, nil
 }
 
-// firstUser follows v through pass-through ops to the earliest (in
-// topological order) node that really computes with it.
-func firstUser(v *ir.Value, pos map[*ir.Node]int) *ir.Node {
+// firstUser is the earliest (in topological order) of a value's real
+// users.
+func firstUser(users []*ir.Node, pos map[*ir.Node]int) *ir.Node {
 	var best *ir.Node
-	for _, u := range realUsers(v) {
+	for _, u := range users {
 		if best == nil || pos[u] < pos[best] {
 			best = u
 		}
