@@ -329,20 +329,7 @@ func binBwd[T Float](op bop, j int, m *bmap, lo, hi int, a, b, y *tensor[T]) {
 		for t := range dy {
 			av, bv := a.f[oa+t*sa], b.f[ob+t*sb]
 			var d T
-			switch op {
-			case bAdd:
-				d = dy[t]
-			case bSub:
-				d = dy[t]
-				if j == 1 {
-					d = -d
-				}
-			case bMul:
-				if j == 0 {
-					d = dy[t] * bv
-				} else {
-					d = dy[t] * av
-				}
+			switch op { // Add, Sub and Mul took the fast paths above
 			case bDiv:
 				if j == 0 {
 					d = dy[t] / bv
