@@ -3,6 +3,8 @@ package lint
 import (
 	"encoding/binary"
 	"math"
+	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -703,8 +705,9 @@ func (f *Facts) Stats(t *ir.Tensor) TensorStats {
 	return *s
 }
 
-// computeStats is eager for every float initializer, two goroutines
-// splitting the bytes (most of a static lint's time on big models).
+// computeStats is eager for every float initializer, one goroutine per
+// available CPU splitting the tensors (most of a static lint's time on big
+// models).
 func (f *Facts) computeStats() {
 	var ts []*ir.Tensor
 	total := 0
@@ -720,12 +723,14 @@ func (f *Facts) computeStats() {
 		}
 		return
 	}
-	// Two workers (the machine has 2 cores): hand out tensors largest-first.
+	// Hand out tensors largest-first, so that no worker is left with a big
+	// one at the end while the others idle.
+	sort.SliceStable(ts, func(i, j int) bool { return len(ts[i].Raw) > len(ts[j].Raw) })
 	res := make([]*TensorStats, len(ts))
 	var next int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for w := 0; w < 2; w++ {
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(ts)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
