@@ -621,7 +621,7 @@ func runFD(t *testing.T, cases []fdCase) {
 func TestFDCoverage(t *testing.T) {
 	seen := map[string]bool{}
 	for _, list := range [][]fdCase{fdUnaryCases(), fdBinaryCases(), fdMatMulCases(), fdConvPoolCases(),
-		fdNormCases(), fdSoftmaxReduceCases(), fdShapeOpsCases(), fdDropoutLSTMCases(), fdExportPatternsCases()} {
+		fdNormCases(), fdSoftmaxReduceCases(), fdShapeOpsCases(), fdDropoutLSTMCases(), fdExportPatternsCases(), fdIssue12Cases()} {
 		for _, c := range list {
 			b := newGB(13)
 			c.build(b)

@@ -148,6 +148,7 @@ func opTable[T Float]() map[string]opDef[T] {
 	registerConv(m)
 	registerPool(m)
 	registerNorm(m)
+	registerInstanceNorm(m)
 	registerSoftmax(m)
 	registerReduce(m)
 	registerDropout(m)

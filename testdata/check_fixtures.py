@@ -232,6 +232,14 @@ def run(model, x, pytorch_running_var=True):
         elif op == "LSTM":
             out = list(lstm(ins[0], ins[1], ins[2], ins[3] if len(ins) > 3 else None,
                             ins[5], ins[6], a))
+        elif op == "InstanceNormalization":
+            # per sample and channel over the spatial axes, biased variance; GroupNorm exports
+            # reshape to [N, groups, -1] around it
+            X, sc, bi = ins
+            ax = tuple(range(2, X.ndim))
+            shp = (1, -1) + (1,) * (X.ndim - 2)
+            y = (X - X.mean(axis=ax, keepdims=True)) / np.sqrt(X.var(axis=ax, keepdims=True) + a.get("epsilon", 1e-5))
+            out = [y * sc.reshape(shp) + bi.reshape(shp)]
         else:
             raise NotImplementedError(op)
         for name, v in zip(nd.output, out):

@@ -220,6 +220,26 @@ class TransformerNet(nn.Module):
         return self.fc(self.encoder(x).mean(dim=1))
 
 
+# groupnorm_cnn: Conv(3,8,3,p1)-GroupNorm(2,8)-ReLU, Conv(8,8,3,p1)-InstanceNorm2d(8,affine)-ReLU,
+# Conv(8,8,3,p1)-InstanceNorm2d(8) (no affine)-ReLU, GAP, Linear(8,10) on [N,3,8,8].
+class GroupNormCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.gn1 = nn.GroupNorm(2, 8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.in2 = nn.InstanceNorm2d(8, affine=True)
+        self.conv3 = nn.Conv2d(8, 8, 3, padding=1)
+        self.in3 = nn.InstanceNorm2d(8)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = F.relu(self.gn1(self.conv1(x)))
+        x = F.relu(self.in2(self.conv2(x)))
+        x = F.relu(self.in3(self.conv3(x)))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 # lstm_classifier: nn.LSTM(8,16,batch_first) over [N,6,8], last step via out[:, -1], Linear(16,10).
 class LSTMClassifier(nn.Module):
     def __init__(self):
@@ -305,7 +325,8 @@ def randomize_norm_layers(model, seed):
     g = torch.Generator().manual_seed(seed ^ 0x5EED)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.LayerNorm)):
+            if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)) or (
+                    isinstance(m, nn.modules.instancenorm._InstanceNorm) and m.affine):
                 n = m.weight.numel()
                 m.weight.copy_(0.5 + torch.rand(n, generator=g))
                 m.bias.copy_(0.1 * torch.randn(n, generator=g))
@@ -372,6 +393,7 @@ FIXTURES = OrderedDict([
     ("mobilenet_v2", (zoo(torchvision.models.mobilenet_v2), [3, 32, 32], {"gzip": True, "zoo": True})),
     ("mlp_digits", (MLPDigits, [64], {})),
     ("cnn_digits", (CNNDigits, [1, 8, 8], {"norm": True})),
+    ("groupnorm_cnn", (GroupNormCNN, [3, 8, 8], {"opset15": True, "norm": True})),
 ])
 
 

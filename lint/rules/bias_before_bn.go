@@ -41,7 +41,8 @@ func runBiasBeforeBatchNorm(p *lint.Pass) {
 		}
 		bn, _ := reaches(f, l.Out, func(n *ir.Node) bool { return commutesWithBias[n.OpType] },
 			func(n *ir.Node) bool {
-				return n.OpType == "BatchNormalization" || n.OpType == "InstanceNormalization"
+				return n.OpType == "BatchNormalization" ||
+					n.OpType == "InstanceNormalization" && perChannel(n, l.Bias.Init.Len())
 			})
 		if bn == nil {
 			continue
@@ -53,4 +54,28 @@ func runBiasBeforeBatchNorm(p *lint.Pass) {
 		d.Fix = "Create the layer with bias=False (nn.Conv2d(..., bias=False), nn.Linear(..., bias=False)); BatchNorm's beta provides the shift."
 		p.Report(d)
 	}
+}
+
+// perChannel reports whether an InstanceNormalization normalizes each of
+// the layer's c channels on its own (nn.InstanceNorm2d, or GroupNorm with
+// one channel per group). PyTorch's GroupNorm(G, C) export reshapes to
+// [N, G, -1] first: with G < C a per-channel bias shifts the channels of a
+// group differently, survives the normalization and has a real gradient.
+func perChannel(n *ir.Node, c int64) bool {
+	s := n.In(1)
+	if s == nil {
+		return false
+	}
+	if s.Init != nil {
+		return s.Init.Len() == c
+	}
+	if pr := s.Producer; pr != nil && pr.OpType == "Constant" {
+		if t := pr.TensorAttr("value"); t != nil {
+			return t.Len() == c
+		}
+	}
+	if sh := s.Shape(); len(sh) == 1 && sh[0].Known() {
+		return sh[0].Value == c
+	}
+	return false
 }

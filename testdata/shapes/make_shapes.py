@@ -264,6 +264,12 @@ def run_node(nd, ins, a, opset):
         get = lambda i: ins[i] if len(ins) > i and ins[i] is not None else None
         assert get(4) is None, "sequence_lens"
         return list(op_lstm(ins[0], ins[1], ins[2], get(3), get(5), get(6), a))[:len(nd.output)]
+    if op == "InstanceNormalization":
+        X, sc, bi = ins
+        ax = tuple(range(2, X.ndim))
+        shp = (1, -1) + (1,) * (X.ndim - 2)
+        y = (X - X.mean(axis=ax, keepdims=True)) / np.sqrt(X.var(axis=ax, keepdims=True) + a.get("epsilon", 1e-5))
+        return [y * sc.reshape(shp) + bi.reshape(shp)]
     raise NotImplementedError(op)
 
 
