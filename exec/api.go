@@ -46,6 +46,18 @@ type Options struct {
 	// fraction of the memory; Backward returns an error and Value returns
 	// nil for intermediate values.
 	Inference bool
+	// Frozen names parameters to keep fixed (nntrain --freeze): they stay
+	// in Params() with a nil Grad, so no gradient is computed for them and
+	// optimizers keep no state for them, and work that only feeds their
+	// gradients (backward through a frozen backbone) is skipped. A
+	// BatchNormalization whose scale and bias are both frozen normalizes
+	// with its running statistics and leaves them unchanged, also in Train
+	// mode (torchvision's FrozenBatchNorm2d), unless TrainFrozenBatchNorm.
+	Frozen map[string]bool
+	// TrainFrozenBatchNorm keeps PyTorch's behaviour for a BatchNorm whose
+	// affine parameters merely have requires_grad=False: in Train mode it
+	// normalizes with batch statistics and updates its running statistics.
+	TrainFrozenBatchNorm bool
 }
 
 // Param is one trainable parameter or buffer. Value is live: optimizers

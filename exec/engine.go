@@ -24,8 +24,9 @@ type param[T Float] struct {
 	v      *ir.Value
 	shape  []int
 	value  []T
-	grad   []T // nil for buffers
+	grad   []T // nil for buffers and frozen parameters
 	buffer bool
+	frozen bool // a parameter kept fixed (Options.Frozen)
 }
 
 // runCtx is what a forward step needs to know about the current Run.
@@ -196,7 +197,11 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 				p.buffer = true
 				e.buffers = append(e.buffers, p)
 			} else {
-				p.grad = make([]T, len(data))
+				if opts.Frozen[v.Name] {
+					p.frozen = true
+				} else {
+					p.grad = make([]T, len(data))
+				}
 				e.params = append(e.params, p)
 			}
 			e.state[v] = p
@@ -329,7 +334,7 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 	}
 	for v, s := range e.state {
 		t := &tensor[T]{name: s.name, kind: kFloat, shape: s.shape, size: len(s.value),
-			f: s.value, g: s.grad, state: true, req: !s.buffer}
+			f: s.value, g: s.grad, state: true, req: !s.buffer && !s.frozen, frozen: s.frozen}
 		t.setPub()
 		p.vals[v] = t
 	}

@@ -66,6 +66,8 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 	inv := make([]float64, C)  // 1/√(σ²+ε)
 	bvar := make([]float64, C)
 	train := false
+	// A frozen layer (Options.Frozen) keeps its running statistics.
+	frozen := scale.frozen && bias.frozen && !c.e.opts.TrainFrozenBatchNorm
 	fwd := func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			if train {
@@ -101,7 +103,7 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 		}
 	}
 	c.fwd = func(rc *runCtx) error {
-		train = rc.mode == Train
+		train = rc.mode == Train && !frozen
 		if train && n <= 1 {
 			return fmt.Errorf("training-mode batch normalization needs more than 1 value per channel, got input %s", shapeStr(x.shape))
 		}

@@ -60,6 +60,7 @@ type tensor[T Float] struct {
 
 	static bool // known when the plan is built (constants, shapes)
 	state  bool // parameter or buffer: storage shared by all plans
+	frozen bool // a parameter kept fixed (Options.Frozen)
 	req    bool // depends on a trainable parameter (or an input with InputGrads)
 	live   bool // its gradient is needed by Backward
 	nograd bool // not differentiable (BatchNorm statistics, Dropout mask, ...)

@@ -64,6 +64,7 @@ type trainCmd struct {
 	checkpointEvery    int
 	threads            int
 	quiet              bool
+	ft                 finetuneFlags
 	set                map[string]bool
 	modelPath, dataDir string
 }
@@ -115,6 +116,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	fs.IntVar(&c.checkpointEvery, "checkpoint-every", 0, "also write the model to --out every N epochs")
 	fs.IntVar(&c.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.BoolVar(&c.quiet, "quiet", false, "print only the final summary")
+	c.ft.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, trainUsage+"Flags:\n")
 		fs.PrintDefaults()
@@ -271,6 +273,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if c.set["dropout"] {
 		opts.OverrideDropout, opts.DropoutRatio = true, float32(c.dropout)
 	}
+	if err := c.ft.apply(m, c.seed, c.set, &opts); err != nil {
+		return err
+	}
 	prog, err := exec.Compile(m, opts)
 	if err != nil {
 		return usageErr{fmt.Errorf("%s: %w", c.modelPath, err)}
@@ -416,6 +421,7 @@ func (c *trainCmd) describe(w io.Writer, m *ir.Model, d *data.Data, lossName str
 		src += fmt.Sprintf(", %.0f%% held out for validation (seed %d)", c.valSplit*100, c.seed)
 	}
 	fmt.Fprintf(w, "model %s, data %s (%s), loss %s\n", c.modelPath, c.dataDir, src, lossName)
+	c.ft.describe(w, m, c.seed)
 	if c.set["dropout"] {
 		n := 0
 		for _, node := range m.Graph.Nodes {
