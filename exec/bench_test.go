@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 
 	"github.com/nnkit/nnkit/ir"
@@ -113,34 +112,64 @@ func BenchmarkPredictCNN(b *testing.B) {
 	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
-// SGEMM C = A·B through the executor's tiled parallel GEMM (gonum's pure
-// Go kernel by default): PyTorch 170 / 198 / 97–190 GFLOPS, gonum's own
-// parallel Sgemm 13 / 18 / 14.
+// SGEMM through the executor's GEMM on the nets' shapes, all four transpose
+// combinations among them: "simd" is the default (package sgemm's AVX2/
+// AVX-512 kernel over the worker pool), "gonum" the previous default and
+// today's fallback (gonum's pure-Go Sgemm on tiles over the same pool).
+// testdata/exec/bench_torch.py prints torch.mm on the same shapes.
 func BenchmarkSGEMM(b *testing.B) {
-	for _, n := range []int{256, 512, 1024} {
-		a, bb, c := randMat(n), randMat(n), make([]float32, n*n)
-		g := newGemmer[float32](newPool(0))
-		b.Run(fmt.Sprintf("exec/%d", n), func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				g.gemm(false, false, n, n, n, 1, a, n, bb, n, 0, c, n)
-			}
-			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
-		})
-		b.Run(fmt.Sprintf("gonum/%d", n), func(b *testing.B) {
-			impl := blas32.Implementation()
-			b.ReportAllocs()
-			for b.Loop() {
-				impl.Sgemm(blas.NoTrans, blas.NoTrans, n, n, n, 1, a, n, bb, n, 0, c, n)
-			}
-			b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
-		})
+	for _, s := range gemmShapes {
+		a := randMat(s.m * s.k)
+		bb := randMat(s.k * s.n)
+		c := make([]float32, s.m*s.n)
+		lda, ldb := s.k, s.n
+		if s.tA {
+			lda = s.m
+		}
+		if s.tB {
+			ldb = s.k
+		}
+		for _, impl := range []string{"simd", "gonum"} {
+			b.Run(fmt.Sprintf("%s/%s", s.name, impl), func(b *testing.B) {
+				if impl == "gonum" {
+					SetBLAS(blas32.Implementation())
+					defer SetBLAS(nil)
+				}
+				g := newGemmer[float32](newPool(0))
+				b.ReportAllocs()
+				for b.Loop() {
+					g.gemm(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+			})
+		}
 	}
+}
+
+// gemmShapes: C[m×n] = op(A)·op(B) with inner dimension k, as the fixtures
+// produce them (names are model/layer/pass) and square ones. Kept in sync
+// with GEMM_SHAPES in testdata/exec/bench_torch.py.
+var gemmShapes = []struct {
+	name    string
+	tA, tB  bool
+	m, n, k int
+}{
+	{"fc784x512/fwd", false, true, 64, 512, 784},
+	{"fc784x512/dX", false, false, 64, 784, 512},
+	{"fc784x512/dW", true, false, 512, 784, 64},
+	{"fc3136x128/fwd", false, true, 64, 128, 3136},
+	{"fc3136x128/dW", true, false, 128, 3136, 64},
+	{"conv32x64/fwd", false, false, 64, 12544, 288},
+	{"conv32x64/dW", false, true, 64, 288, 12544},
+	{"conv32x64/dcol", true, false, 288, 12544, 64},
+	{"square256/TT", true, true, 256, 256, 256},
+	{"square512", false, false, 512, 512, 512},
+	{"square1024", false, false, 1024, 1024, 1024},
 }
 
 func randMat(n int) []float32 {
 	rng := rand.New(rand.NewPCG(5, 6))
-	m := make([]float32, n*n)
+	m := make([]float32, n)
 	for i := range m {
 		m[i] = float32(rng.NormFloat64())
 	}

@@ -1,17 +1,20 @@
 package exec
 
 import (
+	"github.com/nnkit/nnkit/exec/internal/sgemm"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
-// The float32 matrix products go through gonum's blas.Float32 interface:
-// the executor tiles C, runs the tiles on its own goroutines, and calls the
-// implementation's Sgemm on each tile. The default is gonum's pure-Go
-// implementation (the tiles are small enough for it to stay serial, so a
-// steady-state step allocates nothing); a faster kernel is plugged in with
-// SetBLAS or gonum's blas32.Use.
+// The float32 matrix products run on package sgemm's packed, cache-blocked
+// GEMM with an AVX2+FMA or AVX-512 micro-kernel when the CPU has one: it
+// splits C over the worker pool itself, and its bits do not depend on the
+// thread count. Otherwise (or after SetBLAS) they go through gonum's
+// blas.Float32 interface: the executor tiles C, runs the tiles on its own
+// goroutines, and calls the implementation's Sgemm on each tile (gonum's
+// pure Go by default; the tiles are small enough for it to stay serial, so
+// a steady-state step allocates nothing).
 
 // tile sizes: gonum parallelizes from 4 blocks of 64×64 on, so a 64×192
 // tile stays on the calling goroutine.
@@ -23,9 +26,26 @@ const (
 var blasOverride blas.Float32
 
 // SetBLAS makes the executor use impl for float32 matrix products (nil goes
-// back to blas32.Implementation(), gonum's pure Go by default). impl's
-// Sgemm is called concurrently on disjoint tiles of C.
+// back to the default: the SIMD GEMM where the CPU supports it, else
+// blas32.Implementation(), gonum's pure Go unless blas32.Use changed it).
+// impl's Sgemm is called concurrently on disjoint tiles of C. SetBLAS is
+// not safe to call while a Program runs.
 func SetBLAS(impl blas.Float32) { blasOverride = impl }
+
+// simd reports whether float32 products go to package sgemm.
+func simd() bool { return blasOverride == nil && sgemm.Available() }
+
+// GEMMKernel names the float32 matrix-product kernel in use, e.g.
+// "avx512 14×32" or "gonum" (for benchmark and diagnostic output).
+func GEMMKernel() string {
+	if simd() {
+		return sgemm.Kernel()
+	}
+	if blasOverride != nil {
+		return "SetBLAS"
+	}
+	return "gonum"
+}
 
 func sgemmImpl() blas.Float32 {
 	if blasOverride != nil {
@@ -55,11 +75,15 @@ type gemmer[T Float] struct {
 	tilesN   int
 	bm, bn   int
 	tileFn   func(lo, hi int)
+	simd     *sgemm.Parallel // float32 products on package sgemm
 }
 
 func newGemmer[T Float](p *pool) *gemmer[T] {
 	g := &gemmer[T]{pool: p}
 	g.tileFn = g.tiles
+	if is32[T]() && sgemm.Available() {
+		g.simd = sgemm.NewParallel(p.threads, p.runAll)
+	}
 	return g
 }
 
@@ -67,6 +91,10 @@ func newGemmer[T Float](p *pool) *gemmer[T] {
 // that are themselves parallel). Both leave C's rows beyond m untouched.
 func (g *gemmer[T]) gemm(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
+		return
+	}
+	if g.simd != nil && simd() {
+		g.simd.Gemm(tA, tB, m, n, k, float32(alpha), asF32(a), lda, asF32(b), ldb, float32(beta), asF32(c), ldc)
 		return
 	}
 	scaleC(m, n, beta, c, ldc)
@@ -114,6 +142,10 @@ func (g *gemmer[T]) tiles(lo, hi int) {
 
 func gemmSerial[T Float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
+		return
+	}
+	if is32[T]() && simd() {
+		sgemm.Gemm(tA, tB, m, n, k, float32(alpha), asF32(a), lda, asF32(b), ldb, float32(beta), asF32(c), ldc)
 		return
 	}
 	scaleC(m, n, beta, c, ldc)

@@ -83,3 +83,6 @@ func (p *pool) run(n, grain int, f func(lo, hi int)) {
 	p.wg.Wait()
 	p.busy.Store(false)
 }
+
+// runAll is run with grain 1 (for package sgemm, which sizes its own parts).
+func (p *pool) runAll(n int, f func(lo, hi int)) { p.run(n, 1, f) }
