@@ -15,6 +15,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"os"
 )
 
@@ -71,7 +72,12 @@ TEXT ·xgetbv0(SB), NOSPLIT, $0-4
 `)
 	fmt.Fprintf(&g, "\nfunc cpuid(leaf, sub uint32) (a, b, c, d uint32)\nfunc xgetbv0() (eax uint32)\n")
 	write("kernel_amd64.s", s.Bytes())
-	write("kernels_amd64.go", g.Bytes())
+	src, err := format.Source(g.Bytes())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	write("kernels_amd64.go", src)
 }
 
 func write(name string, b []byte) {

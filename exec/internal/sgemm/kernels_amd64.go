@@ -22,7 +22,7 @@ func avx25x16(k int, a, b, c *float32, ldc int, alpha float32)
 //go:noescape
 func avx26x16(k int, a, b, c *float32, ldc int, alpha float32)
 
-var avx2Kernels = []func(k int, a, b, c *float32, ldc int, alpha float32){avx21x16, avx22x16, avx23x16, avx24x16, avx25x16, avx26x16, }
+var avx2Kernels = []func(k int, a, b, c *float32, ldc int, alpha float32){avx21x16, avx22x16, avx23x16, avx24x16, avx25x16, avx26x16}
 
 //go:noescape
 func avx5121x32(k int, a, b, c *float32, ldc int, alpha float32)
@@ -66,7 +66,7 @@ func avx51213x32(k int, a, b, c *float32, ldc int, alpha float32)
 //go:noescape
 func avx51214x32(k int, a, b, c *float32, ldc int, alpha float32)
 
-var avx512Kernels = []func(k int, a, b, c *float32, ldc int, alpha float32){avx5121x32, avx5122x32, avx5123x32, avx5124x32, avx5125x32, avx5126x32, avx5127x32, avx5128x32, avx5129x32, avx51210x32, avx51211x32, avx51212x32, avx51213x32, avx51214x32, }
+var avx512Kernels = []func(k int, a, b, c *float32, ldc int, alpha float32){avx5121x32, avx5122x32, avx5123x32, avx5124x32, avx5125x32, avx5126x32, avx5127x32, avx5128x32, avx5129x32, avx51210x32, avx51211x32, avx51212x32, avx51213x32, avx51214x32}
 
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 func xgetbv0() (eax uint32)
