@@ -3,7 +3,10 @@
 //   NNKIT_ORT_OUT=DIR go test ./cmd/nntrain -run '^TestWriteORTCases$'
 // (models as nnkit's onnxio writes them, inputs, and nnkit's outputs) in
 // ONNX Runtime and compare: max |ort - nnkit| / max |ort| <= tolerance.
-// Usage: node .ci/ort_check.js DIR   (needs onnxruntime-node on NODE_PATH)
+// Cases of mode "predict" are models nntrain fine-tuned and wrote (the
+// inference graph), compared with nntrain predict's output on them.
+// Usage: node .ci/ort_check.js [-v] DIR   (needs onnxruntime-node on NODE_PATH;
+// -v prints every case's difference)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -15,7 +18,10 @@ function readF32(file) {
 }
 
 (async () => {
-  const dir = process.argv[2];
+  const args = process.argv.slice(2);
+  const verbose = args[0] === '-v';
+  const dir = args[verbose ? 1 : 0];
+  const worstBy = {};
   const cases = JSON.parse(fs.readFileSync(path.join(dir, 'cases.json'), 'utf8'));
   let failed = 0, worst = 0, worstName = '';
   for (const c of cases) {
@@ -37,6 +43,8 @@ function readF32(file) {
         const rel = d / (scale || 1);
         if (!(rel <= c.tolerance)) msg = `relative difference ${rel.toExponential(2)} > ${c.tolerance}`;
         if (rel > worst) { worst = rel; worstName = c.name; }
+        if (!(c.mode in worstBy) || rel > worstBy[c.mode][0]) worstBy[c.mode] = [rel, c.name];
+        if (verbose) console.log(`${c.mode.padEnd(8)} ${rel.toExponential(2)}  ${c.name}`);
       }
     } catch (e) {
       msg = `ONNX Runtime: ${e.message}`;
@@ -46,5 +54,8 @@ function readF32(file) {
   console.log(`ONNX Runtime ${require('onnxruntime-node/package.json').version}: ` +
     `${cases.length - failed}/${cases.length} models written by nnkit agree with nnkit's executor ` +
     `(worst ${worst.toExponential(2)}, ${worstName})`);
+  for (const [mode, [rel, name]] of Object.entries(worstBy)) {
+    console.log(`  ${mode}: worst ${rel.toExponential(2)} (${name})`);
+  }
   process.exit(failed ? 1 : 0);
 })();

@@ -4,6 +4,7 @@
 //
 //	nntrain [flags] model.onnx data/                 fine-tune (see nntrain -h)
 //	nntrain predict model.onnx input.npy -o out.npy  run in eval mode
+//	nntrain export train.onnx -o infer.onnx          training graph → inference graph
 //
 // Exit codes: 0 success, 1 training failed, 2 usage or input error.
 package main
@@ -21,6 +22,9 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "predict" {
 		return runPredict(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "export" {
+		return runExport(args[1:], stdout, stderr)
 	}
 	return runTrain(args, stdout, stderr)
 }

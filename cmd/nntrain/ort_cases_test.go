@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/train/export"
 )
 
 // ortCase is one model for the ONNX Runtime interop check: the model as
@@ -29,20 +34,17 @@ type ortCase struct {
 // TestWriteORTCases prepares the ONNX Runtime interop check run by
 // .ci/ort_check.js: every fixture's eval export (eval mode), every
 // training export without Dropout (train mode: BatchNorm on batch
-// statistics, as ONNX Runtime runs a training-mode graph), and a model
-// fine-tuned by nntrain, each written by onnxio, with nnkit's outputs.
+// statistics, as ONNX Runtime runs a training-mode graph), each written by
+// onnxio, with nnkit's outputs; and every training-mode export (BatchNorm,
+// Dropout) fine-tuned by nntrain, whose output — the inference graph —
+// must compute in ONNX Runtime what nntrain predict computes on it, as must
+// nntrain export's conversion of a graph written with --keep-training-graph.
 // With NNKIT_ORT_OUT set the cases go there; either way every written model
 // is read back and rerun here, so the files are what nnkit computes.
 func TestWriteORTCases(t *testing.T) {
 	out := os.Getenv("NNKIT_ORT_OUT")
 	if out == "" {
 		out = t.TempDir()
-	}
-	// Fine-tune the digits CNN (Conv-BN-ReLU-MaxPool-Linear) for 2 epochs.
-	tuned := filepath.Join(out, "cnn_digits_finetuned.onnx")
-	if code, _, stderr := runCmd("../../testdata/models/cnn_digits/train.onnx", "../../testdata/data/digits",
-		"--epochs", "2", "--quiet", "--out", tuned); code != 0 {
-		t.Fatalf("nntrain: exit %d: %s", code, stderr)
 	}
 	var cases []ortCase
 	add := func(name, src string, mode exec.Mode) {
@@ -112,8 +114,8 @@ func TestWriteORTCases(t *testing.T) {
 			}
 		}
 	}
-	add("cnn_digits/finetuned", tuned, exec.Train)
-	if len(cases) < 30 {
+	cases = append(cases, fineTunedORTCases(t, out)...)
+	if len(cases) < 45 {
 		t.Fatalf("only %d cases", len(cases))
 	}
 	b, _ := json.MarshalIndent(cases, "", "  ")
@@ -131,4 +133,134 @@ func writeF32(t *testing.T, path string, v []float32) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// fineTunedORTCases fine-tunes every training-mode fixture export for one
+// epoch (cnn_digits on the shipped digits, the others on synthetic data of
+// their input shape), and records nntrain predict's output on the written
+// inference graph. robustnet (BatchNorm + Dropout) also goes through
+// --keep-training-graph and nntrain export.
+func fineTunedORTCases(t *testing.T, out string) []ortCase {
+	var cases []ortCase
+	tmp := t.TempDir()
+	addPredict := func(name, model string, x *exec.Tensor) {
+		t.Helper()
+		base := filepath.Base(model)
+		c := ortCase{Name: name, Model: base, Mode: "predict", InputShape: x.Shape,
+			Input: base + ".input.bin", Output: base + ".output.bin",
+			// The bar for a fine-tuned model: ONNX Runtime computes
+			// what nntrain predict computes within 1e-5 relative. Measured
+			// worst on these cases: see .ci/run's output.
+			Tolerance: 1e-5}
+		m, err := onnxio.ReadFile(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if export.IsTraining(m) || export.Kind(m) != export.KindInference {
+			t.Fatalf("%s: nntrain did not write an inference graph (%s = %q)", name, export.MetaGraph, export.Kind(m))
+		}
+		c.InputName = m.Graph.DataInputs()[0].Name
+		npy, err := predEncodeNpy(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, pred := filepath.Join(tmp, base+".npy"), filepath.Join(tmp, base+".out.npy")
+		if err := os.WriteFile(in, npy, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, stderr := predictCmd(t, model, in, "-o", pred, "-q"); code != 0 {
+			t.Fatalf("%s: nntrain predict: exit %d: %s", name, code, stderr)
+		}
+		f, err := os.Open(pred)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := data.ReadNpy(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeF32(t, filepath.Join(out, c.Input), x.F)
+		writeF32(t, filepath.Join(out, c.Output), y.F)
+		cases = append(cases, c)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(predModels, "*"))
+	for _, d := range dirs {
+		model := filepath.Base(d)
+		for _, f := range []string{"train.onnx", "train.onnx.gz", "train_opset15.onnx"} {
+			src := filepath.Join(d, f)
+			m, err := onnxio.ReadFile(src)
+			if err != nil {
+				continue // not there
+			}
+			if !export.IsTraining(m) {
+				continue
+			}
+			x := predGolden(t, model, "input")
+			dataDir := "../../testdata/data/digits"
+			if model != "cnn_digits" {
+				dataDir = syntheticData(t, x.Shape[1:], 32, 10)
+			}
+			name := model + "/" + strings.TrimSuffix(strings.TrimSuffix(f, ".gz"), ".onnx") + "_finetuned"
+			dst := filepath.Join(out, strings.ReplaceAll(name, "/", "__")+".onnx")
+			if code, _, stderr := runCmd(src, dataDir, "--epochs", "1", "--batch-size", "8", "--seed", "1", "--quiet", "--out", dst); code != 0 {
+				t.Fatalf("%s: nntrain: exit %d: %s", name, code, stderr)
+			}
+			addPredict(name, dst, x)
+		}
+	}
+	// The training graph, then nntrain export.
+	x := predGolden(t, "robustnet", "input")
+	kept := filepath.Join(tmp, "robustnet_training.onnx")
+	if code, _, stderr := runCmd(filepath.Join(predModels, "robustnet", "train.onnx"), syntheticData(t, x.Shape[1:], 32, 10),
+		"--epochs", "1", "--batch-size", "8", "--quiet", "--keep-training-graph", "--out", kept); code != 0 {
+		t.Fatalf("nntrain --keep-training-graph: exit %d: %s", code, stderr)
+	}
+	m, err := onnxio.ReadFile(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !export.IsTraining(m) || export.Kind(m) != export.KindTraining {
+		t.Fatalf("--keep-training-graph wrote no training graph (%s = %q)", export.MetaGraph, export.Kind(m))
+	}
+	exported := filepath.Join(out, "robustnet__exported.onnx")
+	var so, se bytes.Buffer
+	if code := run([]string{"export", kept, "-o", exported}, &so, &se); code != 0 {
+		t.Fatalf("nntrain export: exit %d: %s", code, se.String())
+	}
+	addPredict("robustnet/keep-training-graph+export", exported, x)
+	return cases
+}
+
+// syntheticData writes n samples of the given shape (uniform in [-1, 1))
+// with labels in [0, classes) as train.npz in a new directory.
+func syntheticData(t *testing.T, shape []int, n, classes int) string {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(n), uint64(len(shape))))
+	x := &exec.Tensor{DType: ir.Float32, Shape: append([]int{n}, shape...)}
+	x.F = make([]float32, n*numel(shape))
+	for i := range x.F {
+		x.F[i] = 2*r.Float32() - 1
+	}
+	y := &exec.Tensor{DType: ir.Int64, Shape: []int{n}, I: make([]int64, n)}
+	for i := range y.I {
+		y.I[i] = int64(i % classes)
+	}
+	b, err := predEncodeNpz([]string{"x", "y"}, map[string]*exec.Tensor{"x": x, "y": y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "train.npz"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func numel(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
 }

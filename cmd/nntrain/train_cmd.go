@@ -19,6 +19,7 @@ import (
 	"github.com/nnkit/nnkit/onnxio"
 	"github.com/nnkit/nnkit/train"
 	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/train/export"
 	"github.com/nnkit/nnkit/train/loss"
 	"github.com/nnkit/nnkit/train/optim"
 )
@@ -29,12 +30,15 @@ schedulers, clipping and regularization
 Usage:
   nntrain [flags] model.onnx data/
   nntrain predict model.onnx input.npy -o out.npy
+  nntrain export train.onnx -o infer.onnx
 
 data/ holds train.npz [val.npz] (arrays x, y), train.csv [val.csv] (header row, label last
 or --label-col), or image folders train/<class>/*.png|jpg [val/<class>/...].
 Flags may come before or after the model and data. Exit codes: 0 success, 1 training failed
 (e.g. the loss became NaN), 2 usage or input error, 130 interrupted (Ctrl-C finishes the
 epoch and writes the model; a second Ctrl-C aborts).
+The model written is the inference graph to deploy (BatchNorm on running statistics, Dropout
+removed); --keep-training-graph writes the training graph to fine-tune further instead.
 
 `
 
@@ -65,6 +69,7 @@ type trainCmd struct {
 	threads            int
 	quiet              bool
 	ft                 finetuneFlags
+	graph              graphChoice
 	set                map[string]bool
 	modelPath, dataDir string
 }
@@ -117,6 +122,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	fs.IntVar(&c.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.BoolVar(&c.quiet, "quiet", false, "print only the final summary")
 	c.ft.register(fs)
+	c.graph.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, trainUsage+"Flags:\n")
 		fs.PrintDefaults()
@@ -280,6 +286,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr{fmt.Errorf("%s: %w", c.modelPath, err)}
 	}
+	if err := c.graph.check(c.modelPath, m); err != nil {
+		return err
+	}
 	ins := prog.Inputs()
 	var inShape []int
 	if len(ins) == 1 && len(ins[0].Shape) > 0 {
@@ -369,11 +378,13 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		signal.Stop(sig)
 	}()
 	defer close(sig)
+	var written *export.Report
 	save := func() error {
 		if err := prog.WriteBack(); err != nil {
 			return err
 		}
-		return onnxio.WriteFile(out, m, nil)
+		written, err = c.graph.write(out, m)
+		return err
 	}
 	var es *train.EarlyStopping
 	if c.earlyStop > 0 {
@@ -408,6 +419,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintln(human, msg)
+	if d := c.graph.describe(written); d != "" && !c.quiet {
+		fmt.Fprintln(human, d)
+	}
 	if strings.HasPrefix(res.Stopped, "interrupted") {
 		return errInterrupted
 	}
