@@ -39,5 +39,61 @@ func fdIssue12Cases() []fdCase {
 			b.out(b.node("Add", []*ir.Value{b.node("Mul", []*ir.Value{back, w}), bias}))
 		}, shapes: map[string][]int{"x": {2, 6, 3, 3}}},
 	}
+	ints := func(name string, v ...int64) *ir.Attribute { return ir.IntsAttr(name, v...) }
+	convT := func(name string, x, w []int, bias bool, attrs ...*ir.Attribute) fdCase {
+		return fdCase{name: name, build: func(b *gb) {
+			ins := []*ir.Value{b.input("x", x...), b.param("w", w...)}
+			if bias {
+				g := int64(1)
+				for _, a := range attrs {
+					if a.Name == "group" {
+						g = a.I
+					}
+				}
+				ins = append(ins, b.param("b", w[1]*int(g)))
+			}
+			b.out(b.node("ConvTranspose", ins, attrs...))
+		}, shapes: map[string][]int{"x": x}}
+	}
+	cases = append(cases,
+		convT("ConvTranspose 2x2 stride2 (U-Net up)", []int{2, 3, 3, 3}, []int{3, 4, 2, 2}, true, ints("strides", 2, 2)),
+		convT("ConvTranspose 3x3 s2 p1 output_padding1", []int{2, 2, 3, 4}, []int{2, 3, 3, 3}, true, ints("strides", 2, 2), ints("pads", 1, 1, 1, 1), ints("output_padding", 1, 1)),
+		convT("ConvTranspose groups2 dilation2 asym pads", []int{1, 4, 3, 3}, []int{4, 2, 3, 2}, true, ir.IntAttr("group", 2), ints("dilations", 2, 1), ints("pads", 1, 0, 0, 1), ints("strides", 1, 2)),
+		convT("ConvTranspose output_shape", []int{1, 2, 3, 3}, []int{2, 2, 3, 3}, false, ints("strides", 2, 2), ints("output_shape", 6, 5)),
+		convT("ConvTranspose SAME_UPPER", []int{1, 2, 3, 2}, []int{2, 1, 3, 3}, true, ints("strides", 2, 2), ir.StringAttr("auto_pad", "SAME_UPPER")),
+		convT("ConvTranspose1d", []int{2, 3, 5}, []int{3, 2, 4}, true, ints("strides", 3), ints("pads", 1, 2)),
+	)
+	resize := func(name string, x []int, scales []float32, sizes []int64, attrs ...*ir.Attribute) fdCase {
+		return fdCase{name: name, build: func(b *gb) {
+			ins := []*ir.Value{b.input("x", x...), nil, nil}
+			if scales != nil {
+				ins[2] = b.paramData("scales", []int{len(scales)}, scales)
+			} else {
+				ins = append(ins, b.ints("sizes", sizes...))
+			}
+			// a parameter before the Resize, so that a gradient flows
+			// through it even if the input's own were skipped
+			pd := make([]int, len(x)-1)
+			for i := range pd {
+				pd[i] = 1
+			}
+			pd[0] = x[1]
+			ins[0] = b.node("Mul", []*ir.Value{ins[0], b.param("p", pd...)})
+			b.out(b.node("Resize", ins, attrs...))
+		}, shapes: map[string][]int{"x": x}}
+	}
+	str := ir.StringAttr
+	cases = append(cases,
+		resize("Resize nearest asymmetric floor ×2 (nn.Upsample)", []int{2, 3, 3, 4}, []float32{1, 1, 2, 2}, nil,
+			str("mode", "nearest"), str("coordinate_transformation_mode", "asymmetric"), str("nearest_mode", "floor")),
+		resize("Resize linear half_pixel ×2 (bilinear, align_corners=False)", []int{1, 2, 3, 4}, []float32{1, 1, 2, 2}, nil,
+			str("mode", "linear"), str("coordinate_transformation_mode", "half_pixel")),
+		resize("Resize linear align_corners sizes", []int{2, 2, 3, 4}, nil, []int64{2, 2, 5, 7},
+			str("mode", "linear"), str("coordinate_transformation_mode", "align_corners")),
+		resize("Resize linear pytorch_half_pixel down", []int{1, 2, 6, 5}, nil, []int64{1, 2, 4, 1},
+			str("mode", "linear"), str("coordinate_transformation_mode", "pytorch_half_pixel")),
+		resize("Resize nearest half_pixel round_prefer_ceil ×1.5 1-D", []int{2, 3, 4}, []float32{1, 1, 1.5}, nil,
+			str("mode", "nearest"), str("nearest_mode", "round_prefer_ceil")),
+	)
 	return cases
 }

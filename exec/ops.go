@@ -146,6 +146,8 @@ func opTable[T Float]() map[string]opDef[T] {
 	registerShape(m)
 	registerTensorOps(m)
 	registerConv(m)
+	registerConvTranspose(m)
+	registerResize(m)
 	registerPool(m)
 	registerNorm(m)
 	registerInstanceNorm(m)

@@ -468,6 +468,29 @@ func (c *nodeCtx) floats(i int) ([]float64, bool) {
 	if v == nil {
 		return nil, false
 	}
+	return constFloats(v, 0)
+}
+
+// constFloats is the value of a float constant, or of a 1-D Concat of such
+// constants (PyTorch's training-mode exports build Resize scales that way).
+func constFloats(v *Value, depth int) ([]float64, bool) {
+	if p := v.Producer; v.Init == nil && p != nil && p.OpType == "Concat" && depth < 4 {
+		var out []float64
+		for _, in := range p.Inputs {
+			if in == nil {
+				return nil, false
+			}
+			f, ok := constFloats(in, depth+1)
+			if !ok || len(out)+len(f) > maxTracked {
+				return nil, false
+			}
+			if t := in.ConstTensor(); t != nil && len(t.Dims) != 1 {
+				return nil, false // Concat joins 1-D pieces only
+			}
+			out = append(out, f...)
+		}
+		return out, true
+	}
 	t := v.ConstTensor()
 	if t == nil || (v.Init != nil && v.IsInput) {
 		return nil, false

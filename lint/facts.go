@@ -77,7 +77,12 @@ type Layer struct {
 	// for a conv weight [out, in/groups, kh, kw], fan_in = in/groups·kh·kw
 	// and fan_out = out·kh·kw. Zero when unknown.
 	FanIn, FanOut int
-	Groups        int
+	// InitFanIn is fan_in as torch.nn.init computes it from the weight
+	// when that is not the signal's: a ConvTranspose weight is
+	// [in, out/groups, k…], so torch takes out/groups·Πk while each output
+	// sums in/groups·Πk/Πstride terms (FanIn). Zero: same as FanIn.
+	InitFanIn int
+	Groups    int
 	// Folded is set for a Conv whose BatchNorm was folded into its weights
 	// by an inference export (weights renamed onnx::Conv_*): its weights are
 	// not an initialization and it is followed by an implicit normalization.
@@ -425,6 +430,14 @@ func (f *Facts) findLayers() {
 				l.Bias = bs[0]
 			}
 			l.Folded = n.OpType == "Conv" && strings.HasPrefix(w.Name, "onnx::")
+			if n.OpType == "ConvTranspose" && l.Groups > 0 {
+				stride := int64(1)
+				for _, s := range n.Ints("strides", nil) {
+					stride *= max(s, 1)
+				}
+				l.InitFanIn = l.FanIn
+				l.FanIn = max(1, int(math.Round(float64(int(d[0])/l.Groups*rf)/float64(stride))))
+			}
 		case "LSTM", "GRU", "RNN":
 			if !f.IsData(n.In(0)) {
 				continue

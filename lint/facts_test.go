@@ -122,6 +122,11 @@ func TestFanInFollowsTorch(t *testing.T) {
 	// Gemm without transB reads B as [in, out] = [10, 7]; GELU follows (Div, Erf).
 	g2 := b.node("Gemm", "fc2", 1, []*ir.Value{g1.Out(0), b.weight("fc2.weight", 0.1, 10, 7)})
 	div := b.node("Div", "gelu/Div", 1, []*ir.Value{g2.Out(0), b.scalar("sqrt2", 1.4142135)})
+	// ConvTranspose [16, 8, 3, 3] stride 2 on c1's output: torch's fan_in
+	// is 8·9 = 72 (dim 1 of the weight), but each output pixel sums
+	// 16·9/4 = 36 terms; fan_out 16·9 = 144.
+	ct := b.node("ConvTranspose", "up", 1, []*ir.Value{r1.Out(0), b.weight("up.weight", 0.1, 16, 8, 3, 3)}, ir.IntsAttr("strides", 2, 2))
+	b.g.AddOutput(ct.Out(0))
 	erf := b.node("Erf", "gelu/Erf", 1, []*ir.Value{div.Out(0)})
 	b.g.AddOutput(erf.Out(0))
 	f := b.facts()
@@ -137,6 +142,7 @@ func TestFanInFollowsTorch(t *testing.T) {
 		{"c2", 9, 144, 16, lint.ActReLU, false, true},
 		{"fc", 16, 10, 1, lint.ActGELU, true, true},
 		{"fc2", 10, 7, 1, lint.ActGELU, false, true},
+		{"up", 36, 144, 1, lint.ActNone, false, true},
 	}
 	if len(f.Layers) != len(want) {
 		t.Fatalf("found %d layers, want %d", len(f.Layers), len(want))
@@ -146,6 +152,9 @@ func TestFanInFollowsTorch(t *testing.T) {
 		if l.Node.Name != w.name || l.FanIn != w.fanIn || l.FanOut != w.fanOut || l.Groups != w.groups || (l.Bias != nil) != w.bias {
 			t.Errorf("layer %d: %s fan_in %d fan_out %d groups %d bias %v; want %+v", i, l.Node.Name, l.FanIn, l.FanOut, l.Groups, l.Bias != nil, w)
 		}
+	}
+	if l := f.Layers[4]; l.InitFanIn != 72 {
+		t.Errorf("ConvTranspose: torch's fan_in %d, want 72", l.InitFanIn)
 	}
 	// fc is followed by fc2 (a layer: linear), fc2 by GELU.
 	if k := f.Layers[2].Next.Kind; k != lint.ActNone {

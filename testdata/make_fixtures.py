@@ -240,6 +240,35 @@ class GroupNormCNN(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+# unet_tiny: a two-level U-Net on [N,3,8,8] with 4 output classes per pixel ([N,4,8,8]): GroupNorm
+# everywhere, two ConvTranspose2d up-paths (2x2 stride 2; 3x3 stride 2 pad 2 dilation 2 output_padding 1
+# groups 2) and the three common F.interpolate modes (nearest x2, bilinear x2 align_corners=False,
+# bilinear to size (8,8) align_corners=True), merged by a 1x1 conv, skip connection by concatenation.
+class UNetTiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.gn1 = nn.GroupNorm(2, 8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.gn2 = nn.GroupNorm(4, 16)
+        self.up1 = nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.up2 = nn.ConvTranspose2d(16, 8, 3, stride=2, padding=2, output_padding=1, dilation=2, groups=2)
+        self.proj = nn.Conv2d(16, 8, 1)
+        self.conv3 = nn.Conv2d(16, 8, 3, padding=1)
+        self.gn3 = nn.GroupNorm(2, 8)
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        e1 = F.relu(self.gn1(self.conv1(x)))
+        e2 = F.relu(self.gn2(self.conv2(F.max_pool2d(e1, 2))))
+        u = (F.interpolate(e2, scale_factor=2, mode="nearest")
+             + F.interpolate(e2, scale_factor=2, mode="bilinear", align_corners=False)
+             + F.interpolate(e2, size=(8, 8), mode="bilinear", align_corners=True))
+        up = self.up1(e2) + self.up2(e2) + self.proj(u)
+        d = F.relu(self.gn3(self.conv3(torch.cat([e1, up], 1))))
+        return self.head(d)
+
+
 # lstm_classifier: nn.LSTM(8,16,batch_first) over [N,6,8], last step via out[:, -1], Linear(16,10).
 class LSTMClassifier(nn.Module):
     def __init__(self):
@@ -394,6 +423,7 @@ FIXTURES = OrderedDict([
     ("mlp_digits", (MLPDigits, [64], {})),
     ("cnn_digits", (CNNDigits, [1, 8, 8], {"norm": True})),
     ("groupnorm_cnn", (GroupNormCNN, [3, 8, 8], {"opset15": True, "norm": True})),
+    ("unet_tiny", (UNetTiny, [3, 8, 8], {"norm": True, "opsets": [11, 17]})),
 ])
 
 
@@ -727,6 +757,12 @@ def make_fixture(name):
         reports.append(describe_inits(name, "train_opset15.onnx", p15, model))
         ok15, _ = check_params_are_initializers(name, "train_opset15.onnx", p15, model)
         ok = ok and ok15
+    for op in opts.get("opsets", []):
+        fn = "train_opset%d.onnx" % op
+        po = write_onnx(name, fn, export_bytes(model, x, True, op), gz, state)
+        reports.append(describe_inits(name, fn, po, model))
+        oko, _ = check_params_are_initializers(name, fn, po, model)
+        ok = ok and oko
     INIT_REPORT[name] = reports
 
     # the model object itself must still hold the pre-export state

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,7 +87,7 @@ func TestPredictFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got.Shape) != 2 || got.Shape[0] != 4 || got.Shape[1] != 10 {
+			if !slices.Equal(got.Shape, want.Shape) {
 				t.Errorf("%s: output shape %v", f, got.Shape)
 				continue
 			}

@@ -175,7 +175,11 @@ func measure(f *lint.Facts, l *lint.Layer) *layerScale {
 		return nil
 	}
 	ref, name := lint.InitReference(l.Next, l.FanIn, l.FanOut)
-	dflt := 1 / math.Sqrt(3*float64(l.FanIn))
+	initFanIn := l.FanIn
+	if l.InitFanIn > 0 {
+		initFanIn = l.InitFanIn
+	}
+	dflt := 1 / math.Sqrt(3*float64(initFanIn))
 	return &layerScale{l: l, std: s.Std, ref: ref, refName: name, dflt: math.Abs(s.Std/dflt-1) < 0.1}
 }
 

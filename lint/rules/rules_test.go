@@ -128,6 +128,8 @@ var fixtures = []struct {
 	{models + "mlp_digits/train.onnx", nil},
 	// GroupNorm(2, 8) after conv1 does not cancel its per-channel bias;
 	// InstanceNorm2d after conv2 and conv3 does.
+	// GroupNorm, two ConvTransposes (with their own fan-in), three Resizes: healthy.
+	{models + "unet_tiny/train.onnx", nil},
 	{models + "groupnorm_cnn/train.onnx", []want{{"NN304", "/conv2/Conv", lint.Info, "InstanceNormalization /in2/"}, {"NN304", "/conv3/Conv", lint.Info, ""}}},
 	// The control for badinit_*: six default-initialized ReLU layers are
 	// worth a note, not a warning (issue 4: harmless in 2, fatal in 30).

@@ -150,6 +150,73 @@ def op_lstm(x, W, R, B, h0, c0, a):
     return np.stack(ys, axis=1), np.stack(hs), np.stack(cs)
 
 
+def convtranspose(x, w, b, a):
+    """ONNX ConvTranspose, 2-D, NOTSET padding: scatter every input pixel through the kernel into
+    the unpadded output, then crop pads."""
+    n, c, h, wd = x.shape
+    _, cog, kh, kw = w.shape
+    g = a.get("group", 1)
+    sh, sw = a.get("strides", [1, 1])
+    dh, dw = a.get("dilations", [1, 1])
+    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
+    oph, opw = a.get("output_padding", [0, 0])
+    fh, fw = sh * (h - 1) + dh * (kh - 1) + 1 + oph, sw * (wd - 1) + dw * (kw - 1) + 1 + opw
+    full = np.zeros((n, cog * g, fh, fw))
+    cig = c // g
+    for gi in range(g):
+        xg = x[:, gi * cig:(gi + 1) * cig]
+        wg = w[gi * cig:(gi + 1) * cig]
+        for i in range(kh):
+            for j in range(kw):
+                full[:, gi * cog:(gi + 1) * cog, i * dh:i * dh + sh * (h - 1) + 1:sh,
+                     j * dw:j * dw + sw * (wd - 1) + 1:sw] += np.einsum("nchw,co->nohw", xg, wg[:, :, i, j])
+    y = full[:, :, pt:fh - pb, pl:fw - pr]
+    if b is not None:
+        y = y + b.reshape(1, -1, 1, 1)
+    return y
+
+
+def resize(x, scales, sizes, a):
+    """ONNX Resize (opset 11+), nearest and linear, one axis at a time (both are separable)."""
+    mode = a.get("mode", "nearest")
+    ctm = a.get("coordinate_transformation_mode", "half_pixel")
+    nm = a.get("nearest_mode", "round_prefer_floor")
+    if sizes is not None and sizes.size:
+        out = [int(v) for v in sizes]
+        scales = [o / i for o, i in zip(out, x.shape)]
+    else:
+        scales = [float(s) for s in scales]
+        out = [int(np.floor(i * s)) for i, s in zip(x.shape, scales)]
+    y = x
+    for ax, (n_in, n_out, s) in enumerate(zip(x.shape, out, scales)):
+        if n_in == n_out and s == 1:
+            continue
+        j = np.arange(n_out, dtype=np.float64)
+        if ctm == "half_pixel":
+            src = (j + 0.5) / s - 0.5
+        elif ctm == "pytorch_half_pixel":
+            src = (j + 0.5) / s - 0.5 if n_out > 1 else 0 * j
+        elif ctm == "align_corners":
+            src = j * (n_in - 1) / (n_out - 1) if n_out > 1 else 0 * j
+        elif ctm == "asymmetric":
+            src = j / s
+        else:
+            raise NotImplementedError(ctm)
+        if mode == "linear":
+            src = np.clip(src, 0, n_in - 1)
+            i0 = np.floor(src).astype(np.int64)
+            i1 = np.minimum(i0 + 1, n_in - 1)
+            f = (src - i0).reshape([-1 if k == ax else 1 for k in range(x.ndim)])
+            y = np.take(y, i0, axis=ax) * (1 - f) + np.take(y, i1, axis=ax) * f
+        else:
+            half = src - np.floor(src) == 0.5
+            k = {"floor": np.floor(src), "ceil": np.ceil(src),
+                 "round_prefer_floor": np.where(half, np.floor(src), np.round(src)),
+                 "round_prefer_ceil": np.where(half, np.ceil(src), np.round(src))}[nm]
+            y = np.take(y, np.clip(k, 0, n_in - 1).astype(np.int64), axis=ax)
+    return y
+
+
 def op_slice(data, starts, ends, axes, steps):
     axes = range(len(starts)) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
@@ -264,6 +331,10 @@ def run_node(nd, ins, a, opset):
         get = lambda i: ins[i] if len(ins) > i and ins[i] is not None else None
         assert get(4) is None, "sequence_lens"
         return list(op_lstm(ins[0], ins[1], ins[2], get(3), get(5), get(6), a))[:len(nd.output)]
+    if op == "ConvTranspose":
+        return [convtranspose(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)]
+    if op == "Resize":
+        return [resize(ins[0], ins[2] if len(ins) > 2 else None, ins[3] if len(ins) > 3 else None, a)]
     if op == "InstanceNormalization":
         X, sc, bi = ins
         ax = tuple(range(2, X.ndim))
