@@ -142,6 +142,16 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
 	e.order = order
+	// A model not read by onnxio (built in code) gets the same schema
+	// check: nothing below may meet a node with more outputs than its
+	// operator defines.
+	var serrs ir.ErrorList
+	for _, n := range order {
+		serrs.Add(ir.CheckNode(n, e.opset))
+	}
+	if err := serrs.Err(); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
 	table := opsFor[T]()
 	type key struct{ op, reason string }
 	bad := map[key][]string{}
@@ -218,15 +228,40 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
 	for _, v := range g.DataInputs() {
-		if _, ok := kindOf(v.Elem()); !ok && v.Elem() != ir.Undefined {
-			return nil, fmt.Errorf("exec: input %q has element type %s, which the executor does not support", v.Name, v.Elem())
+		if err := checkInputType(v); err != nil {
+			errs.Add(err)
 		}
 		e.inputs = append(e.inputs, v)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
 	}
 	e.outputs = g.Outputs
 	e.pool = newPool(opts.Threads)
 	e.mm = newGemmer[T](e.pool)
 	return e, nil
+}
+
+// checkInputType refuses graph inputs the executor would have to
+// reinterpret: sequences, maps and other non-tensor types, and float
+// tensors other than float32 (the executor computes in float32, so a
+// double or float16 input would silently change the model's precision and
+// its outputs compared with ONNX Runtime).
+func checkInputType(v *ir.Value) error {
+	if v.Type != nil && v.Type.Opaque != nil {
+		return fmt.Errorf("input %q is not a tensor (a sequence, map or optional type); the executor runs tensor inputs only", v.Name)
+	}
+	el := v.Elem()
+	if el == ir.Undefined {
+		return nil // no declared type: the caller's tensor decides
+	}
+	if _, ok := kindOf(el); !ok {
+		return fmt.Errorf("input %q has element type %s, which the executor does not support", v.Name, el)
+	}
+	if el.IsFloat() && el != ir.Float32 {
+		return fmt.Errorf("input %q has element type %s; the executor computes in float32 and takes float32 inputs only (export the model in float32: model.float())", v.Name, el)
+	}
+	return nil
 }
 
 func dims(d []int64) []int {
@@ -360,15 +395,22 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 		if err := def.plan(c); err != nil {
 			return nil, &PlanError{n.Label(), n.OpType, err}
 		}
+		outs := make([]*tensor[T], 0, len(c.out))
 		for j, t := range c.out {
+			listed := j < len(n.Outputs) && n.Outputs[j] != nil
 			if t == nil {
-				panic(fmt.Sprintf("exec: op %s did not define output %d", n.OpType, j))
+				if listed {
+					return nil, &PlanError{n.Label(), n.OpType, fmt.Errorf("output %d (%s) is not produced by the executor's %s", j, n.Outputs[j].Name, n.OpType)}
+				}
+				continue // an omitted optional output
 			}
-			if j < len(n.Outputs) && n.Outputs[j] != nil {
+			if listed {
 				t.name = n.Outputs[j].Name
 				p.vals[n.Outputs[j]] = t
 			}
+			outs = append(outs, t)
 		}
+		c.out = outs
 		if static {
 			for _, t := range c.out {
 				t.alloc()

@@ -172,6 +172,9 @@ func unary(op string, attrs ...*ir.Attribute) fdCase {
 		shapes: map[string][]int{"x": {2, 3, 4}}}
 }
 
+// at sets the opset of a case whose operator is newer than the default 13.
+func at(opset int64, c fdCase) fdCase { c.opset = opset; return c }
+
 func positive(r *rand.Rand) float64 { return 0.2 + 2*r.Float64() }
 
 func withGen(c fdCase, name string, g func(*rand.Rand) float64) fdCase {
@@ -185,9 +188,9 @@ func fdUnaryCases() []fdCase {
 		unary("Relu"), unary("LeakyRelu", ir.FloatAttr("alpha", 0.1)), unary("Elu", ir.FloatAttr("alpha", 0.7)),
 		unary("Selu"), unary("Sigmoid"), unary("Tanh"), unary("Softplus"), unary("Softsign"),
 		unary("HardSigmoid", ir.FloatAttr("alpha", 0.3), ir.FloatAttr("beta", 0.4)),
-		unary("Erf"), unary("Gelu"), unary("Gelu", ir.StringAttr("approximate", "tanh")),
+		unary("Erf"), at(20, unary("Gelu")), at(20, unary("Gelu", ir.StringAttr("approximate", "tanh"))),
 		unary("Neg"), unary("Exp"), unary("Abs"), unary("Identity"),
-		withGen(unary("HardSwish"), "x", func(r *rand.Rand) float64 { return 8 * (r.Float64() - 0.5) }),
+		withGen(at(14, unary("HardSwish")), "x", func(r *rand.Rand) float64 { return 8 * (r.Float64() - 0.5) }),
 		withGen(unary("Sqrt"), "x", positive), withGen(unary("Log"), "x", positive),
 		withGen(unary("Reciprocal"), "x", positive),
 		{name: "Clip(ReLU6)", build: func(b *gb) {

@@ -236,6 +236,18 @@ func (d *decoder) tensor(tp *pb.TensorProto, where string) *ir.Tensor {
 		d.errs.Add(fmt.Errorf("%s: unknown data type %d", label, tp.GetDataType()))
 		return t
 	}
+	if typed := typedField(tp); typed != "" {
+		switch {
+		case tp.RawData != nil:
+			// onnx.checker refuses this too: which of the two holds the
+			// values is ambiguous, and readers disagree.
+			d.errs.Add(fmt.Errorf("%s: holds both raw_data and %s; a tensor's values must be in exactly one field", label, typed))
+			return t
+		case tp.GetDataLocation() == pb.TensorProto_EXTERNAL:
+			d.errs.Add(fmt.Errorf("%s: keeps its values in external data and also holds %s; a tensor's values must be in exactly one place", label, typed))
+			return t
+		}
+	}
 	if tp.GetDataLocation() == pb.TensorProto_EXTERNAL {
 		ext, err := parseExternal(tp.GetExternalData())
 		if err != nil {
@@ -264,6 +276,25 @@ func (d *decoder) tensor(tp *pb.TensorProto, where string) *ir.Tensor {
 	// and a writer should do the same.
 	t.Raw, t.TypedField = raw, true
 	return t
+}
+
+// typedField names the first non-empty typed data field of tp, or "".
+func typedField(tp *pb.TensorProto) string {
+	switch {
+	case len(tp.FloatData) > 0:
+		return "float_data"
+	case len(tp.Int32Data) > 0:
+		return "int32_data"
+	case len(tp.StringData) > 0:
+		return "string_data"
+	case len(tp.Int64Data) > 0:
+		return "int64_data"
+	case len(tp.DoubleData) > 0:
+		return "double_data"
+	case len(tp.Uint64Data) > 0:
+		return "uint64_data"
+	}
+	return ""
 }
 
 // typedToRaw converts the typed data field of the tensor's type to raw

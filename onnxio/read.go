@@ -242,5 +242,6 @@ func checkModel(m *ir.Model) error {
 		errs.Add(errors.New("the model imports no version of the default ONNX opset (opset_import)"))
 	}
 	errs.Add(m.Graph.Validate())
+	errs.Add(m.CheckSchemas())
 	return errs.Err()
 }
