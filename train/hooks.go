@@ -35,6 +35,14 @@ type EndHook interface {
 	OnEnd(l *Loop, r *Result, err error) error
 }
 
+// DivergeHook is consulted when the training loss becomes NaN or infinite,
+// before the loop gives up. A hook that repaired the run (rolled the model
+// back to a good state, e.g. the training doctor in fix mode) returns true:
+// the loop then drops the batch and goes on.
+type DivergeHook interface {
+	OnDiverged(l *Loop, e *DivergedError) (recovered bool, err error)
+}
+
 // Event is something worth a log line that is not an epoch summary: early
 // stopping, a learning-rate reduction, divergence, a checkpoint, a
 // diagnosis. Name becomes the JSON log's "event" field.

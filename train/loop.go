@@ -393,6 +393,12 @@ func (l *Loop) epochs(res *Result) error {
 			}
 			if math.IsNaN(lv) || math.IsInf(lv, 0) {
 				e := &DivergedError{Epoch: l.Epoch, Step: step, What: "train loss", Value: lv}
+				if ok, err := l.recovered(e); err != nil || ok {
+					if err != nil {
+						return err
+					}
+					continue
+				}
 				l.Emit(Event{Name: "diverged", Message: e.Error(), Fields: map[string]any{"step": step}})
 				return e
 			}
@@ -459,6 +465,19 @@ func (l *Loop) epochs(res *Result) error {
 		}
 	}
 	return nil
+}
+
+// recovered asks the DivergeHooks whether one of them repaired the run.
+func (l *Loop) recovered(e *DivergedError) (bool, error) {
+	for _, h := range l.Hooks {
+		if dh, ok := h.(DivergeHook); ok {
+			ok, err := dh.OnDiverged(l, e)
+			if err != nil || ok {
+				return ok, err
+			}
+		}
+	}
+	return false, nil
 }
 
 // snapshot copies every parameter and buffer value.

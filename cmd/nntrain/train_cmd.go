@@ -47,6 +47,7 @@ type trainCmd struct {
 	fs *flag.FlagSet
 
 	out, log           string
+	doctor             string // --doctor (doctor.go)
 	epochs, batchSize  int
 	shuffle, dropLast  bool
 	seed               uint64
@@ -114,6 +115,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	fs.Float64Var(&c.minDelta, "min-delta", 0, "early stopping: smallest decrease of the validation loss that counts")
 	fs.Float64Var(&c.valSplit, "val-split", 0.1, "fraction of the training data held out when there is no validation set")
 	c.data.register(fs)
+	c.registerDoctor(fs)
 	fs.BoolVar(&c.lrFind, "lr-find", false, "run a learning-rate range test, suggest a learning rate, and exit")
 	fs.Float64Var(&c.lrFindStart, "lr-find-start", 1e-7, "LR range test: first learning rate")
 	fs.Float64Var(&c.lrFindEnd, "lr-find-end", 10, "LR range test: last learning rate")
@@ -385,6 +387,13 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		}
 		written, err = c.graph.write(out, m)
 		return err
+	}
+	doc, err := c.doctorHook(m, human)
+	if err != nil {
+		return err
+	}
+	if doc != nil {
+		l.Hooks = append(l.Hooks, doc)
 	}
 	var es *train.EarlyStopping
 	if c.earlyStop > 0 {

@@ -1,0 +1,253 @@
+// Package suite holds the training doctor's seeded runs: faulty runs built
+// from the classic training problems (learning rate far too high or low, a
+// deep sigmoid stack, dead-ReLU biases, a tiny training set without
+// regularization, heavy weight decay, ...) each with the kind the doctor
+// must diagnose, and healthy runs with default settings on which it must
+// stay silent. The doctor's tests run the short cases; the benchmark
+// command (go run ./testdata/doctor) runs them all and prints the
+// detection matrix, the false alarms and the repair results.
+package suite
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/train"
+	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/train/doctor"
+	"github.com/nnkit/nnkit/train/loss"
+)
+
+// Case is one seeded run on the digits data set.
+type Case struct {
+	Name   string
+	Model  string        // fixture under testdata/models (train.onnx)
+	Expect []doctor.Kind // nil: healthy, no diagnosis allowed
+	// Optimizer, LR, Momentum, WeightDecay: the flags (defaults: adam, its
+	// default LR).
+	Optimizer   string
+	LR          float64
+	Momentum    float64
+	WeightDecay float64
+	Epochs      int // default 10
+	TrainN      int // use only the first TrainN training samples (0: all)
+	// Prepare seeds a fault into the compiled model (weights).
+	Prepare func(p *exec.Program)
+	// Repair: fix mode must bring this case within a few points of the
+	// healthy baseline named Baseline.
+	Repair   bool
+	Baseline string
+	Long     bool // only in the long suite (the benchmark command)
+}
+
+// Cases is the suite.
+var Cases = []Case{
+	// Healthy: the fixtures with default settings (adam, lr 1e-3, batch 64).
+	{Name: "healthy/mlp_digits", Model: "mlp_digits"},
+	{Name: "healthy/cnn_digits", Model: "cnn_digits"},
+	{Name: "healthy/mlp_relu_6", Model: "mlp_relu_6"},
+	{Name: "healthy/deep_tanh_mlp", Model: "deep_tanh_mlp", Long: true},
+	{Name: "healthy/mlp_digits-sgd-momentum", Model: "mlp_digits", Optimizer: "sgd", LR: 0.05, Momentum: 0.9},
+	{Name: "healthy/mlp_digits-30-epochs", Model: "mlp_digits", Epochs: 30, Long: true},
+	{Name: "healthy/cnn_digits-sgd", Model: "cnn_digits", Optimizer: "sgd", LR: 0.1, Momentum: 0.9, Long: true},
+
+	// Faulty.
+	{Name: "nan-loss/badinit_huge-sgd", Model: "badinit_huge", Optimizer: "sgd", LR: 0.01, Expect: []doctor.Kind{doctor.NaNLoss}},
+	{Name: "exploding/cnn-sgd-lr-20", Model: "cnn_digits", Optimizer: "sgd", LR: 20, Momentum: 0.9, Expect: []doctor.Kind{doctor.ExplodingGradients},
+		Repair: true, Baseline: "healthy/cnn_digits-sgd"},
+	{Name: "lr-too-high/adam-lr-0.5", Model: "mlp_digits", LR: 0.5, Expect: []doctor.Kind{doctor.LRTooHigh},
+		Repair: true, Baseline: "healthy/mlp_digits"},
+	{Name: "lr-far-too-high/sgd-lr-100", Model: "mlp_digits", Optimizer: "sgd", LR: 100, Expect: []doctor.Kind{doctor.LRTooHigh}, Long: true},
+	{Name: "lr-too-low/sgd-lr-1e-6", Model: "mlp_digits", Optimizer: "sgd", LR: 1e-6, Expect: []doctor.Kind{doctor.LRTooLow},
+		Repair: true, Baseline: "healthy/mlp_digits"},
+	{Name: "slow/sgd-lr-1e-3", Model: "mlp_digits", Optimizer: "sgd", LR: 1e-3, Epochs: 12, Expect: []doctor.Kind{doctor.SlowConvergence},
+		Repair: true, Baseline: "healthy/mlp_digits"},
+	{Name: "vanishing/deep_sigmoid-sgd", Model: "deep_sigmoid_mlp", Optimizer: "sgd", LR: 0.01, Expect: []doctor.Kind{doctor.VanishingGradients},
+		Repair: true, Baseline: "healthy/mlp_digits"},
+	{Name: "dying-relu/negative-biases", Model: "mlp_relu_6", Prepare: shiftBiases("layers.4.bias", -3), Expect: []doctor.Kind{doctor.DyingReLU},
+		Repair: true, Baseline: "healthy/mlp_relu_6"},
+	{Name: "saturated/deep_tanh-weights-x10", Model: "deep_tanh_mlp", Prepare: scaleWeights(10), Expect: []doctor.Kind{doctor.SaturatedActivations},
+		Repair: true, Baseline: "healthy/deep_tanh_mlp"},
+	{Name: "oscillating/sgd-lr-1.5", Model: "mlp_digits", Optimizer: "sgd", LR: 1.5, Epochs: 12, Expect: []doctor.Kind{doctor.OscillatingLoss},
+		Repair: true, Baseline: "healthy/mlp_digits"},
+	{Name: "overfitting/100-samples", Model: "mlp_relu_6", TrainN: 100, LR: 1e-2, Epochs: 40, Expect: []doctor.Kind{doctor.Overfitting},
+		Repair: true, Baseline: "overfitting/100-samples"},
+	{Name: "underfitting/weight-decay-0.3", Model: "mlp_digits", WeightDecay: 0.3, Epochs: 12, Expect: []doctor.Kind{doctor.Underfitting},
+		Repair: true, Baseline: "healthy/mlp_digits"},
+}
+
+// shiftBiases adds delta to one bias (dead-ReLU biases).
+func shiftBiases(name string, delta float32) func(p *exec.Program) {
+	return func(p *exec.Program) {
+		for _, q := range p.Params() {
+			if q.Name == name {
+				for i := range q.Value {
+					q.Value[i] += delta
+				}
+			}
+		}
+	}
+}
+
+// scaleWeights multiplies every weight matrix by f (a too-large init).
+func scaleWeights(f float32) func(p *exec.Program) {
+	return func(p *exec.Program) {
+		for _, q := range p.Params() {
+			if len(q.Shape) >= 2 {
+				for i := range q.Value {
+					q.Value[i] *= f
+				}
+			}
+		}
+	}
+}
+
+// Env is what a run needs from outside: the models and the data.
+type Env struct {
+	Load func(model string) (*ir.Model, error)
+	Data *data.Data // digits: train and val
+}
+
+// Outcome is what one run produced.
+type Outcome struct {
+	Case       Case
+	Mode       doctor.Mode
+	Kinds      []doctor.Kind
+	Diagnoses  []doctor.Diagnosis
+	Repairs    []doctor.Repair
+	Err        error // the loop's error (e.g. divergence)
+	ValAcc     float64
+	ValLoss    float64
+	Log        string // the JSON lines
+	Console    string // what the terminal showed
+	Permanent  string
+	StepsTaken int
+}
+
+// Detected reports whether every expected kind was diagnosed.
+func (o Outcome) Detected() bool {
+	for _, k := range o.Case.Expect {
+		if !slices.Contains(o.Kinds, k) {
+			return false
+		}
+	}
+	return true
+}
+
+// Run trains one case with the doctor in the given mode.
+func Run(c Case, env Env, mode doctor.Mode) (Outcome, error) {
+	out := Outcome{Case: c, Mode: mode, ValAcc: math.NaN(), ValLoss: math.NaN()}
+	m, err := env.Load(c.Model)
+	if err != nil {
+		return out, err
+	}
+	prog, err := exec.Compile(m, exec.Options{Seed: 1, Threads: 1})
+	if err != nil {
+		return out, err
+	}
+	if c.Prepare != nil {
+		c.Prepare(prog)
+	}
+	name := c.Optimizer
+	if name == "" {
+		name = "adam"
+	}
+	s, err := train.OptimizerDefaults(name)
+	if err != nil {
+		return out, err
+	}
+	if c.LR > 0 {
+		s.LR = c.LR
+	}
+	s.Momentum, s.WeightDecay = c.Momentum, c.WeightDecay
+	o, err := train.NewOptimizer(s)
+	if err != nil {
+		return out, err
+	}
+	tr := env.Data.Train
+	if c.TrainN > 0 {
+		idx := make([]int, c.TrainN)
+		for i := range idx {
+			idx[i] = i
+		}
+		tr = tr.Subset(idx)
+	}
+	epochs := c.Epochs
+	if epochs == 0 {
+		epochs = 10
+	}
+	var log, console bytes.Buffer
+	d := doctor.New(m, doctor.Settings{Optimizer: s}, doctor.Config{Mode: mode, Summary: &console, Seed: 1})
+	l := &train.Loop{Model: prog, Train: tr, Val: env.Data.Val, Loss: loss.CrossEntropy{}, Opt: o,
+		Epochs: epochs, BatchSize: 64, Shuffle: true, Seed: 1, BatchNormInputs: train.BatchNormInputs(m),
+		Hooks: []train.Hook{train.NewJSONLog(&log), train.NewProgress(&console, false), d}}
+	res, err := l.Run()
+	if res == nil && err != nil {
+		return out, err
+	}
+	out.Err = err
+	out.Kinds, out.Diagnoses, out.Repairs = d.Kinds(), d.Diagnoses(), d.Repairs()
+	out.Log, out.Console, out.Permanent = log.String(), console.String(), d.PermanentFlags()
+	if err == nil {
+		out.ValLoss, out.ValAcc, err = l.Evaluate(env.Data.Val)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Select returns the cases of the short suite (long=false) or all.
+func Select(long bool) []Case {
+	var cs []Case
+	for _, c := range Cases {
+		if long || !c.Long {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// Matrix prints the detection matrix of warn-mode outcomes.
+func Matrix(w io.Writer, outs []Outcome) (detected, faulty, falseAlarms, healthy int) {
+	fmt.Fprintf(w, "%-34s %-22s %-40s %s\n", "run", "expected", "diagnosed", "result")
+	for _, o := range outs {
+		exp := "none (healthy)"
+		if len(o.Case.Expect) > 0 {
+			exp = kinds(o.Case.Expect)
+			faulty++
+		} else {
+			healthy++
+		}
+		got := kinds(o.Kinds)
+		if got == "" {
+			got = "-"
+		}
+		res := "ok"
+		switch {
+		case len(o.Case.Expect) == 0 && len(o.Kinds) > 0:
+			res = "FALSE ALARM"
+			falseAlarms++
+		case len(o.Case.Expect) > 0 && o.Detected():
+			detected++
+		case len(o.Case.Expect) > 0:
+			res = "MISSED"
+		}
+		fmt.Fprintf(w, "%-34s %-22s %-40s %s\n", o.Case.Name, exp, got, res)
+	}
+	return
+}
+
+func kinds(ks []doctor.Kind) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ",")
+}
