@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/train/optim/internal/fused"
 )
 
 // AdamConfig holds the hyperparameters of torch.optim.Adam and AdamW.
@@ -31,6 +32,11 @@ type Adam struct {
 	cfg       AdamConfig
 	decoupled bool
 	state     map[*exec.Param]*adamState
+	// per step, reused
+	ps     []*exec.Param
+	sts    []*adamState
+	hyp    []fused.AdamHyper
+	chunks []fused.Chunk
 }
 
 type adamState struct {
@@ -73,40 +79,42 @@ func (o *Adam) SetLR(lr float64)   { o.cfg.LR = lr }
 func (o *Adam) Config() AdamConfig { return o.cfg }
 
 // Step follows torch 1.13's _single_tensor_adam / _single_tensor_adamw
-// (capturable=False, so the bias corrections are Python floats).
+// (capturable=False, so the bias corrections are Python floats), one fused
+// vector pass per chunk of each parameter, the chunks spread over the CPUs.
 func (o *Adam) Step(params []*exec.Param) {
 	c := o.cfg
 	b1, b2 := c.Betas[0], c.Betas[1]
-	fb1, fb2 := f32(b1), f32(b2)
-	one1, one2 := f32(1-b1), f32(1-b2)
-	wd := f32(c.WeightDecay)
-	decay := f32(1 - c.LR*c.WeightDecay)
-	eps := f32(c.Eps)
-	for _, p := range params {
-		if p.Grad == nil {
-			continue
-		}
+	base := fused.AdamHyper{
+		Decay: 1, // Adam: ×1 is exact
+		B1:    f32(b1), One1: f32(1 - b1),
+		B2: f32(b2), One2: f32(1 - b2),
+		Eps: f32(c.Eps),
+	}
+	if o.decoupled {
+		base.Decay = f32(1 - c.LR*c.WeightDecay) // param.mul_(1 − lr·wd), always done
+	} else if c.WeightDecay != 0 {
+		base.WD, base.Coupled = f32(c.WeightDecay), 1 // grad.add(param, alpha=wd)
+	}
+	o.ps = withGrad(o.ps, params)
+	o.sts, o.hyp = o.sts[:0], o.hyp[:0]
+	for _, p := range o.ps {
 		st := o.state[p]
 		if st == nil {
 			st = &adamState{m: make([]float32, len(p.Value)), v: make([]float32, len(p.Value))}
 			o.state[p] = st
 		}
 		st.step++ // a float32 tensor in PyTorch; exact for any realistic count
-		bc1 := 1 - math.Pow(b1, st.step)
-		bc2 := 1 - math.Pow(b2, st.step)
-		stepSize := f32(-(c.LR / bc1))
-		bc2sqrt := f32(math.Sqrt(bc2))
-		for i, g := range p.Grad {
-			if o.decoupled {
-				p.Value[i] = mul32(p.Value[i], decay) // param.mul_(1 − lr·wd), always done (×1 is exact)
-			} else if c.WeightDecay != 0 {
-				g = fma32(g, wd, p.Value[i]) // grad.add(param, alpha=wd)
-			}
-			st.m[i] = fma32(mul32(st.m[i], fb1), one1, g)        // exp_avg.mul_(β₁).add_(grad, alpha=1−β₁)
-			st.v[i] = addcmul32(mul32(st.v[i], fb2), one2, g, g) // exp_avg_sq.mul_(β₂).addcmul_(grad, grad, value=1−β₂)
-			denom := float32(float64(sqrt32(st.v[i])) / float64(bc2sqrt))
-			denom = float32(float64(denom) + float64(eps))               // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
-			p.Value[i] = addcdiv32(p.Value[i], stepSize, st.m[i], denom) // param.addcdiv_(exp_avg, denom, value=−step_size)
-		}
+		h := base
+		h.StepSize = f32(-(c.LR / (1 - math.Pow(b1, st.step))))
+		h.BC2Sqrt = f32(math.Sqrt(1 - math.Pow(b2, st.step)))
+		o.sts, o.hyp = append(o.sts, st), append(o.hyp, h)
 	}
+	// exp_avg.mul_(β₁).add_(grad, alpha=1−β₁);
+	// exp_avg_sq.mul_(β₂).addcmul_(grad, grad, value=1−β₂);
+	// denom = (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps);
+	// param.addcdiv_(exp_avg, denom, value=−step_size)
+	parallel(o.ps, &o.chunks, func(ch fused.Chunk) {
+		p, st := o.ps[ch.P], o.sts[ch.P]
+		fused.Adam(p.Value[ch.Lo:ch.Hi], p.Grad[ch.Lo:ch.Hi], st.m[ch.Lo:ch.Hi], st.v[ch.Lo:ch.Hi], &o.hyp[ch.P])
+	})
 }

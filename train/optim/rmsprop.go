@@ -2,6 +2,7 @@ package optim
 
 import (
 	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/train/optim/internal/fused"
 )
 
 // RMSpropConfig holds torch.optim.RMSprop's hyperparameters.
@@ -25,6 +26,10 @@ var DefaultRMSprop = RMSpropConfig{LR: 1e-2, Alpha: 0.99, Eps: 1e-8}
 type RMSprop struct {
 	cfg   RMSpropConfig
 	state map[*exec.Param]*rmsState
+	// per step, reused
+	ps     []*exec.Param
+	sts    []*rmsState
+	chunks []fused.Chunk
 }
 
 type rmsState struct{ sq, gavg, buf []float32 }
@@ -47,19 +52,13 @@ func (o *RMSprop) LR() float64           { return o.cfg.LR }
 func (o *RMSprop) SetLR(lr float64)      { o.cfg.LR = lr }
 func (o *RMSprop) Config() RMSpropConfig { return o.cfg }
 
-// Step follows torch 1.13's _single_tensor_rmsprop.
+// Step follows torch 1.13's _single_tensor_rmsprop, the chunks of every
+// parameter spread over the CPUs.
 func (o *RMSprop) Step(params []*exec.Param) {
 	c := o.cfg
-	wd := f32(c.WeightDecay)
-	alpha := f32(c.Alpha)
-	one := f32(1 - c.Alpha)
-	eps := f32(c.Eps)
-	mom := f32(c.Momentum)
-	negLR := f32(-c.LR)
-	for _, p := range params {
-		if p.Grad == nil {
-			continue
-		}
+	o.ps = withGrad(o.ps, params)
+	o.sts = o.sts[:0]
+	for _, p := range o.ps {
 		st := o.state[p]
 		if st == nil {
 			n := len(p.Value)
@@ -72,25 +71,47 @@ func (o *RMSprop) Step(params []*exec.Param) {
 			}
 			o.state[p] = st
 		}
-		for i, g := range p.Grad {
-			if c.WeightDecay != 0 {
-				g = fma32(g, wd, p.Value[i]) // grad.add(param, alpha=wd)
-			}
-			st.sq[i] = addcmul32(mul32(st.sq[i], alpha), one, g, g) // square_avg.mul_(α).addcmul_(g, g, value=1−α)
-			var avg float32
-			if c.Centered {
-				st.gavg[i] = fma32(mul32(st.gavg[i], alpha), one, g) // grad_avg.mul_(α).add_(g, alpha=1−α)
-				avg = sqrt32(addcmul32(st.sq[i], -1, st.gavg[i], st.gavg[i]))
-			} else {
-				avg = sqrt32(st.sq[i])
-			}
-			avg = float32(float64(avg) + float64(eps)) // avg.add_(eps)
-			if c.Momentum > 0 {
-				st.buf[i] = addcdiv32(mul32(st.buf[i], mom), 1, g, avg) // buf.mul_(μ).addcdiv_(g, avg)
-				p.Value[i] = fma32(p.Value[i], negLR, st.buf[i])        // param.add_(buf, alpha=−lr)
-			} else {
-				p.Value[i] = addcdiv32(p.Value[i], negLR, g, avg) // param.addcdiv_(g, avg, value=−lr)
-			}
+		o.sts = append(o.sts, st)
+	}
+	parallel(o.ps, &o.chunks, func(ch fused.Chunk) {
+		p, st := o.ps[ch.P], o.sts[ch.P]
+		sub := rmsState{sq: st.sq[ch.Lo:ch.Hi]}
+		if st.gavg != nil {
+			sub.gavg = st.gavg[ch.Lo:ch.Hi]
+		}
+		if st.buf != nil {
+			sub.buf = st.buf[ch.Lo:ch.Hi]
+		}
+		o.update(p.Value[ch.Lo:ch.Hi], p.Grad[ch.Lo:ch.Hi], &sub)
+	})
+}
+
+func (o *RMSprop) update(value, grad []float32, st *rmsState) {
+	c := o.cfg
+	wd := f32(c.WeightDecay)
+	alpha := f32(c.Alpha)
+	one := f32(1 - c.Alpha)
+	eps := f32(c.Eps)
+	mom := f32(c.Momentum)
+	negLR := f32(-c.LR)
+	for i, g := range grad {
+		if c.WeightDecay != 0 {
+			g = fma32(g, wd, value[i]) // grad.add(param, alpha=wd)
+		}
+		st.sq[i] = addcmul32(st.sq[i]*alpha, one, g, g) // square_avg.mul_(α).addcmul_(g, g, value=1−α)
+		var avg float32
+		if c.Centered {
+			st.gavg[i] = fma32(st.gavg[i]*alpha, one, g) // grad_avg.mul_(α).add_(g, alpha=1−α)
+			avg = sqrt32(addcmul32(st.sq[i], -1, st.gavg[i], st.gavg[i]))
+		} else {
+			avg = sqrt32(st.sq[i])
+		}
+		avg += eps // avg.add_(eps)
+		if c.Momentum > 0 {
+			st.buf[i] = addcdiv32(st.buf[i]*mom, 1, g, avg) // buf.mul_(μ).addcdiv_(g, avg)
+			value[i] = fma32(value[i], negLR, st.buf[i])    // param.add_(buf, alpha=−lr)
+		} else {
+			value[i] = addcdiv32(value[i], negLR, g, avg) // param.addcdiv_(g, avg, value=−lr)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/train/optim/internal/fused"
 )
 
 // SGDConfig holds torch.optim.SGD's hyperparameters. PyTorch's defaults are
@@ -25,6 +26,11 @@ type SGDConfig struct {
 type SGD struct {
 	cfg SGDConfig
 	buf map[*exec.Param][]float32
+	// per step, reused
+	ps     []*exec.Param
+	bufs   [][]float32
+	first  []bool
+	chunks []fused.Chunk
 }
 
 // NewSGD checks the configuration like PyTorch's constructor does.
@@ -48,40 +54,52 @@ func (o *SGD) LR() float64       { return o.cfg.LR }
 func (o *SGD) SetLR(lr float64)  { o.cfg.LR = lr }
 func (o *SGD) Config() SGDConfig { return o.cfg }
 
-// Step follows torch 1.13's _single_tensor_sgd.
+// Step follows torch 1.13's _single_tensor_sgd, the chunks of every
+// parameter spread over the CPUs.
 func (o *SGD) Step(params []*exec.Param) {
 	c := o.cfg
-	wd := f32(c.WeightDecay)
-	mom := f32(c.Momentum)
-	damp := f32(1 - c.Dampening)
-	alpha := f32(-c.LR)
-	for _, p := range params {
-		if p.Grad == nil {
-			continue
-		}
+	o.ps = withGrad(o.ps, params)
+	o.bufs, o.first = o.bufs[:0], o.first[:0]
+	for _, p := range o.ps {
 		buf, seen := o.buf[p]
 		if c.Momentum != 0 && !seen {
 			buf = make([]float32, len(p.Value))
 			o.buf[p] = buf
 		}
-		for i, g := range p.Grad {
-			d := g
-			if c.WeightDecay != 0 {
-				d = fma32(d, wd, p.Value[i]) // d_p.add(param, alpha=wd)
-			}
-			if c.Momentum != 0 {
-				if !seen {
-					buf[i] = d // clone: no dampening on the first step
-				} else {
-					buf[i] = fma32(mul32(buf[i], mom), damp, d) // buf.mul_(μ).add_(d_p, alpha=1−dampening)
-				}
-				if c.Nesterov {
-					d = fma32(d, mom, buf[i]) // d_p.add(buf, alpha=μ)
-				} else {
-					d = buf[i]
-				}
-			}
-			p.Value[i] = fma32(p.Value[i], alpha, d) // param.add_(d_p, alpha=−lr)
+		o.bufs, o.first = append(o.bufs, buf), append(o.first, !seen)
+	}
+	parallel(o.ps, &o.chunks, func(ch fused.Chunk) {
+		p, buf := o.ps[ch.P], o.bufs[ch.P]
+		if buf != nil {
+			buf = buf[ch.Lo:ch.Hi]
 		}
+		o.update(p.Value[ch.Lo:ch.Hi], p.Grad[ch.Lo:ch.Hi], buf, o.first[ch.P])
+	})
+}
+
+func (o *SGD) update(value, grad, buf []float32, first bool) {
+	c := o.cfg
+	wd := f32(c.WeightDecay)
+	mom := f32(c.Momentum)
+	damp := f32(1 - c.Dampening)
+	alpha := f32(-c.LR)
+	for i, g := range grad {
+		d := g
+		if c.WeightDecay != 0 {
+			d = fma32(d, wd, value[i]) // d_p.add(param, alpha=wd)
+		}
+		if c.Momentum != 0 {
+			if first {
+				buf[i] = d // clone: no dampening on the first step
+			} else {
+				buf[i] = fma32(buf[i]*mom, damp, d) // buf.mul_(μ).add_(d_p, alpha=1−dampening)
+			}
+			if c.Nesterov {
+				d = fma32(d, mom, buf[i]) // d_p.add(buf, alpha=μ)
+			} else {
+				d = buf[i]
+			}
+		}
+		value[i] = fma32(value[i], alpha, d) // param.add_(d_p, alpha=−lr)
 	}
 }
