@@ -55,6 +55,11 @@ type Loop struct {
 
 	Hooks []Hook
 
+	// History holds the epochs completed before this Run (a resumed run,
+	// see Resume): Run continues with epoch len(History)+1 and reports
+	// them in its Result.
+	History []EpochStats
+
 	// Epoch (1-based) and Step (global, 1-based) of the work in progress,
 	// for hooks.
 	Epoch, Step int
@@ -357,7 +362,7 @@ func (l *Loop) Run() (*Result, error) {
 			}
 		}
 	}
-	res := &Result{}
+	res := &Result{Epochs: slices.Clone(l.History)}
 	runErr := l.epochs(res)
 	res.Stopped = l.stopReason
 	for _, h := range l.Hooks {
@@ -376,7 +381,7 @@ func (l *Loop) epochs(res *Result) error {
 	if l.DropLast {
 		steps = n / l.BatchSize
 	}
-	for l.Epoch = 1; l.Epoch <= l.Epochs; l.Epoch++ {
+	for l.Epoch = len(res.Epochs) + 1; l.Epoch <= l.Epochs && l.stopReason == ""; l.Epoch++ {
 		es := EpochStats{Epoch: l.Epoch, LR: l.Opt.LR(), Steps: steps, ValLoss: math.NaN(), ValAcc: math.NaN()}
 		start := time.Now()
 		var sum, normSum float64

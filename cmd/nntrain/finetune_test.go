@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,5 +93,41 @@ func TestFreezeUsageErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// Stopping after 2 epochs and resuming to 4 writes the same bytes as 4
+// epochs at once; other settings on resume are refused, naming them.
+func TestResumeCommand(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{bnMLP, digits, "--seed", "3", "--scheduler", "step", "--step-size", "1", "--gamma", "0.7"}
+	full := filepath.Join(dir, "full.onnx")
+	if code, o, e := runCmd(append(common, "--epochs", "4", "--out", full, "--checkpoint-dir", filepath.Join(dir, "a"))...); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, o, e)
+	}
+	part := filepath.Join(dir, "part.onnx")
+	ck := filepath.Join(dir, "b")
+	if code, o, e := runCmd(append(common, "--epochs", "2", "--out", part, "--checkpoint-dir", ck, "--resume")...); code != 0 || !strings.Contains(o, "no checkpoint in") {
+		t.Fatalf("exit %d\n%s%s", code, o, e)
+	}
+	code, o, e := runCmd(append(common, "--epochs", "4", "--out", part, "--checkpoint-dir", ck, "--resume")...)
+	if code != 0 || !strings.Contains(o, "resuming after epoch 2 of 4") || strings.Contains(o, "epoch 2/4") {
+		t.Fatalf("exit %d\n%s%s", code, o, e)
+	}
+	a, _ := os.ReadFile(full)
+	b, _ := os.ReadFile(part)
+	if len(a) == 0 || !bytes.Equal(a, b) {
+		t.Fatal("2 + 2 resumed epochs differ from 4 epochs")
+	}
+	code, _, e = runCmd(append(common, "--epochs", "5", "--out", part, "--checkpoint-dir", ck, "--resume", "--lr", "0.01", "--gamma", "0.5")...)
+	if code != 2 || !strings.Contains(e, "--gamma: 0.7 → 0.5") || !strings.Contains(e, "--lr: 0.001 → 0.01") {
+		t.Errorf("changed settings: exit %d: %s", code, e)
+	}
+	if code, _, e = runCmd(append(common, "--resume", "--out", part)...); code != 2 || !strings.Contains(e, "--resume needs --checkpoint-dir") {
+		t.Errorf("--resume alone: exit %d: %s", code, e)
+	}
+	os.WriteFile(filepath.Join(ck, checkpointName), []byte("garbage"), 0o644)
+	if code, _, e = runCmd(append(common, "--epochs", "4", "--out", part, "--checkpoint-dir", ck, "--resume")...); code != 2 || !strings.Contains(e, "not an nntrain checkpoint") {
+		t.Errorf("damaged checkpoint: exit %d: %s", code, e)
 	}
 }

@@ -71,6 +71,7 @@ type trainCmd struct {
 	quiet              bool
 	ft                 finetuneFlags
 	graph              graphChoice
+	ck                 checkpointFlags
 	set                map[string]bool
 	modelPath, dataDir string
 }
@@ -125,6 +126,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	fs.BoolVar(&c.quiet, "quiet", false, "print only the final summary")
 	c.ft.register(fs)
 	c.graph.register(fs)
+	c.ck.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, trainUsage+"Flags:\n")
 		fs.PrintDefaults()
@@ -355,6 +357,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		c.describe(human, m, d, lossName)
 	}
 
+	if err := c.ck.prepare(c, d, human); err != nil {
+		return err
+	}
 	if c.lrFind {
 		return c.runLRFind(l, human, logW)
 	}
@@ -385,8 +390,10 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		if err := prog.WriteBack(); err != nil {
 			return err
 		}
-		written, err = c.graph.write(out, m)
-		return err
+		if written, err = c.graph.write(out, m); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(out))
 	}
 	doc, err := c.doctorHook(m, human)
 	if err != nil {
@@ -403,6 +410,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if c.checkpointEvery > 0 {
 		l.Hooks = append(l.Hooks, &train.Checkpoint{Every: c.checkpointEvery, Save: func(int) (string, error) { return out, save() }})
 	}
+	l.Hooks = append(l.Hooks, c.ck.hooks(c, d, es)...)
 	res, err := l.Run()
 	if err != nil {
 		var div *train.DivergedError

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/nnkit/nnkit/train"
+	"github.com/nnkit/nnkit/train/data"
+)
+
+// checkpointName is the file kept in --checkpoint-dir.
+const checkpointName = "nntrain.ckpt"
+
+// checkpointFlags: --checkpoint-dir and --resume.
+type checkpointFlags struct {
+	dir    string
+	resume bool
+
+	path  string
+	state *train.TrainState // loaded for --resume (nil: start afresh)
+}
+
+func (f *checkpointFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "checkpoint-dir", "", "after every epoch, keep the complete training state (weights, BatchNorm statistics, optimizer moments, schedule, early stopping, random state) in `DIR`/"+checkpointName+", written atomically")
+	fs.BoolVar(&f.resume, "resume", false, "continue from the checkpoint in --checkpoint-dir (starts afresh when there is none yet); needs the same model, data and settings, --epochs may grow")
+}
+
+// notResumeSettings are the flags that may change between a run and its
+// resumption: where things are written, how long to train, how to report.
+var notResumeSettings = []string{"out", "log", "epochs", "checkpoint-dir", "resume", "quiet", "threads", "plot",
+	"checkpoint-every", "lr-find", "lr-find-start", "lr-find-end", "lr-find-steps"}
+
+// settings describes what a checkpoint must agree with to be resumed:
+// every flag that changes the trajectory, the resolved schedule length and
+// the data.
+func (f *checkpointFlags) settings(c *trainCmd, d *data.Data) map[string]string {
+	s := map[string]string{}
+	c.fs.VisitAll(func(fl *flag.Flag) {
+		if !slices.Contains(notResumeSettings, fl.Name) {
+			s["--"+fl.Name] = fl.Value.String()
+		}
+	})
+	s["cosine T_max"] = strconv.Itoa(c.sched.TMax)
+	s["training data"] = setFingerprint(d.Train)
+	s["validation data"] = setFingerprint(d.Val)
+	return s
+}
+
+// setFingerprint is the size and a CRC-32 of a data set's samples and
+// targets.
+func setFingerprint(s *data.Set) string {
+	if s == nil {
+		return "none"
+	}
+	h := crc32.NewIEEE()
+	var b [8]byte
+	for _, x := range s.X {
+		u := math.Float32bits(x)
+		b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+		h.Write(b[:4])
+	}
+	for _, y := range s.Labels {
+		for i := range 8 {
+			b[i] = byte(uint64(y) >> (8 * i))
+		}
+		h.Write(b[:])
+	}
+	for _, x := range s.Targets {
+		u := math.Float32bits(x)
+		b[0], b[1], b[2], b[3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+		h.Write(b[:4])
+	}
+	return fmt.Sprintf("%d samples, crc32 %08x", s.N, h.Sum32())
+}
+
+// prepare checks the flags, creates the directory, removes temporaries an
+// earlier killed run left, and loads the checkpoint for --resume.
+func (f *checkpointFlags) prepare(c *trainCmd, d *data.Data, human io.Writer) error {
+	if f.resume && f.dir == "" {
+		return usagef("--resume needs --checkpoint-dir DIR (where the checkpoint is)")
+	}
+	if f.dir == "" {
+		return nil
+	}
+	if c.lrFind {
+		return usagef("--checkpoint-dir and --resume do not apply to --lr-find")
+	}
+	if err := os.MkdirAll(f.dir, 0o755); err != nil {
+		return usagef("--checkpoint-dir: %v", err)
+	}
+	f.path = filepath.Join(f.dir, checkpointName)
+	if stale, _ := filepath.Glob(filepath.Join(f.dir, "."+checkpointName+".tmp*")); len(stale) > 0 {
+		for _, s := range stale {
+			os.Remove(s) // a run killed while writing left it; the checkpoint itself is whole
+		}
+	}
+	if !f.resume {
+		return nil
+	}
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(human, "no checkpoint in %s yet: starting from epoch 1\n", f.dir)
+		return nil
+	}
+	if err != nil {
+		return usagef("--resume: %v", err)
+	}
+	st, err := train.DecodeState(b)
+	if err != nil {
+		return usagef("--resume: %s: %v", f.path, err)
+	}
+	if diff := train.SettingsDiff(st.Settings, f.settings(c, d)); len(diff) > 0 {
+		return usagef("--resume: %s was written with other settings; resume with the same ones (or start afresh without --resume):\n  %s",
+			f.path, joinLines(diff))
+	}
+	f.state = st
+	return nil
+}
+
+func joinLines(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += "\n  "
+		}
+		out += x
+	}
+	return out
+}
+
+// hooks returns the hooks that resume and save; they go after early
+// stopping.
+func (f *checkpointFlags) hooks(c *trainCmd, d *data.Data, es *train.EarlyStopping) []train.Hook {
+	if f.dir == "" {
+		return nil
+	}
+	var hs []train.Hook
+	if f.state != nil {
+		hs = append(hs, &train.Resume{State: f.state, ES: es})
+	}
+	hs = append(hs, &train.SaveState{ES: es, Settings: f.settings(c, d), Save: func(st *train.TrainState) (string, error) {
+		return f.path, writeAtomic(f.path, st.Encode)
+	}})
+	return hs
+}
+
+// writeAtomic writes path through a temporary file in the same directory:
+// written, fsynced, renamed over path, and the directory fsynced, so that
+// at any moment (a crash, kill -9, power loss) path holds either its old
+// or its new contents, whole.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(name, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(name, path)
+	}
+	if err != nil {
+		os.Remove(name)
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
