@@ -44,6 +44,10 @@ type ExternalData struct {
 	Checksum string
 	// Extra holds any other key/value pairs in external_data, in order.
 	Extra []StringPair
+	// File is the side file the bytes were read from (an absolute path,
+	// symbolic links resolved), set by readers and never written. Writers
+	// use it to never replace a file the model was read from.
+	File string
 }
 
 // StringPair is one ONNX StringStringEntryProto.

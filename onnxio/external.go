@@ -1,12 +1,14 @@
 package onnxio
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
 )
 
@@ -60,7 +62,12 @@ func loadExternal(ts []*ir.Tensor, baseDir string) error {
 		}
 		f := files[path]
 		if f == nil {
-			f, err = os.Open(path)
+			f, _, err = safefile.Open(path)
+			var nr *safefile.NotRegularError
+			if errors.As(err, &nr) {
+				errs.Add(fmt.Errorf("tensor %q: external data %q is %s, not a regular file", t.Name, x.Location, safefile.Describe(nr.Mode)))
+				continue
+			}
 			if err != nil {
 				errs.Add(fmt.Errorf("tensor %q: external data file %q: %v", t.Name, x.Location, unwrapPathError(err)))
 				continue
@@ -68,10 +75,11 @@ func loadExternal(ts []*ir.Tensor, baseDir string) error {
 			files[path] = f
 		}
 		st, err := f.Stat()
-		if err != nil || !st.Mode().IsRegular() {
-			errs.Add(fmt.Errorf("tensor %q: external data %q is not a regular file", t.Name, x.Location))
+		if err != nil {
+			errs.Add(fmt.Errorf("tensor %q: external data %q: %v", t.Name, x.Location, err))
 			continue
 		}
+		x.File = path
 		n, err := ir.NumElements(t.Dims)
 		if err != nil {
 			errs.Add(fmt.Errorf("tensor %q: %v", t.Name, err))

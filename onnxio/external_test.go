@@ -60,15 +60,15 @@ func TestExternalDataWriteRead(t *testing.T) {
 			}
 		}
 	}
-	// Writing again in auto mode keeps external tensors external, in the
-	// same side file, in a new directory.
+	// Writing again in auto mode keeps external tensors external, in a
+	// side file named after the new model.
 	dir2 := t.TempDir()
 	out2 := filepath.Join(dir2, "again.onnx")
 	if err := WriteFile(out2, back, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir2, "ext.onnx.data")); err != nil {
-		t.Fatalf("auto mode did not keep the side file: %v", err)
+	if _, err := os.Stat(filepath.Join(dir2, "again.onnx.data")); err != nil {
+		t.Fatalf("auto mode did not keep the tensors external: %v", err)
 	}
 	again, err := ReadFile(out2)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
 	pb "github.com/nnkit/nnkit/onnxio/internal/onnxpb"
 )
@@ -66,18 +67,17 @@ func ReadFileWith(path string, o ReadOptions) (*ir.Model, error) {
 	if o.BaseDir == "" {
 		o.BaseDir = filepath.Dir(path)
 	}
-	f, err := os.Open(path)
+	// safefile.Open refuses FIFOs, devices and sockets without blocking
+	// (os.Open of a FIFO waits for a writer forever).
+	f, st, err := safefile.Open(path)
 	if err != nil {
+		var nr *safefile.NotRegularError
+		if errors.As(err, &nr) {
+			err = fmt.Errorf("is %s, not a model file", safefile.Describe(nr.Mode))
+		}
 		return nil, &Error{File: o.Name, Errs: ir.ErrorList{unwrapPathError(err)}}
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, &Error{File: o.Name, Errs: ir.ErrorList{err}}
-	}
-	if st.IsDir() {
-		return nil, &Error{File: o.Name, Errs: ir.ErrorList{errors.New("is a directory, not a model file")}}
-	}
 	if st.Size() > MaxModelBytes {
 		return nil, &Error{File: o.Name, Errs: ir.ErrorList{fmt.Errorf("file is %d bytes, more than the 2 GiB protobuf limit", st.Size())}}
 	}

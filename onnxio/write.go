@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
 	pb "github.com/nnkit/nnkit/onnxio/internal/onnxpb"
 )
@@ -20,9 +21,10 @@ type ExternalMode int
 
 const (
 	// ExternalAuto keeps tensors external that were external when read,
-	// each in the side file it came from, and inlines the rest; if the
-	// model would still exceed the 2 GiB protobuf limit, the largest
-	// tensors move to a side file too.
+	// in one side file named after the output (never the file they were
+	// read from: see WriteFile), and inlines the rest; if the model would
+	// exceed the 2 GiB protobuf limit, the largest tensors move to the side
+	// file too.
 	ExternalAuto ExternalMode = iota
 	// ExternalNever inlines every tensor.
 	ExternalNever
@@ -73,15 +75,18 @@ func marshal(mp *pb.ModelProto) ([]byte, error) {
 	return proto.MarshalOptions{Deterministic: true}.Marshal(mp)
 }
 
-// sideFile accumulates the tensors written to one external data file.
-type sideFile struct {
-	loc  string
-	data bytes.Buffer
-}
-
 // WriteFile writes m to path. The model and its side files are written to
 // temporary files in the same directory and renamed into place only when
 // everything succeeded.
+//
+// A side file is never one the model was read from, nor one the model
+// file being replaced refers to: ExternalAuto names it after the output
+// (<out>.data, or <out>.1.data, <out>.2.data … when that name is taken by
+// such a file), so fine-tuning model.onnx never changes the bytes
+// model.onnx reads, and a crash between the renames leaves the old output
+// loadable. A path naming a character device, FIFO or socket is written
+// directly (every tensor inline); a symbolic link to a regular file is
+// kept and the file it names is replaced.
 func WriteFile(path string, m *ir.Model, o *WriteOptions) error {
 	if o == nil {
 		o = &WriteOptions{}
@@ -89,6 +94,11 @@ func WriteFile(path string, m *ir.Model, o *WriteOptions) error {
 	if m.Graph == nil {
 		return fmt.Errorf("%s: the model has no graph", path)
 	}
+	target, err := safefile.Resolve(path)
+	if err != nil {
+		return err
+	}
+	path = target.Path
 	dir := filepath.Dir(path)
 	defLoc := o.Location
 	if defLoc == "" {
@@ -102,56 +112,51 @@ func WriteFile(path string, m *ir.Model, o *WriteOptions) error {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 
-	// Decide where each initializer goes.
-	place := map[*ir.Tensor]string{}
+	// Decide which initializers go to the side file.
+	external := map[*ir.Tensor]bool{}
 	total := int64(0)
 	for _, v := range allInitializers(m.Graph) {
 		total += int64(len(v.Init.Raw))
 	}
-	switch o.External {
+	mode := o.External
+	if target.Direct {
+		if mode == ExternalAll || total > MaxModelBytes/2 {
+			return fmt.Errorf("%s: is a device or pipe; a model with external data must be written to a file", path)
+		}
+		mode = ExternalNever
+	}
+	switch mode {
 	case ExternalAuto:
 		for _, v := range allInitializers(m.Graph) {
-			if v.Init.External != nil {
-				place[v.Init] = v.Init.External.Location
-			}
-		}
-		if total > MaxModelBytes/2 {
-			for _, v := range allInitializers(m.Graph) {
-				if _, ok := place[v.Init]; !ok && len(v.Init.Raw) >= threshold {
-					place[v.Init] = defLoc
-				}
+			if v.Init.External != nil || total > MaxModelBytes/2 && len(v.Init.Raw) >= threshold {
+				external[v.Init] = true
 			}
 		}
 	case ExternalAll:
 		for _, v := range allInitializers(m.Graph) {
 			if v.Init.DType != ir.String && len(v.Init.Raw) >= threshold {
-				place[v.Init] = defLoc
+				external[v.Init] = true
 			}
 		}
 	}
-	files := map[string]*sideFile{}
-	var order []*sideFile
+	loc := defLoc
+	if len(external) > 0 {
+		if loc, err = sideFileName(path, defLoc, o.Location != "", m); err != nil {
+			return err
+		}
+	}
+	var side bytes.Buffer
 	enc := &encoder{}
-	if len(place) > 0 {
+	if len(external) > 0 {
 		enc.ext = func(t *ir.Tensor) ([]*pb.StringStringEntryProto, bool, error) {
-			loc, ok := place[t]
-			if !ok {
+			if !external[t] {
 				return nil, false, nil
 			}
-			if _, err := safeLocationSyntax(loc); err != nil {
-				return nil, false, fmt.Errorf("tensor %q: %v", t.Name, err)
+			if pad := side.Len() % pageSize; pad != 0 {
+				side.Write(make([]byte, pageSize-pad))
 			}
-			sf := files[loc]
-			if sf == nil {
-				sf = &sideFile{loc: loc}
-				files[loc] = sf
-				order = append(order, sf)
-			}
-			if pad := sf.data.Len() % pageSize; pad != 0 {
-				sf.data.Write(make([]byte, pageSize-pad))
-			}
-			x := &ir.ExternalData{Location: loc, Offset: int64(sf.data.Len()), Length: int64(len(t.Raw))}
-			sf.data.Write(t.Raw)
+			x := &ir.ExternalData{Location: loc, Offset: int64(side.Len()), Length: int64(len(t.Raw))}
+			side.Write(t.Raw)
 			return externalPairs(x), true, nil
 		}
 	}
@@ -163,77 +168,130 @@ func WriteFile(path string, m *ir.Model, o *WriteOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	// Write everything to temporaries, then rename.
-	type pending struct{ tmp, final string }
-	var done []pending
-	cleanup := func() {
-		for _, p := range done {
-			os.Remove(p.tmp)
-		}
-	}
-	for _, sf := range order {
-		final := filepath.Join(dir, filepath.FromSlash(sf.loc))
+	// Write everything to temporaries, then rename: the side file first,
+	// so that the model never refers to data not yet in place.
+	var tx safefile.Tx
+	if len(external) > 0 {
+		final := filepath.Join(dir, filepath.FromSlash(loc))
 		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-			cleanup()
 			return fmt.Errorf("%s: %v", path, err)
 		}
-		tmp, err := writeTemp(final, sf.data.Bytes())
+		if err := tx.Add(final, side.Bytes()); err != nil {
+			return fmt.Errorf("%s: external data %q: %v", path, loc, err)
+		}
+	}
+	if err := tx.Add(path, b); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// sideFileName chooses the external data file for a model written to
+// path: def (<out>.data), unless a file of that name is one the model's
+// tensors were read from or one the model now at path refers to; then
+// <out>.1.data, <out>.2.data, … An explicit location in that case is an
+// error.
+func sideFileName(path, def string, explicit bool, m *ir.Model) (string, error) {
+	dir := filepath.Dir(path)
+	var protected []os.FileInfo
+	for _, v := range allInitializers(m.Graph) {
+		if x := v.Init.External; x != nil && x.File != "" {
+			if st, err := os.Stat(x.File); err == nil {
+				protected = append(protected, st)
+			}
+		}
+	}
+	refs, known := referencedFiles(path)
+	protected = append(protected, refs...)
+	taken := func(loc string) bool {
+		st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(loc)))
 		if err != nil {
-			cleanup()
-			return fmt.Errorf("%s: external data %q: %v", path, sf.loc, err)
+			return false
 		}
-		done = append(done, pending{tmp, final})
+		if !known {
+			return true // the model at path could not be inspected: keep every existing file
+		}
+		for _, p := range protected {
+			if os.SameFile(st, p) {
+				return true
+			}
+		}
+		return false
 	}
-	tmp, err := writeTemp(path, b)
+	if !taken(def) {
+		return def, nil
+	}
+	if explicit {
+		return "", fmt.Errorf("%s: external data location %q names a file the model was read from or %s refers to; choose another", path, def, filepath.Base(path))
+	}
+	stem := strings.TrimSuffix(def, ".data")
+	for i := 1; ; i++ {
+		if loc := fmt.Sprintf("%s.%d.data", stem, i); !taken(loc) {
+			return loc, nil
+		}
+	}
+}
+
+// maxInspect is the largest existing model WriteFile parses to learn which
+// side files it refers to (models with external data are small).
+const maxInspect = 64 << 20
+
+// referencedFiles lists the external data files the model now at path
+// refers to. known is false when there is a file that could not be
+// inspected (too large, compressed, not a model).
+func referencedFiles(path string) (files []os.FileInfo, known bool) {
+	st, err := os.Stat(path)
 	if err != nil {
-		cleanup()
-		return fmt.Errorf("%s: %v", path, err)
+		return nil, true // nothing there yet
 	}
-	done = append(done, pending{tmp, path})
-	for _, p := range done {
-		if err := os.Rename(p.tmp, p.final); err != nil {
-			cleanup()
-			return fmt.Errorf("%s: %v", path, err)
+	if !st.Mode().IsRegular() || st.Size() > maxInspect {
+		return nil, false
+	}
+	b, err := safefile.ReadFile(path, maxInspect)
+	if err != nil {
+		return nil, false
+	}
+	mp := &pb.ModelProto{}
+	if err := proto.Unmarshal(b, mp); err != nil {
+		return nil, false
+	}
+	var walk func(g *pb.GraphProto)
+	walk = func(g *pb.GraphProto) {
+		for _, t := range g.GetInitializer() {
+			for _, kv := range t.GetExternalData() {
+				if kv.GetKey() != "location" {
+					continue
+				}
+				if _, err := safeLocationSyntax(kv.GetValue()); err != nil {
+					continue
+				}
+				if st, err := os.Stat(filepath.Join(filepath.Dir(path), filepath.FromSlash(kv.GetValue()))); err == nil {
+					files = append(files, st)
+				}
+			}
+		}
+		for _, n := range g.GetNode() {
+			for _, a := range n.GetAttribute() {
+				if a.GetG() != nil {
+					walk(a.GetG())
+				}
+				for _, sg := range a.GetGraphs() {
+					walk(sg)
+				}
+			}
 		}
 	}
-	return nil
+	walk(mp.GetGraph())
+	return files, true
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same
-// directory and a rename, so that readers never see a partial file.
+// directory and a rename, so that readers never see a partial file. A
+// device, FIFO or socket (/dev/null, /dev/stdout) is written directly,
+// never replaced; stale temporaries of path from a killed process are
+// removed.
 func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func writeTemp(final string, data []byte) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(final), "."+filepath.Base(final)+".tmp*")
-	if err != nil {
-		return "", err
-	}
-	name := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(name, 0o644)
-	}
-	if err != nil {
-		os.Remove(name)
-		return "", err
-	}
-	return name, nil
+	return safefile.WriteAtomic(path, data)
 }
 
 // safeLocationSyntax applies the location rules that do not need the file

@@ -17,10 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"codeberg.org/sbinet/npyio/npz"
-
 	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
 	"github.com/nnkit/nnkit/train/data"
@@ -87,12 +86,18 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return fail(cli.ExitUsage, "want a model and an input file, got %d arguments", len(pos))
 	case pf.output == "":
 		return fail(cli.ExitUsage, "no output file: give -o output.npy (or .npz)")
-	case pf.batchSize < 1:
-		return fail(cli.ExitUsage, "--batch-size must be at least 1, got %d", pf.batchSize)
+	}
+	if err := checkPredictFlags(pf); err != nil { // flagcheck.go
+		return fail(cli.ExitUsage, "%v", err)
 	}
 	outExt := strings.ToLower(filepath.Ext(pf.output))
 	if outExt != ".npy" && outExt != ".npz" {
-		return fail(cli.ExitUsage, "%s: the output must be an .npy or .npz file", pf.output)
+		// A device or pipe (/dev/stdout) takes .npy for one output, .npz
+		// for several.
+		if t, err := safefile.Resolve(pf.output); err != nil || !t.Direct {
+			return fail(cli.ExitUsage, "%s: the output must be an .npy or .npz file (or a device or pipe such as /dev/stdout)", pf.output)
+		}
+		outExt = ""
 	}
 	modelPath, inputPath := pos[0], pos[1]
 	start := time.Now()
@@ -106,6 +111,12 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return fail(cli.ExitUsage, "%s: %v", modelPath, err)
 	}
 	names := prog.OutputNames()
+	if outExt == "" {
+		outExt = ".npz"
+		if len(names) == 1 {
+			outExt = ".npy"
+		}
+	}
 	if outExt == ".npy" && len(names) != 1 {
 		return fail(cli.ExitUsage, "%s has %d outputs (%s); write them all with -o %s.npz",
 			modelPath, len(names), strings.Join(names, ", "), strings.TrimSuffix(pf.output, filepath.Ext(pf.output)))
@@ -117,6 +128,11 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	outs, batches, err := predictBatches(prog, inputs, n, pf.batchSize)
 	if err != nil {
 		return fail(cli.ExitUsage, "%s: %v", inputPath, err)
+	}
+	if lab != nil {
+		if err := lab.check(outs[names[0]]); err != nil {
+			return fail(cli.ExitUsage, "%v", err)
+		}
 	}
 	var enc []byte
 	if outExt == ".npy" {
@@ -167,20 +183,15 @@ func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 		if len(specs) != 1 {
 			return nil, 0, fmt.Errorf("%s: the model has %d inputs (%s); give an .npz with one array per input", path, len(specs), predSpecNames(specs))
 		}
-		f, err := os.Open(path)
+		t, err := data.ReadNpyFile(path)
 		if err != nil {
 			return nil, 0, err
 		}
-		defer f.Close()
-		t, err := data.ReadNpy(f)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %v", path, err)
-		}
 		arrays[specs[0].Name] = t
 	case ".npz":
-		r, err := npz.Open(path)
+		r, err := data.OpenNpz(path)
 		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %v", path, err)
+			return nil, 0, err
 		}
 		defer r.Close()
 		keys := map[string]string{}
@@ -201,12 +212,7 @@ func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 			if !ok {
 				return nil, 0, fmt.Errorf("%s: no array for model input %q (arrays: %s)", path, s.Name, strings.Join(avail, ", "))
 			}
-			rc, err := r.Open(k)
-			if err != nil {
-				return nil, 0, fmt.Errorf("%s: %s: %v", path, k, err)
-			}
-			t, err := data.ReadNpy(rc)
-			rc.Close()
+			t, err := r.Read(k)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: array %s: %v", path, strings.TrimSuffix(k, ".npy"), err)
 			}

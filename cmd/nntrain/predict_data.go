@@ -19,6 +19,7 @@ type labelPart struct {
 	name   string // "train" or "val"
 	start  int    // first sample in the concatenated inputs
 	labels []int64
+	set    *data.Set // for messages naming the file and row
 }
 
 // loadDataInputs reads a data directory (or a .csv file) the way nntrain
@@ -74,7 +75,7 @@ func loadDataInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[
 		}
 		shape = s.Shape
 		if s.Labels != nil {
-			lab.parts = append(lab.parts, labelPart{names[i], n, s.Labels})
+			lab.parts = append(lab.parts, labelPart{names[i], n, s.Labels, s})
 		}
 		x = append(x, s.X...)
 		n += s.N
@@ -87,6 +88,41 @@ func loadDataInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[
 		lab = nil
 	}
 	return map[string]*exec.Tensor{spec.Name: t}, n, lab, nil
+}
+
+// classes is the number of classes an output scores (k for [n, k]; 1 for
+// a [n] or [n, 1] logit), or 0 when accuracy does not apply.
+func classes(out *exec.Tensor) int {
+	if out == nil || out.DType != ir.Float32 || len(out.Shape) == 0 {
+		return 0
+	}
+	k := 1
+	for _, d := range out.Shape[1:] {
+		k *= d
+	}
+	return k
+}
+
+// check reports labels that no output of the model can match: outside
+// 0..k−1 for k classes, not 0 or 1 for a single logit. An accuracy against
+// them would be meaningless.
+func (l *labelled) check(out *exec.Tensor) error {
+	k := classes(out)
+	if k == 0 {
+		return nil
+	}
+	for _, p := range l.parts {
+		var err error
+		if k == 1 {
+			err = p.set.CheckBinary()
+		} else {
+			err = p.set.CheckClasses(k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // accuracy compares the arg-max of a [n, classes] output (or the sign of a

@@ -210,6 +210,9 @@ func defaultOut(model string) string {
 // resolve fills in PyTorch's per-optimizer defaults and rejects options the
 // chosen optimizer or scheduler does not take.
 func (c *trainCmd) resolve() error {
+	if err := c.checkFlags(); err != nil { // flagcheck.go
+		return err
+	}
 	def, err := train.OptimizerDefaults(c.opt.Name)
 	if err != nil {
 		return usageErr{err}
@@ -337,7 +340,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	case "-":
 		logW, human = stdout, stderr
 	default:
-		f, err := os.Create(c.log)
+		f, err := openLog(c.log)
 		if err != nil {
 			return usageErr{err}
 		}

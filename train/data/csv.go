@@ -6,11 +6,44 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 )
+
+// Limits on CSV files, checked while reading.
+const (
+	// MaxCSVRecord is the longest row accepted, in bytes (a row of 100000
+	// features written with full float64 precision is ≈2.5 MB); a longer
+	// one is usually an unterminated quote swallowing the file.
+	MaxCSVRecord = 16 << 20
+	// MaxCSVField is the longest field accepted, in bytes (a number needs
+	// at most a few dozen; class names and column names a few hundred).
+	MaxCSVField = 4096
+)
+
+// errLongRecord is returned by recordLimit.
+var errLongRecord = fmt.Errorf("a row longer than %d bytes (an unterminated quote?)", MaxCSVRecord)
+
+// recordLimit bounds how many bytes the CSV reader may take for one
+// record: reset after every record (the reader's own buffering adds at
+// most 4 KB of slack).
+type recordLimit struct {
+	r    io.Reader
+	used int
+}
+
+func (l *recordLimit) Read(p []byte) (int, error) {
+	if l.used >= MaxCSVRecord {
+		return 0, errLongRecord
+	}
+	if len(p) > MaxCSVRecord-l.used {
+		p = p[:MaxCSVRecord-l.used]
+	}
+	n, err := l.r.Read(p)
+	l.used += n
+	return n, err
+}
 
 // csvTable is a parsed CSV file before its labels are typed.
 type csvTable struct {
@@ -25,12 +58,18 @@ type csvTable struct {
 // readCSV parses a CSV file with a header row. labelCol names the label
 // column ("" = the last one).
 func readCSV(path, labelCol string) (*csvTable, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	return parseCSV(f, path, labelCol)
+}
+
+// parseCSV parses CSV text; path names it in messages.
+func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
+	lim := &recordLimit{r: in}
+	r := csv.NewReader(lim)
 	r.FieldsPerRecord = -1 // ragged rows are reported below, with their line
 	r.ReuseRecord = true
 	r.TrimLeadingSpace = true
@@ -39,9 +78,19 @@ func readCSV(path, labelCol string) (*csvTable, error) {
 		return nil, fmt.Errorf("%s: empty file; need a header row and one row per sample", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s line %d: header: %v", path, pe.Line, pe.Err)
+		}
+		return nil, fmt.Errorf("%s: header: %w", path, err)
 	}
+	lim.used = 0
 	t := &csvTable{path: path, header: slices.Clone(head)}
+	for j, h := range t.header {
+		if len(h) > MaxCSVField {
+			return nil, fmt.Errorf("%s line 1: column %d's name is %d bytes long, more than %d", path, j+1, len(h), MaxCSVField)
+		}
+	}
 	if len(t.header) < 2 {
 		return nil, fmt.Errorf("%s: the header has %d column; need at least one feature column and a label column", path, len(t.header))
 	}
@@ -53,29 +102,38 @@ func readCSV(path, labelCol string) (*csvTable, error) {
 		}
 	}
 	var errs ErrorList
-	for {
+	lastLine := 1
+	for len(errs) <= 100 {
 		rec, err := r.Read()
+		lim.used = 0
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			// FieldPos may only be called after a successful Read.
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				errs = append(errs, fmt.Errorf("%s line %d: %v", path, pe.Line, pe.Err))
-				if len(errs) > 100 {
-					break
-				}
 				continue
+			}
+			if errors.Is(err, errLongRecord) {
+				return nil, fmt.Errorf("%s: after line %d: %v", path, lastLine, err)
 			}
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		line, _ := r.FieldPos(0)
+		lastLine = line
 		if len(rec) != len(t.header) {
 			errs = append(errs, fmt.Errorf("%s line %d: %d fields, the header has %d (ragged row)", path, line, len(rec), len(t.header)))
 			continue
 		}
 		bad := false
 		for j, field := range rec {
+			if len(field) > MaxCSVField {
+				errs = append(errs, fmt.Errorf("%s line %d: column %q holds %d bytes, more than %d (an unterminated quote?)", path, line, t.header[j], len(field), MaxCSVField))
+				bad = true
+				break
+			}
 			if j == t.label {
 				continue
 			}
@@ -102,6 +160,9 @@ func readCSV(path, labelCol string) (*csvTable, error) {
 		}
 		t.labels = append(t.labels, strings.TrimSpace(rec[t.label]))
 		t.lines = append(t.lines, line)
+		if len(t.x) > MaxArrayElements {
+			return nil, fmt.Errorf("%s line %d: more than %d values; nnkit reads at most that many", path, line, MaxArrayElements)
+		}
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -155,6 +216,13 @@ func loadCSV(trainPath, valPath, labelCol string) (train, val *Set, err error) {
 				len(vt.header), len(tt.header), strings.Join(vt.header, ","))
 		}
 	}
+	return csvSets(tt, vt)
+}
+
+// csvSets types the labels of parsed tables (vt may be nil) and builds
+// the sets.
+func csvSets(tt, vt *csvTable) (train, val *Set, err error) {
+	trainPath := tt.path
 	kind := kindOf(tt.labels)
 	if vt != nil {
 		if vk := kindOf(vt.labels); vk > kind {

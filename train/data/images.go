@@ -6,6 +6,7 @@ import (
 	"image/color"
 	_ "image/jpeg" // registers the JPEG decoder
 	_ "image/png"  // registers the PNG decoder
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -78,23 +79,13 @@ func loadImageFolder(root string, classes []string, o imageOpts) (*Set, error) {
 			errs = append(errs, fmt.Errorf("%s: class %q is not among the training classes (%s)", filepath.Join(root, c), c, strings.Join(classes, ", ")))
 			continue
 		}
-		var files []string
-		err := filepath.WalkDir(filepath.Join(root, c), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && isImage(d.Name()) {
-				files = append(files, p)
-			}
-			return nil
-		})
+		files, err := imageFiles(filepath.Join(root, c))
 		if err != nil {
 			return nil, err
 		}
 		if len(files) == 0 {
 			errs = append(errs, fmt.Errorf("%s: no image files (%s) for class %q", filepath.Join(root, c), strings.Join(imageExts, ", "), c))
 		}
-		slices.Sort(files) // WalkDir visits in lexical order already; keep it explicit
 		for _, f := range files {
 			samples = append(samples, sample{f, int64(idx)})
 		}
@@ -117,14 +108,100 @@ func loadImageFolder(root string, classes []string, o imageOpts) (*Set, error) {
 	return s, errs.Err()
 }
 
+// maxWalkDepth bounds how deep imageFiles descends (a chain of symbolic
+// links can make a tree arbitrarily deep without forming a loop).
+const maxWalkDepth = 64
+
+// imageFiles lists the image files under a class folder in torchvision's
+// order (make_dataset: sorted(os.walk(dir, followlinks=True)), then each
+// folder's files sorted): folders by path, files by name within each.
+// Symbolic links to folders are followed as ImageFolder follows them; a
+// link back to a folder being walked (a loop) is skipped.
+func imageFiles(classDir string) ([]string, error) {
+	type folder struct {
+		path  string
+		files []string
+	}
+	var folders []folder
+	var walk func(dir string, ancestors []fs.FileInfo) error
+	walk = func(dir string, ancestors []fs.FileInfo) error {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return err
+		}
+		for _, a := range ancestors {
+			if os.SameFile(a, st) {
+				return nil // a symbolic link loop
+			}
+		}
+		if len(ancestors) >= maxWalkDepth {
+			return fmt.Errorf("%s: folders nested more than %d deep (symbolic links?)", dir, maxWalkDepth)
+		}
+		ancestors = append(ancestors, st)
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		f := folder{path: dir}
+		var subdirs []string
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			switch {
+			case e.IsDir():
+				subdirs = append(subdirs, p)
+			case e.Type()&fs.ModeSymlink != 0 && isDir(p):
+				subdirs = append(subdirs, p)
+			case isImage(e.Name()):
+				f.files = append(f.files, p)
+			}
+		}
+		folders = append(folders, f)
+		for _, sd := range subdirs {
+			if err := walk(sd, ancestors); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(classDir, nil); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(folders, func(a, b folder) int { return strings.Compare(a.path, b.path) })
+	var files []string
+	for _, f := range folders {
+		slices.Sort(f.files)
+		files = append(files, f.files...)
+	}
+	return files, nil
+}
+
+// MaxImagePixels is the largest image decoded, in pixels: Pillow's
+// Image.MAX_IMAGE_PIXELS (1024·1024·1024 / 4 / 3 = 89478485), above which
+// Pillow warns of a decompression bomb. The size is read from the header
+// (image.DecodeConfig) before any pixel is decoded.
+const MaxImagePixels = 1024 * 1024 * 1024 / 4 / 3
+
 // loadImage decodes one file into dst ([C,H,W], ToTensor's layout and
 // scale, then normalized).
 func loadImage(path string, o imageOpts, dst []float32) error {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return fmt.Errorf("%s: cannot decode image: %w", path, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return fmt.Errorf("%s: empty image (%d×%d)", path, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
+		return fmt.Errorf("%s: %d×%d pixels is more than the %d decoded (a decompression bomb?)", path, cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
 	img, _, err := image.Decode(f)
 	if err != nil {
 		return fmt.Errorf("%s: cannot decode image: %w", path, err)

@@ -1,28 +1,32 @@
 package data
 
 import (
-	"bytes"
+	"archive/zip"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strings"
 
-	"codeberg.org/sbinet/npyio/npy"
-	"codeberg.org/sbinet/npyio/npy/float16"
-	"codeberg.org/sbinet/npyio/npz"
-
 	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
 )
 
 // loadNPZ reads arrays x and y of a NumPy archive.
 func loadNPZ(path string) (*Set, error) {
-	r, err := npz.Open(path)
+	r, err := OpenNpz(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable .npz archive: %w", path, err)
+		return nil, err
 	}
 	defer r.Close()
+	return npzSet(r, path)
+}
+
+// npzSet builds a data set from an open archive.
+func npzSet(r *Npz, path string) (*Set, error) {
 	find := func(name string) string {
 		for _, k := range r.Keys() {
 			if k == name || k == name+".npy" {
@@ -39,11 +43,11 @@ func loadNPZ(path string) (*Set, error) {
 		}
 		return nil, fmt.Errorf("%s: need arrays x (samples) and y (labels or targets); the archive has %s", path, strings.Join(keys, ", "))
 	}
-	x, err := readMember(r, kx)
+	x, err := r.read(kx, true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: array x: %w", path, err)
 	}
-	y, err := readMember(r, ky)
+	y, err := r.read(ky, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: array y: %w", path, err)
 	}
@@ -56,9 +60,6 @@ func loadNPZ(path string) (*Set, error) {
 		return nil, fmt.Errorf("%s: y has shape %s; need [%d] or [%d, k] to match x's %d samples", path, shapeString(ys), n, n, n)
 	}
 	s := &Set{File: path, N: n, Shape: slices.Clone(xs[1:]), X: x.F}
-	if x.DType != ir.Float32 {
-		s.X = conv(x.I, func(i int64) float32 { return float32(i) })
-	}
 	if len(s.Shape) == 0 {
 		s.Shape = []int{1}
 	}
@@ -81,6 +82,110 @@ func loadNPZ(path string) (*Set, error) {
 	return s, errs.Err()
 }
 
+// Npz is an open NumPy archive (numpy.savez / savez_compressed: a zip of
+// .npy members, stored or deflated).
+type Npz struct {
+	path    string
+	f       *os.File
+	z       *zip.Reader
+	members map[string]*zip.File
+	keys    []string
+}
+
+// OpenNpz opens an .npz archive, refusing anything but a regular file.
+func OpenNpz(path string) (*Npz, error) {
+	f, st, err := safefile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newNpz(f, st.Size(), path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	a.f = f
+	return a, nil
+}
+
+func newNpz(r io.ReaderAt, size int64, path string) (*Npz, error) {
+	z, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable .npz archive: %v", path, err)
+	}
+	a := &Npz{path: path, z: z, members: map[string]*zip.File{}}
+	for _, m := range z.File {
+		if _, dup := a.members[m.Name]; dup {
+			return nil, fmt.Errorf("%s: member %q appears twice", path, m.Name)
+		}
+		a.members[m.Name] = m
+		a.keys = append(a.keys, m.Name)
+	}
+	return a, nil
+}
+
+// Keys lists the members in archive order ("x.npy", "y.npy").
+func (a *Npz) Keys() []string { return a.keys }
+
+// Close closes the archive file.
+func (a *Npz) Close() error {
+	if a.f == nil {
+		return nil
+	}
+	return a.f.Close()
+}
+
+// Read reads member key as ReadNpy does.
+func (a *Npz) Read(key string) (*exec.Tensor, error) { return a.read(key, false) }
+
+// read reads one member. The member's size in the zip directory must be
+// exactly the .npy header plus the data its shape and dtype describe; only
+// those bytes are inflated (a zip bomb is refused by its directory entry,
+// before inflating anything), and the zip reader checks that the stream
+// neither exceeds that size nor fails its CRC.
+func (a *Npz) read(key string, asFloat bool) (*exec.Tensor, error) {
+	m := a.members[key]
+	if m == nil {
+		return nil, fmt.Errorf("no member %q", key)
+	}
+	if m.Method != zip.Store && m.Method != zip.Deflate {
+		return nil, fmt.Errorf("member %s: compression method %d is not supported (numpy.savez stores, savez_compressed deflates)", key, m.Method)
+	}
+	rc, err := m.Open()
+	if err != nil {
+		return nil, fmt.Errorf("member %s: %v", key, err)
+	}
+	defer rc.Close()
+	h, err := readNpyHeader(rc)
+	if err != nil {
+		return nil, err
+	}
+	size := m.UncompressedSize64
+	if want := uint64(h.hdrLen) + uint64(h.dataBytes()); size != want {
+		return nil, fmt.Errorf("member %s: the archive says it holds %d bytes, but its header describes %d (shape %s of %s); the archive is damaged or crafted",
+			key, size, want, shapeString(h.shape), h.descr)
+	}
+	t, err := h.read(rc, asFloat)
+	if err != nil {
+		return nil, err
+	}
+	// Reading past the end makes the zip reader verify the CRC.
+	var one [1]byte
+	if n, err := rc.Read(one[:]); n != 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = errors.New("more data than the archive directory says")
+		}
+		return nil, fmt.Errorf("member %s: %v", key, err)
+	}
+	return t, nil
+}
+
+// openRegular opens a data file, refusing FIFOs, devices and directories
+// without blocking.
+func openRegular(path string) (*os.File, error) {
+	f, _, err := safefile.Open(path)
+	return f, err
+}
+
 // checkFinite reports every sample holding NaN or ±Inf (first offender per
 // sample).
 func checkFinite(errs *ErrorList, s *Set, v []float32, per int, what string) {
@@ -92,123 +197,6 @@ func checkFinite(errs *ErrorList, s *Set, v []float32, per int, what string) {
 			}
 		}
 	}
-}
-
-func readMember(r *npz.Reader, key string) (*exec.Tensor, error) {
-	rc, err := r.Open(key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return ReadNpy(rc)
-}
-
-// ReadNpy reads one .npy array (a file numpy.save wrote, or a member of an
-// .npz archive) as a row-major tensor: float arrays (16, 32 or 64 bits) as
-// float32, integer and bool arrays as int64. Fortran-order data is
-// reordered; bytes after the last value are ignored, as numpy.load does.
-func ReadNpy(r io.Reader) (*exec.Tensor, error) {
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	br := bytes.NewReader(raw)
-	rd, err := npy.NewReader(br)
-	if err != nil {
-		return nil, err
-	}
-	h := rd.Header.Descr
-	typ := strings.Trim(h.Type, "'\"")
-	size := itemSize(typ)
-	if size == 0 {
-		return nil, fmt.Errorf("dtype %s is not supported (want a bool, integer or float array)", typ)
-	}
-	// Check the data's length before decoding: npyio indexes past the end
-	// of a truncated last value.
-	body := raw[len(raw)-br.Len():]
-	have := len(body) / size
-	shape := slices.Clone(h.Shape)
-	n := 1
-	for _, d := range shape {
-		if d < 0 || d > 0 && n > have/d {
-			return nil, fmt.Errorf("shape %s needs more values than the %d the file holds", shapeString(shape), have)
-		}
-		n *= d
-	}
-	br.Reset(body[:n*size])
-	var a npy.Array
-	if err := rd.Read(&a); err != nil {
-		return nil, fmt.Errorf("reading %s data: %v", typ, err)
-	}
-	t := &exec.Tensor{DType: ir.Int64, Shape: shape}
-	switch d := a.Data().(type) {
-	case []float16.Num:
-		t.DType, t.F = ir.Float32, conv(d, func(v float16.Num) float32 { return ir.HalfToFloat32(v.Uint16()) })
-	case []float32:
-		t.DType, t.F = ir.Float32, d
-	case []float64:
-		t.DType, t.F = ir.Float32, conv(d, func(v float64) float32 { return float32(v) })
-	case []int8:
-		t.I = conv(d, func(v int8) int64 { return int64(v) })
-	case []int16:
-		t.I = conv(d, func(v int16) int64 { return int64(v) })
-	case []int32:
-		t.I = conv(d, func(v int32) int64 { return int64(v) })
-	case []int64:
-		t.I = d
-	case []uint8:
-		t.I = conv(d, func(v uint8) int64 { return int64(v) })
-	case []uint16:
-		t.I = conv(d, func(v uint16) int64 { return int64(v) })
-	case []uint32:
-		t.I = conv(d, func(v uint32) int64 { return int64(v) })
-	case []uint64:
-		t.I = conv(d, func(v uint64) int64 { return int64(v) })
-	case []bool:
-		t.I = conv(d, func(v bool) int64 {
-			if v {
-				return 1
-			}
-			return 0
-		})
-	default:
-		return nil, fmt.Errorf("dtype %s is not supported (want a bool, integer or float array)", typ)
-	}
-	if h.Fortran && len(shape) > 1 {
-		if t.DType == ir.Float32 {
-			t.F = fromFortran(t.F, shape)
-		} else {
-			t.I = fromFortran(t.I, shape)
-		}
-	}
-	return t, nil
-}
-
-// itemSize is the size in bytes of a bool, integer or float NumPy type
-// string ("<f4", "|b1", ">i8"), 0 for any other type.
-func itemSize(typ string) int {
-	if typ == "" || !strings.ContainsRune("<>|=", rune(typ[0])) {
-		return 0
-	}
-	switch typ[1:] {
-	case "b1", "i1", "u1":
-		return 1
-	case "i2", "u2", "f2":
-		return 2
-	case "i4", "u4", "f4":
-		return 4
-	case "i8", "u8", "f8":
-		return 8
-	}
-	return 0
-}
-
-func conv[T, U any](in []T, f func(T) U) []U {
-	out := make([]U, len(in))
-	for i, v := range in {
-		out[i] = f(v)
-	}
-	return out
 }
 
 // fromFortran reorders column-major data into row-major order.

@@ -1,0 +1,111 @@
+package data
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"testing"
+)
+
+// Fuzz targets for the readers of untrusted data. Run them all with
+//
+//	go test ./train/data -run '^$' -fuzz '^FuzzReadNpy$' -fuzztime 10m
+//
+// (one -fuzz pattern per run), or every fuzz target of the repository with
+// testdata/fuzz.sh (see the README's Safety section). Seeds are a few
+// bytes each so that the engine does not stall minimizing them.
+
+// checkTensor asserts what every successful read promises: as many
+// values as the shape says, in exactly one of F and I.
+func checkShape(t *testing.T, shape []int, nf, ni int) {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if nf+ni != n || nf > 0 && ni > 0 {
+		t.Fatalf("shape %v but %d float and %d int values", shape, nf, ni)
+	}
+}
+
+// onlyReader hides a reader's concrete type, so ReadNpy cannot learn the
+// size in advance and must grow its buffers as data arrives.
+type onlyReader struct{ io.Reader }
+
+func FuzzReadNpy(f *testing.F) {
+	f.Add(npyFile("<f4", false, "(2,)", f32bytes(1, 2)))
+	f.Add(npyFile(">i2", true, "(2, 1)", []byte{0, 1, 0, 2}))
+	f.Add(npyFile("|b1", false, "()", []byte{1}))
+	f.Add([]byte("\x93NUMPY\x02\x00\x10\x00\x00\x00{'shape': (1,)}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, r := range []io.Reader{bytes.NewReader(b), onlyReader{bytes.NewReader(b)}} {
+			a, err := ReadNpy(r)
+			if err == nil {
+				checkShape(t, a.Shape, len(a.F), len(a.I))
+			}
+		}
+	})
+}
+
+// npzBytes builds a small archive for seeds.
+func npzBytes(members map[string][]byte, method uint16) []byte {
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	for name, data := range members {
+		w, _ := z.CreateHeader(&zip.FileHeader{Name: name, Method: method})
+		w.Write(data)
+	}
+	z.Close()
+	return b.Bytes()
+}
+
+func FuzzNpz(f *testing.F) {
+	x := npyFile("<f4", false, "(2, 1)", f32bytes(1, 2))
+	y := npyFile("|u1", false, "(2,)", []byte{0, 1})
+	f.Add(npzBytes(map[string][]byte{"x.npy": x, "y.npy": y}, zip.Store))
+	f.Add(npzBytes(map[string][]byte{"x.npy": x, "y.npy": npyFile("<f8", false, "(2, 1)", make([]byte, 16))}, zip.Deflate))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := newNpz(bytes.NewReader(b), int64(len(b)), "f.npz")
+		if err != nil {
+			return
+		}
+		for _, k := range a.Keys() {
+			if m, err := a.Read(k); err == nil {
+				checkShape(t, m.Shape, len(m.F), len(m.I))
+			}
+		}
+		s, err := npzSet(a, "f.npz")
+		if err == nil {
+			checkSet(t, s)
+		}
+	})
+}
+
+// checkSet asserts a loaded set is consistent.
+func checkSet(t *testing.T, s *Set) {
+	if len(s.X) != s.N*s.SampleSize() {
+		t.Fatalf("%d samples of %v but %d values", s.N, s.Shape, len(s.X))
+	}
+	if s.Labels != nil && len(s.Labels) != s.N || s.Labels == nil && len(s.Targets) != s.N*s.TargetWidth {
+		t.Fatalf("%d samples, %d labels, %d targets of width %d", s.N, len(s.Labels), len(s.Targets), s.TargetWidth)
+	}
+	for i := range s.N {
+		_ = s.Where(i)
+	}
+}
+
+func FuzzCSV(f *testing.F) {
+	f.Add([]byte("a,b,y\n1,2,0\n3,4,1\n"), "")
+	f.Add([]byte("a,y\n1,cat\n\"2\",dog\n"), "y")
+	f.Add([]byte("y,a\n0.5,1\n-1,2e3\n"), "y")
+	f.Add([]byte("a,b\n1,x\"y\n"), "")
+	f.Fuzz(func(t *testing.T, b []byte, labelCol string) {
+		tt, err := parseCSV(bytes.NewReader(b), "f.csv", labelCol)
+		if err != nil {
+			return
+		}
+		tr, _, err := csvSets(tt, nil)
+		if err == nil {
+			checkSet(t, tr)
+		}
+	})
+}
