@@ -1,8 +1,10 @@
 package safefile
 
 import (
+	"bufio"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -170,5 +172,62 @@ func TestStaleTemporariesCleaned(t *testing.T) {
 	}
 	if !exists(other) || !exists(alike) {
 		t.Error("a temporary of another target or a look-alike name was removed")
+	}
+}
+
+// TestMain lets the test binary play a writer that is killed mid-write.
+func TestMain(m *testing.M) {
+	if target := os.Getenv("SAFEFILE_KILLED_WRITER"); target != "" {
+		f, err := createTemp(target)
+		if err != nil {
+			os.Exit(3)
+		}
+		f.Write([]byte("half a model"))
+		os.Stdout.WriteString(f.Name() + "\n")
+		time.Sleep(time.Hour) // killed with SIGKILL by the test
+	}
+	os.Exit(m.Run())
+}
+
+// A writer killed with SIGKILL mid-write leaves its temporary behind; the
+// next successful write of the same target removes it (the kernel dropped
+// the dead writer's lock). While the writer lives, its temporary is kept.
+func TestKilledWriterTemporaryCleaned(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "model.onnx")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SAFEFILE_KILLED_WRITER="+target)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		t.Fatal(err)
+	}
+	tmp := strings.TrimSpace(line)
+	if err := WriteAtomic(target, []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("a live writer's temporary was removed: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("the killed writer left no temporary (test setup): %v", err)
+	}
+	if err := WriteAtomic(target, []byte("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); err == nil {
+		t.Fatal("the killed writer's temporary survived the next write")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "v2" {
+		t.Fatalf("target holds %q", b)
 	}
 }

@@ -302,3 +302,17 @@ func TestFIFOsRefused(t *testing.T) {
 		t.Fatalf(".npy FIFO: %v", err)
 	}
 }
+
+// Point 6: the decoded size of the whole image set is bounded too, not
+// only each file: a model input (from the file) or --image-size asking for
+// huge images is refused before decoding anything.
+func TestImageSetBudget(t *testing.T) {
+	_, err := Load("../../testdata/train/images", Options{InputShape: []int{3, 100000, 100000}})
+	if err == nil || !strings.Contains(err.Error(), "images of 100000×100000 pixels") {
+		t.Fatalf("100000×100000 model input: %v", err)
+	}
+	_, err = Load("../../testdata/train/images", Options{InputShape: []int{3, 9000, 9000}})
+	if err == nil || !strings.Contains(err.Error(), "are more than the 268435456 values") {
+		t.Fatalf("6 images of 3×9000×9000: %v", err)
+	}
+}

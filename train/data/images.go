@@ -94,6 +94,10 @@ func loadImageFolder(root string, classes []string, o imageOpts) (*Set, error) {
 		return nil, err
 	}
 	sz := o.Channels * o.H * o.W
+	if len(samples) > 0 && sz > MaxArrayElements/len(samples) {
+		return nil, fmt.Errorf("%s: %d images of %d×%d×%d are more than the %d values nnkit holds in memory; use fewer or smaller images",
+			root, len(samples), o.Channels, o.H, o.W, MaxArrayElements)
+	}
 	s := &Set{File: root, N: len(samples), Shape: []int{o.Channels, o.H, o.W}, Classes: classes,
 		X: make([]float32, len(samples)*sz), Labels: make([]int64, len(samples))}
 	paths := make([]string, len(samples))

@@ -169,6 +169,9 @@ func (o Options) imageOpts() (imageOpts, error) {
 	if io.H <= 0 || io.W <= 0 {
 		return io, fmt.Errorf("the model's input %s does not say the image size; give --image-size", shapeString(in))
 	}
+	if int64(io.H)*int64(io.W) > MaxImagePixels {
+		return io, fmt.Errorf("images of %d×%d pixels (the model's input %s or --image-size) are more than the %d nnkit decodes", io.H, io.W, shapeString(in), MaxImagePixels)
+	}
 	if io.Channels == 0 {
 		// A flat input: the element count says gray or RGB.
 		n := 1
