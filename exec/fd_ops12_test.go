@@ -95,5 +95,29 @@ func fdIssue12Cases() []fdCase {
 		resize("Resize nearest half_pixel round_prefer_ceil ×1.5 1-D", []int{2, 3, 4}, []float32{1, 1, 1.5}, nil,
 			str("mode", "nearest"), str("nearest_mode", "round_prefer_ceil")),
 	)
+	rnn := func(name, op, dir string, D, gates int, withB, withInit bool, attrs ...*ir.Attribute) fdCase {
+		return fdCase{name: name, build: func(b *gb) {
+			T, N, I, H := 3, 2, 4, 3
+			ins := []*ir.Value{b.input("x", T, N, I), b.param("W", D, gates*H, I), b.param("R", D, gates*H, H), nil, nil, nil}
+			if withB {
+				ins[3] = b.param("B", D, 2*gates*H)
+			}
+			if withInit {
+				ins[5] = b.param("h0", D, N, H)
+			}
+			attrs = append(attrs, ir.IntAttr("hidden_size", int64(H)), ir.StringAttr("direction", dir))
+			outs := b.nodeN(op, ins, 2, attrs...)
+			b.out(outs...)
+		}, shapes: map[string][]int{"x": {3, 2, 4}}}
+	}
+	lbr := ir.IntAttr("linear_before_reset", 1)
+	cases = append(cases,
+		rnn("GRU forward linear_before_reset=1 (PyTorch)", "GRU", "forward", 1, 3, true, true, lbr),
+		rnn("GRU bidirectional linear_before_reset=1 zero state", "GRU", "bidirectional", 2, 3, true, false, lbr),
+		rnn("GRU reverse linear_before_reset=0", "GRU", "reverse", 1, 3, true, true),
+		rnn("GRU bidirectional linear_before_reset=0 no bias", "GRU", "bidirectional", 2, 3, false, true),
+		rnn("RNN tanh forward", "RNN", "forward", 1, 1, true, true),
+		rnn("RNN relu bidirectional", "RNN", "bidirectional", 2, 1, true, true, &ir.Attribute{Name: "activations", Type: ir.AttrStrings, Strings: [][]byte{[]byte("Relu"), []byte("Relu")}}),
+	)
 	return cases
 }

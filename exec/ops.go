@@ -155,6 +155,7 @@ func opTable[T Float]() map[string]opDef[T] {
 	registerReduce(m)
 	registerDropout(m)
 	registerLSTM(m)
+	registerGRU(m)
 	registerConst(m)
 	return m
 }

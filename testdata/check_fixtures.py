@@ -173,6 +173,40 @@ def resize(x, scales, sizes, a):
     return y
 
 
+def gru_rnn(op, x, W, R, B, h0, a):
+    """ONNX GRU (gates z, r, h; linear_before_reset as given) or RNN (Tanh/Relu), layout 0, every
+    direction; returns Y [T, D, N, H] and Y_h [D, N, H]."""
+    H = a["hidden_size"]
+    dirs = {"forward": [False], "reverse": [True], "bidirectional": [False, True]}[a.get("direction", "forward")]
+    acts = a.get("activations", ["Tanh", "Tanh"])
+    T, N = x.shape[:2]
+    G = W.shape[1]
+    ys, hs = [], []
+    for d, rev in enumerate(dirs):
+        h = h0[d] if h0 is not None else np.zeros((N, H))
+        wb = B[d, :G] if B is not None else np.zeros(G)
+        rb = B[d, G:] if B is not None else np.zeros(G)
+        out = [None] * T
+        for t in (reversed(range(T)) if rev else range(T)):
+            xa = x[t] @ W[d].T + wb
+            if op == "RNN":
+                v = xa + h @ R[d].T + rb
+                h = np.maximum(v, 0) if (acts[d] if isinstance(acts[d], str) else acts[d].decode()) == "Relu" else np.tanh(v)
+            else:
+                Rz, Rr, Rh = R[d, :H], R[d, H:2 * H], R[d, 2 * H:]
+                z = sigmoid(xa[:, :H] + h @ Rz.T + rb[:H])
+                r = sigmoid(xa[:, H:2 * H] + h @ Rr.T + rb[H:2 * H])
+                if a.get("linear_before_reset", 0):
+                    hh = np.tanh(xa[:, 2 * H:] + r * (h @ Rh.T + rb[2 * H:]))
+                else:
+                    hh = np.tanh(xa[:, 2 * H:] + (r * h) @ Rh.T + rb[2 * H:])
+                h = (1 - z) * hh + z * h
+            out[t] = h
+        ys.append(np.stack(out))
+        hs.append(h)
+    return np.stack(ys, axis=1), np.stack(hs)
+
+
 def run(model, x, pytorch_running_var=True):
     g = model.graph
     opset = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")][0]
@@ -301,6 +335,10 @@ def run(model, x, pytorch_running_var=True):
         elif op == "LSTM":
             out = list(lstm(ins[0], ins[1], ins[2], ins[3] if len(ins) > 3 else None,
                             ins[5], ins[6], a))
+        elif op in ("GRU", "RNN"):
+            get = lambda i: ins[i] if len(ins) > i else None
+            assert get(4) is None, "sequence_lens"
+            out = list(gru_rnn(op, ins[0], ins[1], ins[2], get(3), get(5), a))
         elif op == "ConvTranspose":
             out = [convtranspose(ins[0], ins[1], ins[2] if len(ins) > 2 else None, a)]
         elif op == "Resize":

@@ -269,6 +269,23 @@ class UNetTiny(nn.Module):
         return self.head(d)
 
 
+# gru_classifier: bidirectional nn.GRU(8,16) -> nn.RNN(32,12,relu) over [N,6,8], and nn.RNN(8,12,tanh) on the
+# input; the last steps of both RNNs concatenated -> Linear(24,10).
+class GRUClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(8, 16, batch_first=True, bidirectional=True)
+        self.rnn = nn.RNN(32, 12, nonlinearity="relu", batch_first=True)
+        self.rnn2 = nn.RNN(8, 12, batch_first=True)
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        g, _ = self.gru(x)
+        r, _ = self.rnn(g)
+        t, _ = self.rnn2(x)
+        return self.fc(torch.cat([r[:, -1], t[:, -1]], 1))
+
+
 # lstm_classifier: nn.LSTM(8,16,batch_first) over [N,6,8], last step via out[:, -1], Linear(16,10).
 class LSTMClassifier(nn.Module):
     def __init__(self):
@@ -424,6 +441,7 @@ FIXTURES = OrderedDict([
     ("cnn_digits", (CNNDigits, [1, 8, 8], {"norm": True})),
     ("groupnorm_cnn", (GroupNormCNN, [3, 8, 8], {"opset15": True, "norm": True})),
     ("unet_tiny", (UNetTiny, [3, 8, 8], {"norm": True, "opsets": [11, 17]})),
+    ("gru_classifier", (GRUClassifier, [6, 8], {"opsets": [17]})),
 ])
 
 

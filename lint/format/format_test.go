@@ -158,7 +158,7 @@ func realReport(t *testing.T) *format.Report {
 		"../../testdata/models/deep_sigmoid_mlp/train.onnx",
 		"../../testdata/models/badinit_zero/eval.onnx",
 		"../../testdata/lint/nan_weight.onnx",
-		"../../testdata/lint/gru_classifier.onnx",
+		"../../testdata/lint/unsupported_einsum.onnx",
 		"../../testdata/lint/unused_initializer.onnx",
 	} {
 		m, err := onnxio.ReadFile(file)

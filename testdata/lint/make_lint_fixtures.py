@@ -97,15 +97,16 @@ class ConvBiasBN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
-class GRUClassifier(nn.Module):
+class EinsumBilinear(nn.Module):
+    """Linear-ReLU, then a weight applied by torch.einsum (exported as Einsum)."""
+
     def __init__(self):
         super().__init__()
-        self.gru = nn.GRU(8, 16, batch_first=True)
-        self.fc = nn.Linear(16, 10)
+        self.fc = nn.Linear(8, 16)
+        self.w = nn.Parameter(torch.randn(16, 10) / 4)
 
     def forward(self, x):
-        out, _ = self.gru(x)
-        return self.fc(out[:, -1])
+        return torch.einsum("bi,ij->bj", torch.relu(self.fc(x)), self.w)
 
 
 def build(name):
@@ -146,8 +147,8 @@ def build(name):
         with torch.no_grad():
             m[0].weight[3, 5] = float("nan")
         return m, (64,)
-    if name == "gru_classifier":  # NN503 + NN600: GRU is not supported by the executor
-        return GRUClassifier(), (6, 8)
+    if name == "unsupported_einsum":  # NN503 + NN600: Einsum is not supported by the executor
+        return EinsumBilinear(), (8,)
     if name == "residual_sigmoid_ok":  # must NOT get NN101: residual Adds bypass every Sigmoid
         return nn.Sequential(*[Residual(64, nn.Sigmoid) for _ in range(6)], nn.Linear(64, 10)), (64,)
     if name == "silu_mlp_ok":  # must NOT get NN101: x * sigmoid(x) has a path around the sigmoid
@@ -160,7 +161,7 @@ def build(name):
 NAMES = ["dropout_high", "dropout_before_bn", "dropout_before_output", "softmax_output",
          "sigmoid_output", "logsoftmax_output", "conv_bias_bn", "deep_plain_relu20",
          "deep_plain_bn34", "dead_relu", "exploding_scaled", "identical_rows", "nan_weight",
-         "gru_classifier", "residual_sigmoid_ok", "silu_mlp_ok", "unused_initializer"]
+         "unsupported_einsum", "residual_sigmoid_ok", "silu_mlp_ok", "unused_initializer"]
 
 
 def export(name):
