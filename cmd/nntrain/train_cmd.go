@@ -72,6 +72,7 @@ type trainCmd struct {
 	ft                 finetuneFlags
 	graph              graphChoice
 	ck                 checkpointFlags
+	plot               plotFlag
 	set                map[string]bool
 	modelPath, dataDir string
 }
@@ -127,6 +128,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	c.ft.register(fs)
 	c.graph.register(fs)
 	c.ck.register(fs)
+	c.plot.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, trainUsage+"Flags:\n")
 		fs.PrintDefaults()
@@ -363,6 +365,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if err := c.ck.prepare(c, d, human); err != nil {
 		return err
 	}
+	if err := c.plot.check(); err != nil {
+		return err
+	}
 	if c.lrFind {
 		return c.runLRFind(l, human, logW)
 	}
@@ -415,6 +420,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	}
 	l.Hooks = append(l.Hooks, c.ck.hooks(c, d, es)...)
 	res, err := l.Run()
+	c.plot.run(human, res, es)
 	if err != nil {
 		var div *train.DivergedError
 		if errors.As(err, &div) {
@@ -491,6 +497,7 @@ func (c *trainCmd) runLRFind(l *train.Loop, w, logW io.Writer) error {
 		fmt.Fprintf(w, "stopped early: %s\n", r.Stopped)
 	}
 	fmt.Fprintf(w, "suggested --lr %.3g (steepest descent of the loss); minimum loss at lr %.3g (a common choice is a tenth of it: %.3g)\n", r.Suggested, r.MinLoss, r.MinLoss/10)
+	c.plot.lrFind(w, r)
 	if logW != nil {
 		j := train.NewJSONLog(logW)
 		for i := range r.LRs {
