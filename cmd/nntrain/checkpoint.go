@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/train"
 	"github.com/nnkit/nnkit/train/data"
 )
@@ -107,7 +108,7 @@ func (f *checkpointFlags) prepare(c *trainCmd, d *data.Data, human io.Writer) er
 	if !f.resume {
 		return nil
 	}
-	b, err := os.ReadFile(f.path)
+	b, err := safefile.ReadFile(f.path, 0) // a FIFO is refused, not waited on
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(human, "no checkpoint in %s yet: starting from epoch 1\n", f.dir)
 		return nil

@@ -65,6 +65,9 @@ func (e *flagErrs) int(name string, v, lo, hi int) {
 
 var inf = math.Inf(1)
 
+// maxClasses bounds --num-classes.
+const maxClasses = 1 << 20
+
 // checkFlags validates every training flag.
 func (c *trainCmd) checkFlags() error {
 	var e flagErrs
@@ -130,6 +133,11 @@ func (c *trainCmd) checkFlags() error {
 	e.int("lr-find-steps", c.lrFindSteps, 2, math.MaxInt)
 	e.int("checkpoint-every", c.checkpointEvery, 0, math.MaxInt)
 	e.int("threads", c.threads, 0, maxThreads)
+	if c.set["num-classes"] {
+		// The new head's weight is classes × fan_in floats, allocated at
+		// once: bound the count (ImageNet-21k has 21841 classes).
+		e.int("num-classes", c.ft.numClasses, 1, maxClasses)
+	}
 	c.data.check(&e)
 	if c.out != "" {
 		if _, err := safefile.Resolve(c.out); err != nil {

@@ -52,6 +52,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"--image-size", "100000"}, "--image-size 100000 is more than the 89478485 pixels"},
 		{[]string{"--data-format", "parquet"}, "--data-format must be auto, npz, csv or images"},
 		{[]string{"--epochs", "0"}, "--epochs must be ≥ 1, got 0"},
+		{[]string{"--num-classes", "1000000000000"}, "--num-classes must be in [1, 1048576], got 1000000000000"},
 		{[]string{"--out", t.TempDir()}, "is a directory"},
 	}
 	for _, c := range cases {
@@ -307,5 +308,16 @@ func TestFIFOInputs(t *testing.T) {
 	code, _, stderr = runWithin(t, mlp, digits, "--log", logFifo, "--out", filepath.Join(dir, "o.onnx"))
 	if code != 2 || !strings.Contains(stderr, "no process is reading this pipe") {
 		t.Errorf("--log FIFO: exit %d %q", code, stderr)
+	}
+}
+
+// Point 7: a FIFO where --resume expects its checkpoint is refused, not
+// waited on.
+func TestFIFOCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	syscall.Mkfifo(filepath.Join(dir, checkpointName), 0o644)
+	code, _, stderr := runWithin(t, mlp, digits, "--checkpoint-dir", dir, "--resume", "--out", filepath.Join(t.TempDir(), "o.onnx"))
+	if code != 2 || !strings.Contains(stderr, "named pipe (FIFO)") {
+		t.Fatalf("exit %d %q", code, stderr)
 	}
 }
