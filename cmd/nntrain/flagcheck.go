@@ -136,7 +136,9 @@ func (c *trainCmd) checkFlags() error {
 	if c.set["num-classes"] {
 		// The new head's weight is classes × fan_in floats, allocated at
 		// once: bound the count (ImageNet-21k has 21841 classes).
-		e.int("num-classes", c.ft.numClasses, 1, maxClasses)
+		if n := c.ft.numClasses; n < 1 || n > maxClasses {
+			e.addf("--num-classes must be ≥ 1 and at most %d, got %d", maxClasses, n)
+		}
 	}
 	c.data.check(&e)
 	if c.out != "" {

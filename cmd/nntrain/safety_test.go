@@ -52,7 +52,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"--image-size", "100000"}, "--image-size 100000 is more than the 89478485 pixels"},
 		{[]string{"--data-format", "parquet"}, "--data-format must be auto, npz, csv or images"},
 		{[]string{"--epochs", "0"}, "--epochs must be ≥ 1, got 0"},
-		{[]string{"--num-classes", "1000000000000"}, "--num-classes must be in [1, 1048576], got 1000000000000"},
+		{[]string{"--num-classes", "1000000000000"}, "--num-classes must be ≥ 1 and at most 1048576, got 1000000000000"},
 		{[]string{"--out", t.TempDir()}, "is a directory"},
 	}
 	for _, c := range cases {
