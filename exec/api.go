@@ -58,6 +58,10 @@ type Options struct {
 	// affine parameters merely have requires_grad=False: in Train mode it
 	// normalizes with batch statistics and updates its running statistics.
 	TrainFrozenBatchNorm bool
+	// MaxBytes is the memory budget of one plan (0: DefaultMaxBytes). A
+	// Run whose input shapes would need more is refused with an error
+	// wrapping a *BudgetError that names the value and its size.
+	MaxBytes int64
 }
 
 // Param is one trainable parameter or buffer. Value is live: optimizers

@@ -53,6 +53,7 @@ type plan[T Float] struct {
 	inputs  []*tensor[T]
 	outputs []*tensor[T]
 	grads   [][]T // activation gradients cleared before each Backward
+	bytes   int64 // memory reserved against the budget (see budget.go)
 	ready   bool  // gradient buffers allocated
 }
 
@@ -358,6 +359,9 @@ func (e *PlanError) Unwrap() error { return e.Err }
 func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 	p := &plan[T]{vals: map[*ir.Value]*tensor[T]{}}
 	for i, v := range e.inputs {
+		if err := e.reserve(p, "", v.Name, kinds[i], shapes[i]); err != nil {
+			return nil, err
+		}
 		t := newTensor[T](v.Name, kinds[i], slices.Clone(shapes[i]))
 		t.req = e.opts.InputGrads && t.kind == kFloat
 		p.vals[v] = t
@@ -392,7 +396,7 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			allStatic = allStatic && t.static
 		}
 		static = def.shapeOnly || static && allStatic
-		if err := def.plan(c); err != nil {
+		if err := e.planNode(def, c); err != nil {
 			return nil, &PlanError{n.Label(), n.OpType, err}
 		}
 		outs := make([]*tensor[T], 0, len(c.out))

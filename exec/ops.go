@@ -54,6 +54,9 @@ func (c *nodeCtx[T]) used(j int) bool {
 
 // output creates output j with the given kind and shape, allocated.
 func (c *nodeCtx[T]) output(j int, k kind, shape []int) *tensor[T] {
+	if err := c.e.reserve(c.p, c.n.Label(), outputName(c.n, j), k, shape); err != nil {
+		panic(budgetPanic{err.(*BudgetError)})
+	}
 	var t *tensor[T]
 	if c.e.opts.Inference {
 		t = &tensor[T]{kind: k, shape: shape, size: numel(shape), deferred: true}

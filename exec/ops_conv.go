@@ -182,6 +182,9 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		dw, db    []T
 	}
 	sc := make([]scratch, P)
+	if !direct {
+		c.charge(prod(P, C, kk, ohw), "im2col buffers")
+	}
 	for i := range sc {
 		if !direct {
 			sc[i].col = make([]T, C*kk*ohw)
@@ -425,6 +428,7 @@ func planConvBatched[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom)
 	kk := gh.k * gw.k
 	hw, ohw := gh.in*gw.in, gh.out*gw.out
 	K, L := C*kk, N*ohw
+	c.charge(prod(K+M, L), "im2col buffers")
 	col := make([]T, K*L)
 	yb := make([]T, M*L)
 	var dcol []T

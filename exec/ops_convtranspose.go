@@ -163,6 +163,7 @@ func planConvTranspose[T Float](c *nodeCtx[T]) error {
 	rows := cog * K       // rows of one group's column matrix
 	hw := gh.out * gw.out // x plane
 	ohw := gh.in * gw.in  // y plane
+	c.charge(prod(rows, hw), "column buffer")
 	col := make([]T, rows*hw)
 	mm := c.e.mm
 	c.fwd = func(*runCtx) error {

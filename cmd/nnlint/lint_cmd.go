@@ -87,6 +87,7 @@ type fileSettings struct {
 	failOn     lint.Severity
 	probe      bool
 	probeBatch int
+	maxBytes   int64 // memory budget of the probe (NNKIT_MAX_MEMORY; 0: default)
 }
 
 func (lf *lintFlags) settings(cfg *lint.Config) (*fileSettings, error) {
@@ -162,6 +163,10 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usage("%v", err)
 	}
+	maxBytes, err := cli.MaxMemory()
+	if err != nil {
+		return usage("%v", err)
+	}
 
 	configs := map[string]*lint.Config{}
 	report := &format.Report{Rules: rules.All, FailOn: topFailOn}
@@ -179,6 +184,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return usage("%v", err)
 		}
+		s.maxBytes = maxBytes
 		if i == 0 && !lf.set["fail-on"] {
 			report.FailOn = s.failOn
 		}
@@ -231,7 +237,7 @@ func lintFile(file string, s *fileSettings, seed uint64) format.Result {
 	}
 	opts := lint.Options{File: file, Rules: s.rules, Config: s.cfg, Facts: facts}
 	if s.probe && needsProbe(s.rules) {
-		opts.Probe, opts.ProbeErr = runProbe(m, facts, s.probeBatch, seed)
+		opts.Probe, opts.ProbeErr = runProbe(m, facts, s.probeBatch, seed, s.maxBytes)
 	}
 	res.Probe = opts.Probe
 	res.Diagnostics, res.Err = lint.Check(m, opts)

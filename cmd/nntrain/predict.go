@@ -106,7 +106,11 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(cli.ExitUsage, "%v", err)
 	}
-	prog, err := exec.Compile(m, exec.Options{Threads: pf.threads, Inference: true})
+	maxBytes, err := cli.MaxMemory()
+	if err != nil {
+		return fail(cli.ExitUsage, "%v", err)
+	}
+	prog, err := exec.Compile(m, exec.Options{Threads: pf.threads, Inference: true, MaxBytes: maxBytes})
 	if err != nil {
 		return fail(cli.ExitUsage, "%s: %v", modelPath, err)
 	}

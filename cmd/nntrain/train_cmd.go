@@ -285,6 +285,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		return usageErr{err}
 	}
 	opts := exec.Options{Seed: c.seed, Threads: c.threads}
+	if opts.MaxBytes, err = cli.MaxMemory(); err != nil {
+		return err
+	}
 	if c.set["dropout"] {
 		opts.OverrideDropout, opts.DropoutRatio = true, float32(c.dropout)
 	}

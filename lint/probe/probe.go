@@ -23,6 +23,9 @@ type Options struct {
 	DimSize int
 	// Threads for the executor (0: all cores).
 	Threads int
+	// MaxBytes is the memory budget of the synthetic inputs and of the
+	// executor's plan (0: exec.DefaultMaxBytes).
+	MaxBytes int64
 }
 
 // Run probes m. f must be the analysis of m. An error means the probe could
@@ -35,7 +38,10 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	if o.DimSize <= 0 {
 		o.DimSize = 16
 	}
-	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads})
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = exec.DefaultMaxBytes
+	}
+	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads, MaxBytes: o.MaxBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +149,7 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 func makeInputs(g *ir.Graph, specs []exec.InputSpec, o Options, rng *rand.Rand, rep *lint.ProbeReport) (map[string]*exec.Tensor, error) {
 	sizes := map[string]int{}
 	inputs := map[string]*exec.Tensor{}
+	var total int64 // bytes of the inputs so far, against o.MaxBytes
 	for _, s := range specs {
 		v := g.Value(s.Name)
 		var declared ir.Shape
@@ -185,7 +192,19 @@ func makeInputs(g *ir.Graph, specs []exec.InputSpec, o Options, rng *rand.Rand, 
 				}
 			}
 			shape[i] = d
+			if d > 0 && n > (1<<40)/d {
+				return nil, fmt.Errorf("input %s: shape %s has more than 2^40 elements; the probe cannot synthesize it", s.Name, ir.DimsString(shape[:i+1]))
+			}
 			n *= d
+		}
+		per := int64(8) // integer and bool inputs are int64
+		if s.DType.IsFloat() {
+			per = 4
+		}
+		if b := int64(n) * per; total+b > o.MaxBytes {
+			return nil, fmt.Errorf("input %s of shape %s needs %s, more than the probe's memory budget of %s (NNKIT_MAX_MEMORY raises it)", s.Name, ir.DimsString(shape), exec.HumanBytes(b), exec.HumanBytes(o.MaxBytes-total))
+		} else {
+			total += b
 		}
 		t := &exec.Tensor{DType: s.DType, Shape: shape}
 		pi := lint.ProbeInput{Name: s.Name, DType: s.DType.String(), Shape: shape}
