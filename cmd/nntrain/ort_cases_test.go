@@ -209,6 +209,15 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 			addPredict(name, dst, x)
 		}
 	}
+	// A new 3-class head on a BatchNorm backbone (--num-classes), the
+	// "pretrained backbone, new head" job, deployed.
+	xr := predGolden(t, "resnet_narrow", "input")
+	head := filepath.Join(out, "resnet_narrow__num_classes_3.onnx")
+	if code, _, stderr := runCmd(filepath.Join(predModels, "resnet_narrow", "train.onnx"), syntheticData(t, xr.Shape[1:], 32, 3),
+		"--epochs", "1", "--batch-size", "8", "--seed", "1", "--quiet", "--num-classes", "3", "--out", head); code != 0 {
+		t.Fatalf("nntrain --num-classes: exit %d: %s", code, stderr)
+	}
+	addPredict("resnet_narrow/num-classes-3_finetuned", head, xr)
 	// The training graph, then nntrain export.
 	x := predGolden(t, "robustnet", "input")
 	kept := filepath.Join(tmp, "robustnet_training.onnx")
