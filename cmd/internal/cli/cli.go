@@ -75,19 +75,13 @@ func IsUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
-// IsTerminal reports whether w is a character device (a terminal), so that
-// colour and progress bars are used only there. NO_COLOR disables colour
+// IsTerminal reports whether w is a terminal (asked of the kernel, so
+// that /dev/null and other character devices do not count), so that
+// colour and progress lines are used only there. NO_COLOR disables colour
 // whatever the output is.
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	return st.Mode()&os.ModeCharDevice != 0
+	return ok && isTTY(f)
 }
 
 // ColorEnabled reports whether to colour output written to w.
