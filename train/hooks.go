@@ -118,24 +118,30 @@ func (j *JSONLog) OnEvent(l *Loop, e Event) error {
 	return j.write(m)
 }
 
-// Progress prints training progress: on a terminal a bar redrawn every
-// step and one summary line per epoch; otherwise only the summary lines.
-// Events are printed as lines too.
+// Progress prints training progress: on a terminal a line redrawn as
+// the epoch goes (batch i/N, running loss, samples per second, time left
+// in the epoch) and one summary line per epoch; otherwise only the
+// summary lines. Events are printed as lines too.
 type Progress struct {
-	w        io.Writer
-	tty      bool
-	lastDraw time.Time
-	drawn    bool
-	epochs   int
-	lossSum  float64
-	seen     int
+	w   io.Writer
+	tty bool
+	// Width is the terminal's width in columns; the live line is cut to
+	// fit it (0: 80).
+	Width      int
+	lastDraw   time.Time
+	epochStart time.Time
+	drawn      bool
+	epochs     int
+	lossSum    float64
+	seen       int
 }
 
-// NewProgress writes to w; tty selects the redrawn bar.
+// NewProgress writes to w; tty selects the redrawn line.
 func NewProgress(w io.Writer, tty bool) *Progress { return &Progress{w: w, tty: tty} }
 
 func (p *Progress) OnStart(l *Loop) error {
 	p.epochs = l.Epochs
+	p.epochStart = time.Now()
 	val := "no validation"
 	if l.Val != nil {
 		val = fmt.Sprintf("%d validation samples", l.Val.N)
@@ -150,19 +156,49 @@ func (p *Progress) OnStep(l *Loop, s *StepStats) error {
 	}
 	p.lossSum += s.Loss * float64(s.Samples)
 	p.seen += s.Samples
-	if !p.tty || (time.Since(p.lastDraw) < 50*time.Millisecond && s.Step != s.Steps) {
+	if !p.tty || (time.Since(p.lastDraw) < 100*time.Millisecond && s.Step != s.Steps) {
 		return nil
 	}
 	p.lastDraw = time.Now()
-	const width = 30
-	done := width * s.Step / s.Steps
-	bar := strings.Repeat("=", done)
-	if done < width {
-		bar += ">" + strings.Repeat(" ", width-done-1)
-	}
-	fmt.Fprintf(p.w, "\r\x1b[Kepoch %*d/%d [%s] %d/%d  loss %.4f", digits(p.epochs), s.Epoch, p.epochs, bar, s.Step, s.Steps, p.lossSum/float64(p.seen))
+	fmt.Fprint(p.w, "\r\x1b[K"+p.line(s, time.Since(p.epochStart).Seconds()))
 	p.drawn = true
 	return nil
+}
+
+// line is the live progress line after step s of an epoch that has run
+// for elapsed seconds, cut to the terminal's width.
+func (p *Progress) line(s *StepStats, elapsed float64) string {
+	const barWidth = 20
+	done := barWidth * s.Step / s.Steps
+	bar := strings.Repeat("=", done)
+	if done < barWidth {
+		bar += ">" + strings.Repeat(" ", barWidth-done-1)
+	}
+	txt := fmt.Sprintf("epoch %*d/%d [%s] %d/%d  loss %.4f", digits(p.epochs), s.Epoch, p.epochs, bar, s.Step, s.Steps, p.lossSum/float64(p.seen))
+	if elapsed > 0 {
+		rate := float64(p.seen) / elapsed
+		eta := elapsed / float64(s.Step) * float64(s.Steps-s.Step)
+		txt += fmt.Sprintf("  %s samples/s  ETA %s", rateString(rate), duration(eta))
+	}
+	width := p.Width
+	if width <= 0 {
+		width = 80
+	}
+	if r := []rune(txt); len(r) > width-1 { // the last column would wrap on some terminals
+		txt = string(r[:max(0, width-1)])
+	}
+	return txt
+}
+
+// rateString prints a rate with 3 significant digits: 850, 12.4k, 1.05M.
+func rateString(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.3gM", r/1e6)
+	case r >= 1e4:
+		return fmt.Sprintf("%.3gk", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
 }
 
 func (p *Progress) clear() {
@@ -174,6 +210,7 @@ func (p *Progress) clear() {
 
 func (p *Progress) OnEpoch(l *Loop, e *EpochStats) error {
 	p.clear()
+	defer func() { p.epochStart = time.Now() }()
 	var b strings.Builder
 	fmt.Fprintf(&b, "epoch %*d/%d  train_loss %.4f", digits(p.epochs), e.Epoch, p.epochs, e.TrainLoss)
 	if !math.IsNaN(e.TrainAcc) {

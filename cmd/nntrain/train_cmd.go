@@ -352,7 +352,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		defer f.Close()
 		logW = f
 	}
-	tty := cli.IsTerminal(human)
+	tty := cli.LiveProgress(human) // the live line only on a terminal (cmd/internal/cli)
 
 	l := &train.Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: crit, Opt: o, Sched: sched,
 		Epochs: c.epochs, BatchSize: c.batchSize, Shuffle: c.shuffle, DropLast: c.dropLast, Seed: c.seed,
@@ -361,7 +361,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		l.Hooks = append(l.Hooks, train.NewJSONLog(logW))
 	}
 	if !c.quiet {
-		l.Hooks = append(l.Hooks, train.NewProgress(human, tty))
+		pr := train.NewProgress(human, tty)
+		pr.Width = cli.TerminalWidth(human)
+		l.Hooks = append(l.Hooks, pr)
 		c.describe(human, m, d, lossName)
 	}
 
