@@ -41,7 +41,7 @@ func readmeCommands(t *testing.T, heading, cmd string) [][]string {
 // The README's first steps fine-tune two shipped models on the shipped
 // digits: the sigmoid MLP stays at chance and the doctor names vanishing
 // gradients; the BatchNorm CNN learns and the file written is an inference
-// graph. These are the README's own command lines, run here.
+// graph, with its curves plotted. These are the README's own command lines, run here.
 func TestReadmeFirstSteps(t *testing.T) {
 	cmds := readmeCommands(t, "First steps", "nntrain")
 	if len(cmds) != 2 {
@@ -76,12 +76,15 @@ func TestReadmeFirstSteps(t *testing.T) {
 			if acc < 0.9 {
 				t.Errorf("CNN: val_acc %v, want > 0.9", acc)
 			}
-			out, err := onnxio.ReadFile(args[len(args)-1])
+			out, err := onnxio.ReadFile(filepath.Join(dir, "cnn.onnx"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if export.IsTraining(out) || export.Kind(out) != export.KindInference {
 				t.Error("the CNN's output is not an inference graph")
+			}
+			if st, err := os.Stat(filepath.Join(dir, "cnn.png")); err != nil || st.Size() == 0 {
+				t.Errorf("the README's --plot file was not drawn: %v", err)
 			}
 		}
 	}
