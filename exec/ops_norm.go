@@ -20,6 +20,8 @@ import (
 // (opset-9..13 training nodes announce themselves by their 5 outputs,
 // opset-14+ ones by training_mode=1): Train always normalizes with batch
 // statistics and updates the running statistics, Eval always uses them.
+// A layer whose scale and bias are both frozen (Options.Frozen) always
+// uses them, unless Options.TrainFrozenBatchNorm.
 
 func registerNorm[T Float](m map[string]opDef[T]) {
 	m["BatchNormalization"] = opDef[T]{plan: planBatchNorm[T], modal: true}
