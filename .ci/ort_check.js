@@ -17,6 +17,11 @@ function readF32(file) {
   return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
 }
 
+function readI64(file) {
+  const b = fs.readFileSync(file);
+  return new BigInt64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+}
+
 (async () => {
   const args = process.argv.slice(2);
   const verbose = args[0] === '-v';
@@ -28,7 +33,9 @@ function readF32(file) {
     let msg;
     try {
       const s = await ort.InferenceSession.create(path.join(dir, c.model));
-      const x = new ort.Tensor('float32', readF32(path.join(dir, c.input)), c.input_shape);
+      const x = c.input_type === 'int64'
+        ? new ort.Tensor('int64', readI64(path.join(dir, c.input)), c.input_shape)
+        : new ort.Tensor('float32', readF32(path.join(dir, c.input)), c.input_shape);
       const out = await s.run({ [c.input_name]: x });
       const got = out[s.outputNames[0]].data;
       const want = readF32(path.join(dir, c.output));

@@ -26,6 +26,7 @@ type ortCase struct {
 	Input      string  `json:"input"`
 	InputName  string  `json:"input_name"`
 	InputShape []int   `json:"input_shape"`
+	InputType  string  `json:"input_type,omitempty"` // "int64"; float32 when empty
 	Output     string  `json:"output"`
 	Mode       string  `json:"mode"`
 	Tolerance  float64 `json:"tolerance"`
@@ -180,7 +181,12 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeF32(t, filepath.Join(out, c.Input), x.F)
+		if x.DType == ir.Int64 {
+			c.InputType = "int64"
+			writeI64(t, filepath.Join(out, c.Input), x.I)
+		} else {
+			writeF32(t, filepath.Join(out, c.Input), x.F)
+		}
 		writeF32(t, filepath.Join(out, c.Output), y.F)
 		cases = append(cases, c)
 	}
@@ -199,7 +205,7 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 			x := predGolden(t, model, "input")
 			dataDir := "../../testdata/data/digits"
 			if model != "cnn_digits" {
-				dataDir = syntheticData(t, x.Shape[1:], 32, 10)
+				dataDir = syntheticLike(t, x, predGolden(t, model, "eval_output"), 32)
 			}
 			name := model + "/" + strings.TrimSuffix(strings.TrimSuffix(f, ".gz"), ".onnx") + "_finetuned"
 			dst := filepath.Join(out, strings.ReplaceAll(name, "/", "__")+".onnx")
@@ -213,7 +219,7 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 	// "pretrained backbone, new head" job, deployed.
 	xr := predGolden(t, "resnet_narrow", "input")
 	head := filepath.Join(out, "resnet_narrow__num_classes_3.onnx")
-	if code, _, stderr := runCmd(filepath.Join(predModels, "resnet_narrow", "train.onnx"), syntheticData(t, xr.Shape[1:], 32, 3),
+	if code, _, stderr := runCmd(filepath.Join(predModels, "resnet_narrow", "train.onnx"), syntheticData(t, xr, 32, 3, nil),
 		"--epochs", "1", "--batch-size", "8", "--seed", "1", "--quiet", "--num-classes", "3", "--out", head); code != 0 {
 		t.Fatalf("nntrain --num-classes: exit %d: %s", code, stderr)
 	}
@@ -221,7 +227,7 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 	// The training graph, then nntrain export.
 	x := predGolden(t, "robustnet", "input")
 	kept := filepath.Join(tmp, "robustnet_training.onnx")
-	if code, _, stderr := runCmd(filepath.Join(predModels, "robustnet", "train.onnx"), syntheticData(t, x.Shape[1:], 32, 10),
+	if code, _, stderr := runCmd(filepath.Join(predModels, "robustnet", "train.onnx"), syntheticData(t, x, 32, 10, nil),
 		"--epochs", "1", "--batch-size", "8", "--quiet", "--keep-training-graph", "--out", kept); code != 0 {
 		t.Fatalf("nntrain --keep-training-graph: exit %d: %s", code, stderr)
 	}
@@ -238,20 +244,58 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 		t.Fatalf("nntrain export: exit %d: %s", code, se.String())
 	}
 	addPredict("robustnet/keep-training-graph+export", exported, x)
+	// 12 training-mode fixture exports (BatchNorm and/or Dropout, opset
+	// 13 and 15), the new head and the export round.
+	if len(cases) < 14 {
+		t.Fatalf("only %d fine-tuned cases", len(cases))
+	}
 	return cases
 }
 
-// syntheticData writes n samples of the given shape (uniform in [-1, 1))
-// with labels in [0, classes) as train.npz in a new directory.
-func syntheticData(t *testing.T, shape []int, n, classes int) string {
+// syntheticLike makes training data for a model from its golden input and
+// output: class labels for a [N, classes] output, float targets with as
+// many values as a sample's output otherwise (a per-pixel output, say),
+// trained with mse.
+func syntheticLike(t *testing.T, x, y *exec.Tensor, n int) string {
 	t.Helper()
+	if len(y.Shape) == 2 {
+		return syntheticData(t, x, n, y.Shape[1], nil)
+	}
+	return syntheticData(t, x, n, 0, []int{numel(y.Shape[1:])}) // nntrain's float targets are [N, k]
+}
+
+// syntheticData writes n samples shaped like the rows of x (float:
+// uniform in [-1, 1); integer: uniform over 0..max(x), token ids) as
+// train.npz in a new directory, with labels in [0, classes), or, when
+// target is not nil, float targets of that shape.
+func syntheticData(t *testing.T, like *exec.Tensor, n, classes int, target []int) string {
+	t.Helper()
+	shape := like.Shape[1:]
 	r := rand.New(rand.NewPCG(uint64(n), uint64(len(shape))))
-	x := &exec.Tensor{DType: ir.Float32, Shape: append([]int{n}, shape...)}
-	x.F = make([]float32, n*numel(shape))
-	for i := range x.F {
-		x.F[i] = 2*r.Float32() - 1
+	x := &exec.Tensor{DType: like.DType, Shape: append([]int{n}, shape...)}
+	switch like.DType {
+	case ir.Float32:
+		x.F = make([]float32, n*numel(shape))
+		for i := range x.F {
+			x.F[i] = 2*r.Float32() - 1
+		}
+	default:
+		top := int64(0)
+		for _, v := range like.I {
+			top = max(top, v)
+		}
+		x.I = make([]int64, n*numel(shape))
+		for i := range x.I {
+			x.I[i] = r.Int64N(top + 1)
+		}
 	}
 	y := &exec.Tensor{DType: ir.Int64, Shape: []int{n}, I: make([]int64, n)}
+	if target != nil {
+		y = &exec.Tensor{DType: ir.Float32, Shape: append([]int{n}, target...), F: make([]float32, n*numel(target))}
+		for i := range y.F {
+			y.F[i] = 2*r.Float32() - 1
+		}
+	}
 	for i := range y.I {
 		y.I[i] = int64(i % classes)
 	}
@@ -272,4 +316,15 @@ func numel(s []int) int {
 		n *= d
 	}
 	return n
+}
+
+func writeI64(t *testing.T, path string, v []int64) {
+	t.Helper()
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(x))
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
