@@ -10,7 +10,11 @@
 // unknown protobuf fields and the parts of the format the IR does not
 // interpret (functions, training info, sparse initializers) come back out.
 // WriteFile writes to a temporary file and renames it, so a failed write
-// never leaves a half-written model behind.
+// never leaves a half-written model behind. It never replaces an external
+// data file the model was read from (fine-tuning model.onnx leaves what
+// model.onnx reads untouched), writes devices and pipes directly instead of
+// renaming over them, and reading refuses FIFOs and devices without
+// blocking.
 //
 //	m, err := onnxio.ReadFile("model.onnx")
 //	if err != nil {

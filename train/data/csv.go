@@ -158,7 +158,8 @@ func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
 			t.x = t.x[:len(t.lines)*(len(t.header)-1)]
 			continue
 		}
-		t.labels = append(t.labels, strings.TrimSpace(rec[t.label]))
+		// Clone: the field shares one string with its whole row.
+		t.labels = append(t.labels, strings.Clone(strings.TrimSpace(rec[t.label])))
 		t.lines = append(t.lines, line)
 		if len(t.x) > MaxArrayElements {
 			return nil, fmt.Errorf("%s line %d: more than %d values; nnkit reads at most that many", path, line, MaxArrayElements)
