@@ -161,6 +161,7 @@ func TestFineTuneLeavesExternalDataAlone(t *testing.T) {
 	dataFile := model + ".data"
 	before := weights(t, model)
 	rawBefore, _ := os.ReadFile(dataFile)
+	modelBefore, _ := os.ReadFile(model)
 
 	if code, o, e := runCmd(model, digits, "--epochs", "2", "--checkpoint-every", "1", "--quiet"); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, o, e)
@@ -170,6 +171,9 @@ func TestFineTuneLeavesExternalDataAlone(t *testing.T) {
 	}
 	if !sameWeights(weights(t, model), before) {
 		t.Fatal("the original model no longer loads the same weights")
+	}
+	if raw, _ := os.ReadFile(model); !bytes.Equal(raw, modelBefore) {
+		t.Fatal("the original model file changed")
 	}
 	tuned := filepath.Join(dir, "model.finetuned.onnx")
 	if sameWeights(weights(t, tuned), before) {
