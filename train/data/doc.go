@@ -15,6 +15,14 @@
 // are errors naming the file and the row. Problems are collected into one
 // list rather than reported one at a time.
 //
+// Every file is treated as hostile: FIFOs and devices are refused without
+// blocking; .npy headers are parsed here (not by npyio) and capped
+// (MaxNpyHeader, MaxArrayElements) before anything is allocated; an .npz
+// member must be exactly as large as its header says; images are measured
+// with image.DecodeConfig before decoding (MaxImagePixels); CSV rows and
+// fields are bounded (MaxCSVRecord, MaxCSVField). Symbolic links to
+// folders in image trees are followed, with loop protection.
+//
 //	d, err := data.Load("data/", data.Options{ValSplit: 0.1, Seed: 1, InputShape: []int{1, 8, 8}})
 //	if err != nil { ... }                  // e.g. "data/train.csv line 12: 63 fields, the header has 65"
 //	err = d.Train.Reshape([]int{1, 8, 8})  // 64 features → [1,8,8]

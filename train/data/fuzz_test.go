@@ -3,6 +3,7 @@ package data
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"io"
 	"testing"
 )
@@ -106,6 +107,44 @@ func FuzzCSV(f *testing.F) {
 		tr, _, err := csvSets(tt, nil)
 		if err == nil {
 			checkSet(t, tr)
+		}
+	})
+}
+
+// FuzzNpzMembers fuzzes the arrays inside a well-formed archive (FuzzNpz's
+// mutations mostly break the zip container itself): the .npy bytes of x
+// and y, the compression, and a lie about x's size in the zip directory.
+func FuzzNpzMembers(f *testing.F) {
+	f.Add(npyFile("<f4", false, "(2, 1)", f32bytes(1, 2)), npyFile("|u1", false, "(2,)", []byte{0, 1}), false, int8(0))
+	f.Add(npyFile("<f2", true, "(2, 2)", make([]byte, 8)), npyFile("<f8", false, "(2, 3)", make([]byte, 48)), true, int8(-3))
+	f.Fuzz(func(t *testing.T, x, y []byte, deflate bool, lie int8) {
+		method := zip.Store
+		if deflate {
+			method = zip.Deflate
+		}
+		b := npzBytes(map[string][]byte{"x.npy": x, "y.npy": y}, method)
+		if lie != 0 {
+			// Patch x's uncompressed size in the central directory.
+			cd := bytes.Index(b, []byte("PK\x01\x02"))
+			for cd >= 0 && !bytes.HasPrefix(b[cd+46:], []byte("x.npy")) {
+				next := bytes.Index(b[cd+4:], []byte("PK\x01\x02"))
+				if next < 0 {
+					cd = -1
+					break
+				}
+				cd += 4 + next
+			}
+			if cd >= 0 {
+				size := binary.LittleEndian.Uint32(b[cd+24:])
+				binary.LittleEndian.PutUint32(b[cd+24:], size+uint32(int32(lie)))
+			}
+		}
+		a, err := newNpz(bytes.NewReader(b), int64(len(b)), "f.npz")
+		if err != nil {
+			return
+		}
+		if s, err := npzSet(a, "f.npz"); err == nil {
+			checkSet(t, s)
 		}
 	})
 }
