@@ -87,6 +87,8 @@ type Doctor struct {
 	epochMax   float64
 	stepsInEp  int
 	ratioMax   []float64 // largest per-layer update ratio of each sample in the first epoch
+	ratioHist  []float64 // the last sampled median update ratios
+	epochMark  int       // diagnoses+repairs when the epoch began
 	highRatio  int       // consecutive samples with a high update ratio
 	vanishRun  int
 	lastVanish map[string]any
@@ -194,6 +196,7 @@ func (d *Doctor) OnStep(l *train.Loop, s *train.StepStats) error {
 	}
 	if s.Step == 1 {
 		d.epochMin, d.epochMax, d.stepsInEp = math.Inf(1), math.Inf(-1), 0
+		d.epochMark = d.events()
 	}
 	d.stepsInEp++
 	d.epochMin, d.epochMax = min(d.epochMin, s.Loss), max(d.epochMax, s.Loss)
@@ -244,6 +247,16 @@ func (d *Doctor) OnDiverged(l *train.Loop, e *train.DivergedError) (bool, error)
 	return true, d.repairLR(l, NaNLoss, 0.1, true)
 }
 
+// events counts diagnoses (also repeated ones) and repairs: a good epoch
+// adds none.
+func (d *Doctor) events() int {
+	n := len(d.repairs)
+	for _, g := range d.diags {
+		n += g.Count
+	}
+	return n
+}
+
 func (d *Doctor) lastNorm() float64 { return d.lastGrad }
 
 func (d *Doctor) OnEpoch(l *train.Loop, e *train.EpochStats) error {
@@ -252,7 +265,6 @@ func (d *Doctor) OnEpoch(l *train.Loop, e *train.EpochStats) error {
 	}
 	d.epochs = append(d.epochs, *e)
 	d.epochLoss = append(d.epochLoss, e.TrainLoss)
-	before := len(d.diags) + len(d.repairs)
 	if err := d.epochRules(l, e); err != nil {
 		return err
 	}
@@ -260,7 +272,7 @@ func (d *Doctor) OnEpoch(l *train.Loop, e *train.EpochStats) error {
 		return err
 	}
 	if d.cfg.Mode == Fix {
-		if len(d.diags)+len(d.repairs) == before && !math.IsNaN(e.TrainLoss) {
+		if d.events() == d.epochMark && !math.IsNaN(e.TrainLoss) {
 			d.good = save(l, e.Epoch)
 		}
 		if !math.IsNaN(e.ValLoss) && e.ValLoss < d.bestVal {
@@ -391,19 +403,32 @@ func (d *Doctor) WriteSummary(w io.Writer) {
 // PermanentFlags lists the flags that reproduce the repairs' final
 // settings.
 func (d *Doctor) PermanentFlags() string {
-	var flags []string
-	seen := map[string]bool{}
-	for i := len(d.repairs) - 1; i >= 0; i-- {
-		for _, f := range strings.Fields(d.repairs[i].Flags) {
-			name := strings.SplitN(f, "=", 2)[0]
-			if strings.HasPrefix(name, "--") && !seen[name] {
-				seen[name] = true
-				flags = append([]string{f}, flags...)
+	val := map[string]string{}
+	var order []string
+	for _, r := range d.repairs {
+		f := strings.Fields(r.Flags)
+		for i := 0; i < len(f); i++ {
+			name := f[i]
+			if !strings.HasPrefix(name, "--") {
+				continue
 			}
+			v := ""
+			if i+1 < len(f) && !strings.HasPrefix(f[i+1], "--") {
+				v = f[i+1]
+				i++
+			}
+			if _, seen := val[name]; !seen {
+				order = append(order, name)
+			}
+			val[name] = v // later repairs win
 		}
 	}
-	slices.Sort(flags)
-	return strings.Join(flags, " ")
+	slices.Sort(order)
+	var out []string
+	for _, n := range order {
+		out = append(out, strings.TrimSpace(n+" "+val[n]))
+	}
+	return strings.Join(out, " ")
 }
 
 func plural(n int, one, many string) string {

@@ -109,13 +109,18 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 		return d.repairLR(l, r.kind, 0.1, false)
 	case OscillatingLoss:
 		return d.repairLR(l, r.kind, 1.0/3, false)
-	case LRTooLow:
-		return d.raiseLR(l, r.kind, 10)
-	case SlowConvergence:
-		return d.raiseLR(l, r.kind, 3)
+	case LRTooLow, SlowConvergence:
+		// Aim at a healthy update size: one step moving the weights by
+		// about 1e-2 of their norm (Adam at its default LR on the
+		// fixtures), at least ×3, at most ×1000.
+		f := 10.0
+		if r := median(d.ratioHist); r > 0 {
+			f = min(max(targetRatio/r, 3), 1000)
+		}
+		return d.raiseLR(l, r.kind, f)
 	case VanishingGradients:
 		if l.Opt.Name() != "sgd" {
-			return d.raiseLR(l, r.kind, 3)
+			return nil // no flag repairs the architecture; the advice says what to change
 		}
 		s := d.set.Optimizer
 		s2, _ := train.OptimizerDefaults("adam")
@@ -130,21 +135,21 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 		return d.logRepair(l, r.kind, -1, fmt.Sprintf("switched the optimizer from sgd (lr %g) to adam (lr %g)", s.LR, s2.LR),
 			fmt.Sprintf("--optimizer adam --lr %g", s2.LR))
 	case Overfitting:
+		// Back to the best-validation weights, and early stopping from
+		// there (it restores the best weights at the end).
 		from := -1
 		if d.best != nil {
 			d.best.restore(l)
 			from = d.best.epoch
 		}
-		action := "rolled back to the best-validation epoch"
-		flags := ""
-		if d.set.EarlyStopping == 0 && !d.earlyOn {
-			d.earlyOn = true
-			l.Hooks = append(l.Hooks, &train.EarlyStopping{Patience: 3, Best: math.Inf(1)})
-			action += " and turned on early stopping (patience 3)"
-			flags = "--early-stopping 3"
+		if d.set.EarlyStopping > 0 || d.earlyOn {
+			return nil
 		}
+		d.earlyOn = true
+		es := &train.EarlyStopping{Patience: 5, Best: math.Inf(1)}
+		l.Hooks = append(l.Hooks, es)
 		d.forget()
-		return d.logRepair(l, r.kind, from, action, flags)
+		return d.logRepair(l, r.kind, from, "turned on early stopping (patience 5)", "--early-stopping 5")
 	case Underfitting:
 		var actions []string
 		var flags string
@@ -156,7 +161,7 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 		}
 		if wd := d.set.Optimizer.WeightDecay; wd >= 1e-4 {
 			s := d.set.Optimizer
-			s.WeightDecay, s.LR = wd/10, l.Opt.LR()
+			s.WeightDecay, s.LR = wd/100, l.Opt.LR()
 			o, err := train.NewOptimizer(s)
 			if err != nil {
 				return err
@@ -190,6 +195,7 @@ func join(s []string) string {
 func (d *Doctor) forget() {
 	d.epochs, d.epochLoss = nil, nil
 	d.highRatio, d.vanishRun, d.bigSteps = 0, 0, 0
+	d.ratioHist = nil
 	for _, a := range d.acts {
 		a.runs = 0
 	}

@@ -23,6 +23,7 @@ const (
 	sustain        = 3    // consecutive samples before a sampled condition counts
 	ratioHigh      = 0.1  // update/weight ratio bounds (DeepDiagnosis)
 	ratioLow       = 1e-5 //
+	targetRatio    = 1e-2 // what LR repairs aim at
 	overfitRise    = 0.10 // validation loss above its best by 10 % ...
 	overfitEpochs  = 3    // ... for 3 epochs
 	overfitGap     = 0.05 // train acc − val acc
@@ -117,7 +118,11 @@ func (d *Doctor) updateRatio(l *train.Loop, s *train.StepStats) error {
 	if l.Epoch == 1 {
 		d.ratioMax = append(d.ratioMax, slices.Max(ratios))
 	}
-	if r > ratioHigh && s.Loss >= d.initLoss {
+	d.ratioHist = append(d.ratioHist, r)
+	if len(d.ratioHist) > 5 {
+		d.ratioHist = d.ratioHist[1:]
+	}
+	if r > ratioHigh && s.Loss >= d.refLoss() {
 		d.highRatio++
 	} else {
 		d.highRatio = 0
@@ -125,9 +130,9 @@ func (d *Doctor) updateRatio(l *train.Loop, s *train.StepStats) error {
 	if d.highRatio < sustain {
 		return nil
 	}
-	ev := map[string]any{"update_ratio": r, "loss": s.Loss, "initial_loss": d.initLoss, "lr": l.Opt.LR()}
-	msg := fmt.Sprintf("one step changes the weights by %s of their norm (median over layers; healthy ≤ 0.1) and the loss %.4g is not below its initial %.4g",
-		g(r), s.Loss, d.initLoss)
+	ev := map[string]any{"update_ratio": r, "loss": s.Loss, "reference_loss": d.refLoss(), "lr": l.Opt.LR()}
+	msg := fmt.Sprintf("one step changes the weights by %s of their norm (median over layers; healthy ≤ 0.1) and the loss %.4g is not below %s",
+		g(r), s.Loss, d.refName())
 	d.highRatio = 0
 	if err := d.diagnose(l, LRTooHigh, "", l.Step, ev, msg, d.lowerLRAdvice(l, 10, false)); err != nil {
 		return err
@@ -314,7 +319,7 @@ func (d *Doctor) slow(l *train.Loop, e *train.EpochStats) error {
 	n := len(d.epochs)
 	lr := l.Opt.LR()
 	gain := d.gain(3)
-	level := e.TrainLoss / d.initLoss
+	level := e.TrainLoss / d.refLoss()
 	if !(gain > 0 && gain < slowGain && level > 0.5) {
 		return nil
 	}
@@ -325,12 +330,12 @@ func (d *Doctor) slow(l *train.Loop, e *train.EpochStats) error {
 	if d.regularized() {
 		return nil // underfitting's business
 	}
-	ev := map[string]any{"loss_gain_per_epoch": gain, "train_loss": e.TrainLoss, "initial_loss": d.initLoss, "best_train_acc_gain": ta, "lr": lr}
+	ev := map[string]any{"loss_gain_per_epoch": gain, "train_loss": e.TrainLoss, "reference_loss": d.refLoss(), "best_train_acc_gain": ta, "lr": lr, "update_ratio": median(d.ratioHist)}
 	if !math.IsNaN(va) {
 		ev["best_val_acc_gain"] = va
 	}
-	msg := fmt.Sprintf("the training loss fell by only %.2g%% per epoch over the last 3 epochs and is still %.0f%% of its initial value (%.4g of %.4g)",
-		100*gain, 100*level, e.TrainLoss, d.initLoss)
+	msg := fmt.Sprintf("the training loss fell by only %.2g%% per epoch over the last 3 epochs and is still %.0f%% of %s (%.4g)",
+		100*gain, 100*level, d.refName(), e.TrainLoss)
 	if !math.IsNaN(ta) {
 		msg += fmt.Sprintf("; accuracy gains < 0.01 per epoch")
 	}
@@ -356,7 +361,7 @@ func (d *Doctor) oscillation(l *train.Loop, e *train.EpochStats) error {
 	// Within the epoch: step losses spanning several times their mean
 	// while the epoch got worse.
 	if n >= 2 && d.stepsInEp >= 10 && e.TrainLoss > 0 && d.epochLoss[n-2] <= e.TrainLoss &&
-		(d.epochMax-d.epochMin) >= oscStepsFactor*e.TrainLoss && e.TrainLoss > 0.1*d.initLoss {
+		(d.epochMax-d.epochMin) >= oscStepsFactor*e.TrainLoss && e.TrainLoss > 0.1*d.refLoss() {
 		ev := map[string]any{"step_loss_min": d.epochMin, "step_loss_max": d.epochMax, "epoch_loss": e.TrainLoss, "previous_epoch_loss": d.epochLoss[n-2], "lr": lr}
 		msg := fmt.Sprintf("step losses of epoch %d ranged from %.4g to %.4g around a mean of %.4g, and the epoch did not improve on the previous one (%.4g)",
 			e.Epoch, d.epochMin, d.epochMax, e.TrainLoss, d.epochLoss[n-2])
@@ -423,7 +428,8 @@ func (d *Doctor) oscillating(l *train.Loop, ev map[string]any, msg string, lr fl
 
 func (d *Doctor) overfit(l *train.Loop, e *train.EpochStats) error {
 	n := len(d.epochs)
-	if math.IsNaN(e.ValLoss) || n < overfitEpochs+1 || d.diagnosed(OscillatingLoss) {
+	if math.IsNaN(e.ValLoss) || n < overfitEpochs+1 || d.diagnosed(OscillatingLoss) || d.set.EarlyStopping > 0 || d.earlyOn {
+		// (With early stopping on, the remedy is already in place.)
 		return nil
 	}
 	best, bi := math.Inf(1), 0
@@ -458,11 +464,8 @@ func (d *Doctor) overfit(l *train.Loop, e *train.EpochStats) error {
 		msg += fmt.Sprintf("; train accuracy %.3f vs validation %.3f", e.TrainAcc, e.ValAcc)
 	}
 	fix := "add --early-stopping 5 (keeps the best epoch's weights)"
-	if d.set.Optimizer.WeightDecay == 0 {
-		fix += " and --weight-decay 1e-4"
-	}
 	if d.dropout < 0.3 {
-		fix += fmt.Sprintf(", or more dropout (--dropout 0.3; now %g)", d.dropout)
+		fix += fmt.Sprintf("; more data, more dropout (--dropout 0.3 if the model has Dropout; now %g) or --weight-decay also help", d.dropout)
 	}
 	if err := d.diagnose(l, Overfitting, "", 0, ev, msg, fix); err != nil {
 		return err
@@ -473,10 +476,13 @@ func (d *Doctor) overfit(l *train.Loop, e *train.EpochStats) error {
 
 func (d *Doctor) underfit(l *train.Loop, e *train.EpochStats) error {
 	n := len(d.epochs)
-	if n < 4 || 2*n < l.Epochs {
+	// Heavy regularization explains a high, flat loss from epoch 4 on;
+	// without it, only in the second half of the run (deep nets often sit
+	// near chance level for a few epochs before they take off).
+	if n < 4 || !d.regularized() && 2*n < l.Epochs {
 		return nil
 	}
-	level := e.TrainLoss / d.initLoss
+	level := e.TrainLoss / d.refLoss()
 	gain := d.gain(3)
 	if level < underfitLevel || gain >= underfitGain {
 		return nil
@@ -487,9 +493,9 @@ func (d *Doctor) underfit(l *train.Loop, e *train.EpochStats) error {
 	if !d.regularized() && d.causeKnown() {
 		return nil // the cause is already reported
 	}
-	ev := map[string]any{"train_loss": e.TrainLoss, "initial_loss": d.initLoss, "loss_gain_per_epoch": gain, "dropout": d.dropout, "weight_decay": d.set.Optimizer.WeightDecay}
-	msg := fmt.Sprintf("after %d epochs the training loss is still %.0f%% of its initial value (%.4g of %.4g) and improves by %.2g%% per epoch",
-		n, 100*level, e.TrainLoss, d.initLoss, 100*gain)
+	ev := map[string]any{"train_loss": e.TrainLoss, "reference_loss": d.refLoss(), "loss_gain_per_epoch": gain, "dropout": d.dropout, "weight_decay": d.set.Optimizer.WeightDecay}
+	msg := fmt.Sprintf("after %d epochs the training loss %.4g is still %.0f%% of %s and improves by %.2g%% per epoch",
+		n, e.TrainLoss, 100*level, d.refName(), 100*gain)
 	if !math.IsNaN(e.TrainAcc) {
 		ev["train_acc"] = e.TrainAcc
 		msg += fmt.Sprintf("; train accuracy %.3f", e.TrainAcc)
@@ -557,4 +563,21 @@ func (d *Doctor) actTrouble() bool {
 		}
 	}
 	return false
+}
+
+// refLoss is the loss a model that has learned nothing has: ln(classes)
+// for cross-entropy (uniform predictions), or the run's initial loss when
+// that is lower or the loss is not cross-entropy.
+func (d *Doctor) refLoss() float64 {
+	if d.lnC < d.initLoss {
+		return d.lnC
+	}
+	return d.initLoss
+}
+
+func (d *Doctor) refName() string {
+	if d.lnC < d.initLoss {
+		return fmt.Sprintf("chance level ln C = %.4g", d.lnC)
+	}
+	return fmt.Sprintf("the initial loss %.4g", d.initLoss)
 }

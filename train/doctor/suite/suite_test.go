@@ -114,3 +114,46 @@ func TestOff(t *testing.T) {
 		t.Fatalf("doctor off spoke: %v\n%s", o.Kinds, o.Console)
 	}
 }
+
+// TestRepair: fix mode brings the repairable seeded runs of the short
+// suite to within 5 points of validation accuracy of their healthy
+// baseline, logs each repair as a JSON line, and names the flags that make
+// the repairs permanent.
+func TestRepair(t *testing.T) {
+	e := env(t)
+	baseline := map[string]float64{}
+	for _, c := range Cases {
+		if !c.Repair || c.Long || c.NoRepairTest {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			b, ok := baseline[c.Baseline]
+			if !ok {
+				bc := Cases[slices.IndexFunc(Cases, func(x Case) bool { return x.Name == c.Baseline })]
+				o, err := Run(bc, e, doctor.Warn)
+				if err != nil || o.Err != nil {
+					t.Fatal(err, o.Err)
+				}
+				b, baseline[c.Baseline] = o.ValAcc, o.ValAcc
+			}
+			o, err := Run(c, e, doctor.Fix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Err != nil || len(o.Repairs) == 0 {
+				t.Fatalf("error %v, repairs %v:\n%s", o.Err, o.Repairs, o.Console)
+			}
+			// 5 points: the issue's "within a few points of the healthy
+			// baseline" on a 360-sample validation set (1 sample = 0.28).
+			if o.ValAcc < b-0.05 {
+				t.Errorf("repaired val_acc %.3f, baseline %s %.3f:\n%s", o.ValAcc, c.Baseline, b, o.Console)
+			}
+			if n := strings.Count(o.Log, `"event":"repair"`); n != len(o.Repairs) {
+				t.Errorf("%d repair lines for %d repairs", n, len(o.Repairs))
+			}
+			if o.Permanent != "" && !strings.Contains(o.Console, "train with: "+o.Permanent) {
+				t.Errorf("summary does not give the flags %q:\n%s", o.Permanent, o.Console)
+			}
+		})
+	}
+}
