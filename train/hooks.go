@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/nnkit/nnkit/train/loss"
 	"io"
 	"math"
 	"strings"
@@ -147,6 +148,13 @@ func (p *Progress) OnStart(l *Loop) error {
 		val = fmt.Sprintf("%d validation samples", l.Val.N)
 	}
 	fmt.Fprintf(p.w, "training on %d samples (%s), %d epochs, batch %d, %s lr %g\n", l.Train.N, val, l.Epochs, l.BatchSize, optName(l), l.Opt.LR())
+	if l.perSample > 1 {
+		ign := ""
+		if ce, ok := l.Loss.(loss.CrossEntropy); ok && ce.Ignore {
+			ign = fmt.Sprintf(", labels %d ignored", ce.IgnoreIndex)
+		}
+		fmt.Fprintf(p.w, "labels per position %v: cross-entropy over the class axis at %d positions per sample%s; accuracy is per position\n", l.Train.LabelShape, l.perSample, ign)
+	}
 	return nil
 }
 

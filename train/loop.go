@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -66,8 +67,15 @@ type Loop struct {
 
 	input, output string
 	outGrad       exec.Tensor
-	stopReason    string
-	interrupted   atomic.Bool
+	// intInput: the model's input is an integer tensor (token ids); the
+	// float32 features are converted into inBuf for each batch.
+	intInput bool
+	inBuf    []int64
+	// perSample is the number of labels per sample: the positions of an
+	// [N, C, d1, …] output under per-position cross-entropy (1 otherwise).
+	perSample   int
+	stopReason  string
+	interrupted atomic.Bool
 }
 
 // StepStats describes one training step.
@@ -158,8 +166,12 @@ func (l *Loop) Setup() error {
 		}
 		return fmt.Errorf("the model has %d data inputs (%v); nntrain feeds exactly one", len(ins), names)
 	}
-	if ins[0].DType != ir.Float32 {
-		return fmt.Errorf("the model's input %q is %v; nntrain feeds float32", ins[0].Name, ins[0].DType)
+	switch ins[0].DType {
+	case ir.Float32:
+	case ir.Int64:
+		l.intInput = true
+	default:
+		return fmt.Errorf("the model's input %q is %v; nntrain feeds float32 or int64", ins[0].Name, ins[0].DType)
 	}
 	outs := l.Model.OutputNames()
 	if len(outs) == 0 {
@@ -180,6 +192,16 @@ func (l *Loop) Setup() error {
 	}
 	if l.Train.N == 0 {
 		return fmt.Errorf("%s: no training samples", l.Train.File)
+	}
+	if l.intInput {
+		for _, s := range []*data.Set{l.Train, l.Val} {
+			if s == nil {
+				continue
+			}
+			if err := s.CheckIntegers(); err != nil {
+				return err
+			}
+		}
 	}
 	if l.DropLast && l.Train.N < l.BatchSize {
 		return fmt.Errorf("--drop-last with %d training samples and batches of %d leaves nothing to train on", l.Train.N, l.BatchSize)
@@ -235,8 +257,20 @@ func (l *Loop) outputWidth() (int, error) {
 	if len(o.Shape) == 0 || o.Shape[0] != 1 {
 		return 0, fmt.Errorf("the model's output %q has shape %v for one sample; nntrain needs [batch, ...]", l.output, o.Shape)
 	}
+	l.perSample = 1
+	if ls := l.Train.LabelShape; ls != nil {
+		if l.Loss.Name() != "ce" {
+			return 0, fmt.Errorf("%s: labels of shape %v per sample (one class per position) need --loss ce", l.Train.File, ls)
+		}
+		if len(o.Shape) < 3 || !slices.Equal(o.Shape[2:], ls) {
+			return 0, fmt.Errorf("%s: labels of shape %v per sample need an output [batch, classes, %s]; %q has %v",
+				l.Train.File, ls, strings.Trim(fmt.Sprint(ls), "[]"), l.output, o.Shape)
+		}
+		l.perSample = len(o.F) / o.Shape[1]
+		return o.Shape[1], nil
+	}
 	if l.Loss.Name() == "ce" && len(o.Shape) != 2 {
-		return 0, fmt.Errorf("cross-entropy needs an output of shape [batch, classes]; %q has %v", l.output, o.Shape)
+		return 0, fmt.Errorf("cross-entropy needs an output of shape [batch, classes], or [batch, classes, d1, ...] with integer labels [d1, ...] per sample; %q has %v", l.output, o.Shape)
 	}
 	return len(o.F), nil
 }
@@ -251,7 +285,8 @@ func (l *Loop) checkTargets(k int) error {
 		}
 		switch {
 		case s.Labels != nil && l.Loss.Name() == "ce":
-			if err := s.CheckClasses(k); err != nil {
+			ce, _ := l.Loss.(loss.CrossEntropy)
+			if err := s.CheckLabels(k, ce.Ignore, ce.IgnoreIndex); err != nil {
 				errs = append(errs, err)
 			}
 		case s.Labels != nil && l.Loss.Name() == "bce" && k == 1:
@@ -272,10 +307,20 @@ func (l *Loop) checkTargets(k int) error {
 }
 
 func (l *Loop) inputTensor(x []float32, n int, shape []int) *exec.Tensor {
+	if l.intInput {
+		// whole numbers within ±2^24, checked by Setup
+		l.inBuf = slices.Grow(l.inBuf[:0], len(x))[:len(x)]
+		for i, v := range x {
+			l.inBuf[i] = int64(v)
+		}
+		return &exec.Tensor{DType: ir.Int64, Shape: append([]int{n}, shape...), I: l.inBuf}
+	}
 	return &exec.Tensor{DType: ir.Float32, Shape: append([]int{n}, shape...), F: x}
 }
 
-func target(b data.Batch) loss.Target { return loss.Target{Labels: b.Labels, Values: b.Targets} }
+func (l *Loop) target(b data.Batch) loss.Target {
+	return loss.Target{Labels: b.Labels, Values: b.Targets, PerSample: l.perSample}
+}
 
 // TrainStep runs one step on a batch: forward (train mode), loss and its
 // gradient, backward, L1, clipping, optimizer step. It returns the
@@ -295,7 +340,7 @@ func (l *Loop) TrainStep(b data.Batch) (lossv, gradNorm float64, correct, counte
 		g.F = make([]float32, len(o.F))
 	}
 	g.F = g.F[:len(o.F)]
-	t := target(b)
+	t := l.target(b)
 	lossv = l.Loss.Eval(g.F, o.F, b.N, k, t)
 	correct, counted = l.Loss.Correct(o.F, b.N, k, t)
 	if math.IsNaN(lossv) || math.IsInf(lossv, 0) {
@@ -337,7 +382,7 @@ func (l *Loop) Evaluate(s *data.Set) (lossv, acc float64, err error) {
 			grad = make([]float32, len(o.F))
 		}
 		k := len(o.F) / b.N
-		t := target(b)
+		t := l.target(b)
 		total += l.Loss.Eval(grad[:len(o.F)], o.F, b.N, k, t) * float64(b.N)
 		c, n := l.Loss.Correct(o.F, b.N, k, t)
 		correct += c

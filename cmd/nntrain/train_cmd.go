@@ -70,6 +70,7 @@ type trainCmd struct {
 	threads            int
 	quiet              bool
 	ft                 finetuneFlags
+	ce                 ceFlags
 	graph              graphChoice
 	ck                 checkpointFlags
 	plot               plotFlag
@@ -126,6 +127,7 @@ func newTrainCmd(stderr io.Writer) *trainCmd {
 	fs.IntVar(&c.threads, "threads", 0, "worker threads (default: all CPUs)")
 	fs.BoolVar(&c.quiet, "quiet", false, "print only the final summary")
 	c.ft.register(fs)
+	c.ce.register(fs)
 	c.graph.register(fs)
 	c.ck.register(fs)
 	c.plot.register(fs)
@@ -322,6 +324,9 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		}
 	}
 	crit, _ := loss.ByName(lossName)
+	if crit, err = c.ce.apply(crit, c.set); err != nil {
+		return err
+	}
 	if lossName == "ce" && !d.Train.IsClassification() && !c.set["loss"] {
 		return usagef("float targets: use --loss mse, l1, bce or ce (soft labels)")
 	}

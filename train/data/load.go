@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -143,8 +144,11 @@ func sameKind(t, v *Set) error {
 	if t.SampleSize() != v.SampleSize() {
 		return fmt.Errorf("%s: samples of shape %s, but %s has %s", v.File, shapeString(v.Shape), t.File, shapeString(t.Shape))
 	}
-	if (t.Labels == nil) != (v.Labels == nil) || t.TargetWidth != v.TargetWidth {
+	if (t.Labels == nil) != (v.Labels == nil) || t.TargetWidth != v.TargetWidth || !slices.Equal(t.LabelShape, v.LabelShape) {
 		kind := func(s *Set) string {
+			if s.LabelShape != nil {
+				return "integer class labels of shape " + shapeString(s.LabelShape) + " per sample"
+			}
 			if s.Labels != nil {
 				return "integer class labels"
 			}

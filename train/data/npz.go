@@ -43,9 +43,22 @@ func npzSet(r *Npz, path string) (*Set, error) {
 		}
 		return nil, fmt.Errorf("%s: need arrays x (samples) and y (labels or targets); the archive has %s", path, strings.Join(keys, ", "))
 	}
-	x, err := r.read(kx, true)
+	x, err := r.read(kx, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: array x: %w", path, err)
+	}
+	if x.DType != ir.Float32 {
+		// integer features (token ids for an embedding): exact as float32
+		// up to 2^24, which every realistic vocabulary is below
+		f := make([]float32, len(x.I))
+		for i, v := range x.I {
+			if v > MaxExactInt || v < -MaxExactInt {
+				per := max(1, prod(x.Shape[1:]))
+				return nil, fmt.Errorf("%s sample %d: integer feature %d is beyond ±2^24 (%d), where float32 storage stops being exact", path, i/per, v, MaxExactInt)
+			}
+			f[i] = float32(v)
+		}
+		x.F, x.I, x.DType = f, nil, ir.Float32
 	}
 	y, err := r.read(ky, false)
 	if err != nil {
@@ -56,8 +69,8 @@ func npzSet(r *Npz, path string) (*Set, error) {
 		return nil, fmt.Errorf("%s: x has shape %s; need [samples, ...] with at least one sample", path, shapeString(xs))
 	}
 	n := xs[0]
-	if len(ys) < 1 || ys[0] != n || len(ys) > 2 {
-		return nil, fmt.Errorf("%s: y has shape %s; need [%d] or [%d, k] to match x's %d samples", path, shapeString(ys), n, n, n)
+	if len(ys) < 1 || ys[0] != n || len(ys) > 2 && y.DType == ir.Float32 {
+		return nil, fmt.Errorf("%s: y has shape %s; need [%d], [%d, k] or integer labels per position [%d, d1, ...] to match x's %d samples", path, shapeString(ys), n, n, n, n)
 	}
 	s := &Set{File: path, N: n, Shape: slices.Clone(xs[1:]), X: x.F}
 	if len(s.Shape) == 0 {
@@ -67,10 +80,12 @@ func npzSet(r *Npz, path string) (*Set, error) {
 	var errs ErrorList
 	checkFinite(&errs, s, s.X, s.SampleSize(), "x")
 	if y.DType != ir.Float32 {
-		if len(ys) == 2 && ys[1] != 1 {
-			return nil, fmt.Errorf("%s: integer y has shape %s; class labels need [%d] (one-hot or multi-label targets must be float)", path, shapeString(ys), n)
-		}
 		s.Labels = y.I
+		if len(ys) >= 2 && !(len(ys) == 2 && ys[1] == 1) {
+			// one class index per position: [n, H, W] for a segmentation
+			// output [n, C, H, W] (one-hot or multi-label targets are float)
+			s.LabelShape = slices.Clone(ys[1:])
+		}
 	} else {
 		s.TargetWidth = 1
 		if len(ys) == 2 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -19,9 +20,13 @@ type Set struct {
 	N     int
 	Shape []int // one sample's shape
 	X     []float32
-	// Labels holds one class index per sample, or is nil when the targets
-	// are floats.
+	// Labels holds one class index per sample (or LabelWidth() per sample
+	// when LabelShape is set), or is nil when the targets are floats.
 	Labels []int64
+	// LabelShape is the per-sample shape of position-wise labels ([H, W]
+	// for segmentation masks, [T] for token classification); nil: one
+	// label per sample.
+	LabelShape []int
 	// Targets holds TargetWidth floats per sample when Labels is nil.
 	Targets     []float32
 	TargetWidth int
@@ -31,6 +36,31 @@ type Set struct {
 
 	// where locates sample i in its file ("line 12", "sample 7", a path).
 	where func(i int) string
+}
+
+// MaxExactInt is the largest integer magnitude float32 holds exactly
+// (2^24): the bound on integer features, which are stored as float32.
+const MaxExactInt = 1 << 24
+
+// LabelWidth is the number of labels per sample (1 unless LabelShape).
+func (s *Set) LabelWidth() int {
+	if s.LabelShape == nil {
+		return 1
+	}
+	return prod(s.LabelShape)
+}
+
+// CheckIntegers checks that every feature is an integer exactly held by
+// float32, for a model whose input is an integer tensor (token ids).
+func (s *Set) CheckIntegers() error {
+	var errs ErrorList
+	sz := s.SampleSize()
+	for i, v := range s.X {
+		if v != float32(math.Trunc(float64(v))) || v > MaxExactInt || v < -MaxExactInt {
+			errs = append(errs, fmt.Errorf("%s: feature %d is %v; the model's input is an integer tensor, so every feature must be a whole number within ±2^24", s.Where(i/sz), i%sz, v))
+		}
+	}
+	return errs.Err()
 }
 
 // SampleSize is the number of elements of one sample.
@@ -134,10 +164,23 @@ func (l ErrorList) Err() error {
 
 // CheckClasses checks that every label is a class index in [0, k): the
 // model has k outputs.
-func (s *Set) CheckClasses(k int) error {
+func (s *Set) CheckClasses(k int) error { return s.CheckLabels(k, false, 0) }
+
+// CheckLabels is CheckClasses where, with ignore, the label ignoreIndex is
+// also accepted (cross-entropy's ignore_index).
+func (s *Set) CheckLabels(k int, ignore bool, ignoreIndex int64) error {
 	var errs ErrorList
-	for i, y := range s.Labels {
+	w := s.LabelWidth()
+	for j, y := range s.Labels {
+		i := j / w
+		if ignore && y == ignoreIndex {
+			continue
+		}
 		if y < 0 || y >= int64(k) {
+			if w > 1 {
+				errs = append(errs, fmt.Errorf("%s: label %d at position %d is out of range for %d classes (0..%d)", s.Where(i), y, j%w, k, k-1))
+				continue
+			}
 			name := ""
 			if s.Classes != nil && y >= 0 && y < int64(len(s.Classes)) {
 				name = fmt.Sprintf(" (class %q)", s.Classes[y])
@@ -167,13 +210,14 @@ func (s *Set) IsClassification() bool { return s.Labels != nil }
 // Subset returns the samples at idx, in that order.
 func (s *Set) Subset(idx []int) *Set {
 	sz := s.SampleSize()
-	out := &Set{File: s.File, N: len(idx), Shape: slices.Clone(s.Shape), TargetWidth: s.TargetWidth, Classes: s.Classes}
+	out := &Set{File: s.File, N: len(idx), Shape: slices.Clone(s.Shape), TargetWidth: s.TargetWidth, Classes: s.Classes, LabelShape: s.LabelShape}
 	out.X = make([]float32, 0, len(idx)*sz)
 	orig := make([]int, len(idx))
+	lw := s.LabelWidth()
 	for j, i := range idx {
 		out.X = append(out.X, s.X[i*sz:(i+1)*sz]...)
 		if s.Labels != nil {
-			out.Labels = append(out.Labels, s.Labels[i])
+			out.Labels = append(out.Labels, s.Labels[i*lw:(i+1)*lw]...)
 		} else {
 			out.Targets = append(out.Targets, s.Targets[i*s.TargetWidth:(i+1)*s.TargetWidth]...)
 		}
@@ -222,7 +266,7 @@ func Order(n int, shuffle bool, seed uint64, epoch int) []int {
 type Batch struct {
 	N       int
 	X       []float32 // N samples
-	Labels  []int64   // N labels, or nil
+	Labels  []int64   // N·LabelWidth labels, or nil
 	Targets []float32 // N·TargetWidth targets, or nil
 }
 
@@ -235,6 +279,7 @@ func (s *Set) Batches(size int, order []int) iter.Seq[Batch] {
 	return func(yield func(Batch) bool) {
 		sz := s.SampleSize()
 		w := s.TargetWidth
+		lw := s.LabelWidth()
 		var b Batch
 		for start := 0; start < len(order); start += size {
 			idx := order[start:min(start+size, len(order))]
@@ -245,7 +290,7 @@ func (s *Set) Batches(size int, order []int) iter.Seq[Batch] {
 			for _, i := range idx {
 				b.X = append(b.X, s.X[i*sz:(i+1)*sz]...)
 				if s.Labels != nil {
-					b.Labels = append(b.Labels, s.Labels[i])
+					b.Labels = append(b.Labels, s.Labels[i*lw:(i+1)*lw]...)
 				} else {
 					b.Targets = append(b.Targets, s.Targets[i*w:(i+1)*w]...)
 				}

@@ -10,7 +10,15 @@ import (
 type Target struct {
 	Labels []int64
 	Values []float32
+	// PerSample is the number of labels per sample (0 or 1: one). With
+	// L > 1 labels per sample the output is [n, C, d1, …] with d1·… = L and
+	// cross-entropy runs over the class axis C at every position, as
+	// PyTorch's nn.CrossEntropyLoss does for K-dimensional inputs.
+	PerSample int
 }
+
+// per returns the labels per sample.
+func (t Target) per() int { return max(t.PerSample, 1) }
 
 // Func is a criterion with mean reduction.
 type Func interface {
@@ -32,7 +40,7 @@ var Names = []string{"ce", "bce", "mse", "l1"}
 func ByName(name string) (Func, error) {
 	switch name {
 	case "ce":
-		return CrossEntropy{}, nil
+		return CrossEntropy{Ignore: true, IgnoreIndex: DefaultIgnoreIndex}, nil
 	case "bce":
 		return BCEWithLogits{}, nil
 	case "mse":
@@ -68,17 +76,72 @@ func argmax(row []float32) int {
 	return best
 }
 
-// CrossEntropy is torch.nn.CrossEntropyLoss: log-softmax over the k
-// columns then NLL, mean over rows. Labels are class indices; Values are
-// class probabilities (PyTorch's soft targets), one row per sample.
-type CrossEntropy struct{}
+// DefaultIgnoreIndex is nn.CrossEntropyLoss's default ignore_index.
+const DefaultIgnoreIndex = -100
+
+// CrossEntropy is torch.nn.CrossEntropyLoss: log-softmax over the classes
+// then NLL, mean over the counted labels. Labels are class indices (one per
+// sample, or Target.PerSample per sample for [n, C, d1, …] outputs);
+// Values are class probabilities (PyTorch's soft targets), one row per
+// sample. With Ignore, labels equal to IgnoreIndex contribute neither loss
+// nor gradient and are not counted in the mean (PyTorch's ignore_index; a
+// batch whose labels are all ignored has loss 0 here, NaN in PyTorch).
+type CrossEntropy struct {
+	Ignore      bool
+	IgnoreIndex int64
+}
 
 func (CrossEntropy) Name() string { return "ce" }
 
-// Eval: ℓᵢ = logΣⱼe^{xᵢⱼ} − Σⱼ tᵢⱼ·xᵢⱼ (Σⱼtᵢⱼ = 1 for labels);
-// ∂ℓ/∂xᵢⱼ = (softmaxᵢⱼ·Σₘtᵢₘ − tᵢⱼ)/n.
-func (CrossEntropy) Eval(grad, out []float32, n, k int, t Target) float64 {
+// Eval: ℓ = logΣ_c e^{x_c} − Σ_c t_c·x_c (Σ_c t_c = 1 for labels);
+// ∂ℓ/∂x_c = (softmax_c·Σ_m t_m − t_c)/count.
+func (ce CrossEntropy) Eval(grad, out []float32, n, k int, t Target) float64 {
 	var total float64
+	if t.Values == nil {
+		L := t.per()
+		C := k / L
+		count := 0
+		for _, y := range t.Labels[:n*L] {
+			if !ce.Ignore || y != ce.IgnoreIndex {
+				count++
+			}
+		}
+		inv := 0.0
+		if count > 0 {
+			inv = 1 / float64(count)
+		}
+		for i := 0; i < n; i++ {
+			base := out[i*k : (i+1)*k]
+			g := grad[i*k : (i+1)*k]
+			for p := 0; p < L; p++ {
+				y := t.Labels[i*L+p]
+				if ce.Ignore && y == ce.IgnoreIndex {
+					for c := 0; c < C; c++ {
+						g[c*L+p] = 0
+					}
+					continue
+				}
+				mx := math.Inf(-1)
+				for c := 0; c < C; c++ {
+					mx = math.Max(mx, float64(base[c*L+p]))
+				}
+				var se float64
+				for c := 0; c < C; c++ {
+					se += math.Exp(float64(base[c*L+p]) - mx)
+				}
+				lse := mx + math.Log(se)
+				total += lse - float64(base[int(y)*L+p])
+				for c := 0; c < C; c++ {
+					v := math.Exp(float64(base[c*L+p]) - lse)
+					if c == int(y) {
+						v--
+					}
+					g[c*L+p] = float32(v * inv)
+				}
+			}
+		}
+		return total * inv
+	}
 	inv := 1 / float64(n)
 	for i := 0; i < n; i++ {
 		row := out[i*k : (i+1)*k]
@@ -91,18 +154,6 @@ func (CrossEntropy) Eval(grad, out []float32, n, k int, t Target) float64 {
 			se += math.Exp(float64(v) - mx)
 		}
 		lse := mx + math.Log(se)
-		if t.Values == nil {
-			y := int(t.Labels[i])
-			total += lse - float64(row[y])
-			for j, v := range row {
-				g := math.Exp(float64(v) - lse)
-				if j == y {
-					g--
-				}
-				grad[i*k+j] = float32(g * inv)
-			}
-			continue
-		}
 		tr := t.Values[i*k : (i+1)*k]
 		var ts float64
 		for j, v := range row {
@@ -116,21 +167,42 @@ func (CrossEntropy) Eval(grad, out []float32, n, k int, t Target) float64 {
 	return total * inv
 }
 
-// Correct: argmax of the row equals the label (or the target's argmax).
-func (CrossEntropy) Correct(out []float32, n, k int, t Target) (int, int) {
-	c := 0
-	for i := 0; i < n; i++ {
-		want := 0
-		if t.Values != nil {
-			want = argmax(t.Values[i*k : (i+1)*k])
-		} else {
-			want = int(t.Labels[i])
+// Correct: the argmax over the classes equals the label (or the target's
+// argmax), counted per label (per pixel for [n, C, H, W] outputs), ignored
+// labels left out.
+func (ce CrossEntropy) Correct(out []float32, n, k int, t Target) (int, int) {
+	c, counted := 0, 0
+	if t.Values != nil {
+		for i := 0; i < n; i++ {
+			if argmax(out[i*k:(i+1)*k]) == argmax(t.Values[i*k:(i+1)*k]) {
+				c++
+			}
 		}
-		if argmax(out[i*k:(i+1)*k]) == want {
-			c++
+		return c, n
+	}
+	L := t.per()
+	C := k / L
+	for i := 0; i < n; i++ {
+		base := out[i*k : (i+1)*k]
+		for p := 0; p < L; p++ {
+			y := t.Labels[i*L+p]
+			if ce.Ignore && y == ce.IgnoreIndex {
+				continue
+			}
+			counted++
+			best := 0
+			for j := 1; j < C; j++ {
+				v, b := base[j*L+p], base[best*L+p]
+				if v > b || (math.IsNaN(float64(v)) && !math.IsNaN(float64(b))) {
+					best = j
+				}
+			}
+			if int64(best) == y {
+				c++
+			}
 		}
 	}
-	return c, n
+	return c, counted
 }
 
 // BCEWithLogits is torch.nn.BCEWithLogitsLoss in its stable form
