@@ -224,6 +224,25 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 		t.Fatalf("nntrain --num-classes: exit %d: %s", code, stderr)
 	}
 	addPredict("resnet_narrow/num-classes-3_finetuned", head, xr)
+	// New heads of the other two kinds --num-classes replaces: a 1×1 Conv
+	// classifier and a MatMul+Add followed by x.view(-1, 10) (whose shape
+	// constant becomes [-1, 3]), trained alone over a frozen backbone.
+	for _, hc := range []struct {
+		name  string
+		shape []int
+		only  string
+	}{{"conv_head", []int{1, 8, 8}, "classifier.*"}, {"matmul_head", []int{64}, "head.*,onnx::MatMul_31"}} {
+		xh := &exec.Tensor{DType: ir.Float32, Shape: append([]int{5}, hc.shape...), F: make([]float32, 5*numel(hc.shape))}
+		for i := range xh.F {
+			xh.F[i] = float32(i%13)/13 - 0.4
+		}
+		dst := filepath.Join(out, hc.name+"__num_classes_3.onnx")
+		if code, _, stderr := runCmd(filepath.Join("../../testdata/train/head", hc.name+".onnx"), syntheticData(t, xh, 32, 3, nil),
+			"--epochs", "1", "--batch-size", "8", "--seed", "2", "--quiet", "--num-classes", "3", "--train-only", hc.only, "--out", dst); code != 0 {
+			t.Fatalf("%s --num-classes 3: exit %d: %s", hc.name, code, stderr)
+		}
+		addPredict(hc.name+"/num-classes-3_train-only", dst, xh)
+	}
 	// The training graph, then nntrain export.
 	x := predGolden(t, "robustnet", "input")
 	kept := filepath.Join(tmp, "robustnet_training.onnx")
