@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,7 +38,7 @@ func (f *checkpointFlags) register(fs *flag.FlagSet) {
 
 // notResumeSettings are the flags that may change between a run and its
 // resumption: where things are written, how long to train, how to report.
-var notResumeSettings = []string{"out", "log", "epochs", "checkpoint-dir", "resume", "quiet", "threads", "plot",
+var notResumeSettings = []string{"out", "log", "epochs", "checkpoint-dir", "resume", "quiet", "threads", "plot", "keep-training-graph",
 	"checkpoint-every", "lr-find", "lr-find-start", "lr-find-end", "lr-find-steps"}
 
 // settings describes what a checkpoint must agree with to be resumed:
@@ -84,8 +84,8 @@ func setFingerprint(s *data.Set) string {
 	return fmt.Sprintf("%d samples, crc32 %08x", s.N, h.Sum32())
 }
 
-// prepare checks the flags, creates the directory, removes temporaries an
-// earlier killed run left, and loads the checkpoint for --resume.
+// prepare checks the flags, creates the directory and loads the
+// checkpoint for --resume.
 func (f *checkpointFlags) prepare(c *trainCmd, d *data.Data, human io.Writer) error {
 	if f.resume && f.dir == "" {
 		return usagef("--resume needs --checkpoint-dir DIR (where the checkpoint is)")
@@ -100,17 +100,14 @@ func (f *checkpointFlags) prepare(c *trainCmd, d *data.Data, human io.Writer) er
 		return usagef("--checkpoint-dir: %v", err)
 	}
 	f.path = filepath.Join(f.dir, checkpointName)
-	if stale, _ := filepath.Glob(filepath.Join(f.dir, "."+checkpointName+".tmp*")); len(stale) > 0 {
-		for _, s := range stale {
-			os.Remove(s) // a run killed while writing left it; the checkpoint itself is whole
-		}
-	}
 	if !f.resume {
 		return nil
 	}
 	b, err := safefile.ReadFile(f.path, 0) // a FIFO is refused, not waited on
 	if errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(human, "no checkpoint in %s yet: starting from epoch 1\n", f.dir)
+		if !c.quiet {
+			fmt.Fprintf(human, "no checkpoint in %s yet: starting from epoch 1\n", f.dir)
+		}
 		return nil
 	}
 	if err != nil {
@@ -155,39 +152,27 @@ func (f *checkpointFlags) hooks(c *trainCmd, d *data.Data, es *train.EarlyStoppi
 	return hs
 }
 
-// writeAtomic writes path through a temporary file in the same directory:
-// written, fsynced, renamed over path, and the directory fsynced, so that
-// at any moment (a crash, kill -9, power loss) path holds either its old
-// or its new contents, whole.
+// writeAtomic writes path through a temporary file in the same directory
+// (internal/safefile: written, fsynced, renamed over path; temporaries a
+// killed run left are cleaned up), then fsyncs the directory, so that at
+// any moment — a crash, kill -9, power loss — path holds either its old or
+// its new contents, whole.
 func writeAtomic(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	var b bytes.Buffer
+	if err := write(&b); err != nil {
+		return err
+	}
+	t, err := safefile.Resolve(path)
 	if err != nil {
 		return err
 	}
-	name := tmp.Name()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(name, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
+	if err := safefile.WriteAtomic(path, b.Bytes()); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	if t.Direct {
+		return nil
+	}
+	return syncDir(filepath.Dir(t.Path))
 }
 
 // syncDir makes a rename in dir durable.

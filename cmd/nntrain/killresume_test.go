@@ -93,7 +93,7 @@ func TestKill9NeverCorrupts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kills, midCheckpoint, midModel, chains, attempts int
-	budget := time.Now().Add(7 * time.Second)
+	budget := time.Now().Add(12 * time.Second)
 	for chains < 3 || (kills < 25 && time.Now().Before(budget)) {
 		chains++
 		cdir := filepath.Join(dir, "chain"+strconv.Itoa(chains))
