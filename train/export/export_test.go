@@ -110,6 +110,11 @@ func TestInferenceEqualsEval(t *testing.T) {
 				t.Errorf("metadata %s = %q", export.MetaGraph, export.Kind(back))
 			}
 			checkInferenceForm(t, back, bn)
+			// Converting again changes nothing.
+			again, rep2, err := export.Inference(back)
+			if err != nil || rep2.Changed() || len(again.Graph.Nodes) != len(back.Graph.Nodes) || len(again.Graph.Initializers) != len(back.Graph.Initializers) {
+				t.Errorf("a second conversion: %v, %+v", err, rep2)
+			}
 			p2, err := exec.Compile(back, exec.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -384,5 +389,57 @@ func TestNothingToConvertAndMark(t *testing.T) {
 	export.Mark(inf, export.KindTraining)
 	if export.Kind(inf) != export.KindTraining || len(inf.Metadata) != len(m.Metadata)+1 {
 		t.Errorf("metadata after Mark %v", inf.Metadata)
+	}
+}
+
+// Control-flow bodies are converted too: a Dropout inside an If branch
+// whose output is the branch's output becomes an Identity, and the ratio
+// and training_mode it read from the enclosing graph go from there.
+func TestInferenceSubgraph(t *testing.T) {
+	outer := ir.NewBuilder("main", nil)
+	outer.Input("x", &ir.TypeInfo{Elem: ir.Float32, Shape: ir.StaticShape([]int64{2, 3})}, "", nil, nil)
+	outer.Initializer(boolScalar("cond", true))
+	outer.Initializer(ir.NewFloat32("ratio", nil, []float32{0.5}))
+	outer.Initializer(boolScalar("train", true))
+	then := ir.NewBuilder("then", outer)
+	then.Node(&ir.Node{Name: "drop", OpType: "Dropout"}, []string{"x", "ratio", "train"}, []string{"y_then", "mask"})
+	then.Output("y_then", nil, "", nil, nil)
+	els := ir.NewBuilder("else", outer)
+	els.Node(&ir.Node{Name: "id", OpType: "Identity"}, []string{"x"}, []string{"y_else"})
+	els.Output("y_else", nil, "", nil, nil)
+	outer.Node(&ir.Node{Name: "if", OpType: "If", Attrs: []*ir.Attribute{
+		{Name: "then_branch", Type: ir.AttrGraph, G: then.Graph()},
+		{Name: "else_branch", Type: ir.AttrGraph, G: els.Graph()},
+	}}, []string{"cond"}, []string{"y"})
+	outer.Output("y", nil, "", nil, nil)
+	g, err := outer.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &ir.Model{IRVersion: 8, Opsets: []ir.OpsetID{{Version: 13}}, Graph: g}
+	if !export.IsTraining(m) {
+		t.Fatal("IsTraining misses the Dropout in the If branch")
+	}
+	inf, rep, err := export.Inference(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifn := inf.Graph.Nodes[0]
+	tb := ifn.Attr("then_branch").G
+	if len(tb.Nodes) != 1 || tb.Nodes[0].OpType != "Identity" || tb.Nodes[0].In(0).Name != "x" || tb.Outputs[0].Name != "y_then" {
+		t.Errorf("then branch after conversion: %d nodes, first %s", len(tb.Nodes), tb.Nodes[0].OpType)
+	}
+	if tb.Parent != inf.Graph || ifn.Attr("else_branch").G.Parent != inf.Graph {
+		t.Error("the converted branches do not belong to the converted graph")
+	}
+	if got := names(inf.Graph.Initializers); !slices.Equal(got, []string{"cond"}) {
+		t.Errorf("initializers %v; ratio and train fed only the removed Dropout", got)
+	}
+	if export.IsTraining(inf) || len(rep.Dropouts) != 1 {
+		t.Errorf("still training after conversion, report %+v", rep)
+	}
+	// The original is untouched.
+	if then.Graph().Nodes[0].OpType != "Dropout" || len(g.Initializers) != 3 {
+		t.Error("Inference modified its argument")
 	}
 }
