@@ -71,7 +71,7 @@ func TestKill9NeverCorrupts(t *testing.T) {
 	flags := func(out, ck, log string) []string {
 		return []string{bnMLP, digits, "--epochs", "14", "--batch-size", "32", "--seed", "7",
 			"--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9", "--scheduler", "plateau", "--patience", "1", "--factor", "0.5",
-			"--early-stopping", "3", "--min-delta", "0.002", "--checkpoint-every", "4",
+			"--early-stopping", "3", "--min-delta", "0.02", "--checkpoint-every", "4",
 			"--checkpoint-dir", ck, "--out", out, "--log", log, "--quiet"}
 	}
 	// The uninterrupted reference run.
@@ -86,6 +86,12 @@ func TestKill9NeverCorrupts(t *testing.T) {
 		t.Fatal(err)
 	}
 	refEpochs, _ := logProgress(t, filepath.Join(dir, "ref.log"))
+	// The settings make early stopping end the run before --epochs, so that
+	// kills also land after its decision: a resumed run must then only
+	// restore the best weights and write them.
+	if refEpochs >= 14 {
+		t.Fatalf("early stopping did not end the reference run (%d epochs)", refEpochs)
+	}
 
 	rng := rand.New(rand.NewPCG(14, 2026))
 	source, err := os.ReadFile(bnMLP)
@@ -195,7 +201,7 @@ func TestKill9NeverCorrupts(t *testing.T) {
 			t.Fatalf("chain %d: the model written after kills and resumes differs from the uninterrupted run's", chains)
 		}
 	}
-	t.Logf("uninterrupted run: %d epochs in %v; %d chains, %d attempts, %d SIGKILLs (%d while writing the checkpoint, %d while writing the model); every chain's model byte-identical to the uninterrupted run's",
+	t.Logf("uninterrupted run: %d epochs (early stopping) in %v; %d chains, %d attempts, %d SIGKILLs (%d while writing the checkpoint, %d while writing the model); every chain's model byte-identical to the uninterrupted run's",
 		refEpochs, full.Round(time.Millisecond), chains, attempts, kills, midCheckpoint, midModel)
 	if kills < 20 {
 		t.Errorf("only %d kills", kills)
