@@ -145,7 +145,23 @@ func Build(m *ir.Model, name string) (*Summary, error) {
 		s.Totals.Bytes += int64(len(v.Init.Raw))
 	}
 	s.ExportMode = exportMode(g)
-	if s.ExportMode == "inference" {
+	// nntrain labels the graphs it writes (train/export's metadata key):
+	// its inference graph may show no mode at all (Dropout removed from a
+	// model without BatchNorm).
+	nntrainGraph := ""
+	for _, p := range m.Metadata {
+		if p.Key == "nnkit.graph" && (p.Value == "inference" || p.Value == "training") {
+			nntrainGraph = p.Value
+		}
+	}
+	switch {
+	case nntrainGraph == "inference":
+		s.ExportMode = "inference"
+		s.Notes = append(s.Notes, "inference graph written by nntrain (BatchNorm on running statistics, Dropout removed): "+
+			"for deployment; to fine-tune further use the training graph (nntrain --keep-training-graph)")
+	case nntrainGraph == "training" && s.ExportMode == "unknown":
+		s.ExportMode = "training"
+	case s.ExportMode == "inference":
 		s.Notes = append(s.Notes, "inference-mode export (PyTorch's default): BatchNorm may be folded into Conv and Dropout removed, "+
 			"so counts can differ from the PyTorch model's; for fine-tuning export with "+
 			"training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False")
