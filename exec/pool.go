@@ -22,12 +22,20 @@ type pool struct {
 	jobs    chan job
 	wg      sync.WaitGroup
 	busy    atomic.Bool
+	// panicked holds the first panic raised by a worker during run; run
+	// re-raises it on the calling goroutine, where the caller (nnlint's
+	// per-file recovery) can catch it. A panic on a worker goroutine would
+	// otherwise end the process.
+	panicked atomic.Pointer[workerPanic]
 }
+
+// workerPanic is a panic value caught on a worker goroutine.
+type workerPanic struct{ val any }
 
 type job struct {
 	f      func(lo, hi int)
 	lo, hi int
-	wg     *sync.WaitGroup
+	p      *pool
 }
 
 func newPool(threads int) *pool {
@@ -47,9 +55,18 @@ func newPool(threads int) *pool {
 
 func worker(jobs <-chan job) {
 	for j := range jobs {
-		j.f(j.lo, j.hi)
-		j.wg.Done()
+		j.do()
 	}
+}
+
+func (j job) do() {
+	defer j.p.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			j.p.panicked.CompareAndSwap(nil, &workerPanic{r})
+		}
+	}()
+	j.f(j.lo, j.hi)
 }
 
 // parts is how many pieces run(n, grain, ·) splits a loop of n into.
@@ -77,11 +94,16 @@ func (p *pool) run(n, grain int, f func(lo, hi int)) {
 	}
 	p.wg.Add(k - 1)
 	for i := 1; i < k; i++ {
-		p.jobs <- job{f, i * n / k, (i + 1) * n / k, &p.wg}
+		p.jobs <- job{f, i * n / k, (i + 1) * n / k, p}
 	}
+	defer func() {
+		p.wg.Wait() // also when f panics: the workers must be done with the loop
+		p.busy.Store(false)
+		if wp := p.panicked.Swap(nil); wp != nil {
+			panic(wp.val)
+		}
+	}()
 	f(0, n/k)
-	p.wg.Wait()
-	p.busy.Store(false)
 }
 
 // runAll is run with grain 1 (for package sgemm, which sizes its own parts).

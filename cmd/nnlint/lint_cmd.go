@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 
@@ -66,8 +67,9 @@ func newLintFlagSet(stderr io.Writer) (*flag.FlagSet, *lintFlags) {
 Finds training-health problems in ONNX models exported from PyTorch: static
 rules on the graph and its initializers, plus a probe that runs the model
 forward and backward on synthetic inputs. Flags may come before or after the
-files. Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage or
-model-loading error.
+files. Exit codes: 0 nothing at or above --fail-on, 1 findings, 2 usage,
+model-loading or output error, 3 internal error (a crash while linting a
+file: reported for that file, the other files are still linted).
 
 Flags:
 `)
@@ -170,7 +172,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 
 	configs := map[string]*lint.Config{}
 	report := &format.Report{Rules: rules.All, FailOn: topFailOn}
-	failed, broken := false, false
+	failed, broken, internal := false, false, false
 	for i, file := range files {
 		path := lint.FindConfig(lf.config, file)
 		cfg, ok := configs[path]
@@ -190,8 +192,14 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 		}
 		res := lintFile(file, s, lf.probeSeed)
 		if res.Err != nil {
-			broken = true
-			fmt.Fprintf(stderr, "nnlint: %v\n", res.Err)
+			var ie *format.InternalError
+			if errors.As(res.Err, &ie) {
+				internal = true
+				fmt.Fprintf(stderr, "nnlint: %s: %s\n%s", format.Clean(file), ie, ie.Stack)
+			} else {
+				broken = true
+				fmt.Fprintf(stderr, "nnlint: %s\n", format.CleanLines(res.Err.Error(), "  "))
+			}
 		}
 		failed = failed || lint.AtLeast(res.Diagnostics, s.failOn)
 		report.Results = append(report.Results, res)
@@ -204,16 +212,22 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	}
 	if lf.output != "" {
 		if err := onnxio.WriteFileAtomic(lf.output, buf.Bytes()); err != nil {
-			fmt.Fprintf(stderr, "nnlint: %v\n", err)
+			fmt.Fprintf(stderr, "nnlint: writing the report: %s\n", format.Clean(err.Error()))
 			return cli.ExitUsage
 		}
 	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		fmt.Fprintf(stderr, "nnlint: writing the report to standard output: %v\n", err)
 		return cli.ExitUsage
 	}
 	if lf.format == "github" {
-		writeStepSummary(report)
+		if err := writeStepSummary(report); err != nil {
+			fmt.Fprintf(stderr, "nnlint: writing the job summary ($GITHUB_STEP_SUMMARY): %s\n", format.Clean(err.Error()))
+			broken = true
+		}
 	}
 	switch {
+	case internal:
+		return cli.ExitInternal
 	case broken:
 		return cli.ExitUsage
 	case failed:
@@ -222,9 +236,23 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	return cli.ExitOK
 }
 
-// lintFile reads one model, probes it when asked, and runs the rules.
-func lintFile(file string, s *fileSettings, seed uint64) format.Result {
-	res := format.Result{File: file}
+// testHookLintFile, when set by a test, runs at the start of every
+// lintFile (to simulate a crash on one file).
+var testHookLintFile func(file string)
+
+// lintFile reads one model, probes it when asked, and runs the rules. A
+// panic anywhere in that (a bug in nnkit, reached by this model) is
+// recovered into an *format.InternalError for this file alone.
+func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = format.Result{File: file, Err: &format.InternalError{Panic: r, Stack: debug.Stack()}}
+		}
+	}()
+	if testHookLintFile != nil {
+		testHookLintFile(file)
+	}
+	res = format.Result{File: file}
 	m, err := onnxio.ReadFile(file)
 	if err != nil {
 		res.Err = err
@@ -255,17 +283,19 @@ func needsProbe(rs []*lint.Rule) bool {
 
 // writeStepSummary appends a Markdown table of the findings to the GitHub
 // Actions job summary when running there ($GITHUB_STEP_SUMMARY).
-func writeStepSummary(r *format.Report) {
+func writeStepSummary(r *format.Report) error {
 	path := os.Getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
-		return
+		return nil
 	}
 	var b strings.Builder
 	c := r.Count()
 	fmt.Fprintf(&b, "### nnlint: %d errors, %d warnings, %d info in %d files\n\n", c.Errors, c.Warnings, c.Infos, c.Files)
 	if c.Diagnostics > 0 {
 		b.WriteString("| file | node | rule | severity | message |\n|---|---|---|---|---|\n")
-		cell := func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) }
+		cell := func(s string) string {
+			return strings.NewReplacer("|", "\\|", "\n", " ").Replace(format.CleanLines(s, ""))
+		}
 		for _, res := range r.Results {
 			for _, d := range res.Diagnostics {
 				fmt.Fprintf(&b, "| %s | %s | %s %s | %s | %s |\n", cell(res.File), cell(d.Node), d.Rule, d.Name, d.Severity, cell(d.Message))
@@ -274,10 +304,13 @@ func writeStepSummary(r *format.Report) {
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return
+		return err
 	}
-	defer f.Close()
-	io.WriteString(f, b.String())
+	if _, err := io.WriteString(f, b.String()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // runRules prints the rule table: `nnlint rules [--format text|json]`.

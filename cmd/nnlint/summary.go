@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 
 	"github.com/nnkit/nnkit/cmd/internal/cli"
+	lintfmt "github.com/nnkit/nnkit/lint/format"
 	"github.com/nnkit/nnkit/lint/summary"
 	"github.com/nnkit/nnkit/onnxio"
 )
@@ -47,13 +49,13 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	for i, path := range files {
 		m, err := onnxio.ReadFile(path)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
+			fmt.Fprintln(stderr, lintfmt.CleanLines(err.Error(), "  "))
 			code = cli.ExitUsage
 			continue
 		}
 		s, err := summary.Build(m, path)
 		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", path, err)
+			fmt.Fprintf(stderr, "%s: %s\n", lintfmt.Clean(path), lintfmt.CleanLines(err.Error(), "  "))
 			code = cli.ExitUsage
 			continue
 		}
@@ -64,7 +66,11 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 		if i > 0 {
 			fmt.Fprintln(out)
 		}
-		s.WriteText(out, *showAll)
+		// Layer names come from the file: control characters are written
+		// visibly and no line may start a CI workflow command.
+		var tb bytes.Buffer
+		s.WriteText(&tb, *showAll)
+		io.WriteString(out, lintfmt.CleanLines(tb.String(), ""))
 	}
 	if *format == "json" {
 		// One object for one model (the documented schema), an array for

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -18,6 +19,23 @@ type Result struct {
 	// Err is set when the file could not be linted (unreadable model, bad
 	// configuration); Diagnostics is empty then.
 	Err error
+}
+
+// InternalError is a failure of nnlint itself while linting one file (a
+// recovered panic): not the input's fault, reported as a bug.
+type InternalError struct {
+	Panic any    // the panic value
+	Stack []byte // the goroutine's stack at the panic
+}
+
+func (e *InternalError) Error() string {
+	return fmt.Sprintf("internal error (a bug in nnlint, please report it with the model if you can): panic: %v", e.Panic)
+}
+
+// Internal reports whether the file failed because of an internal error.
+func (r *Result) Internal() bool {
+	var ie *InternalError
+	return errors.As(r.Err, &ie)
 }
 
 // Report is everything a formatter needs.
@@ -63,6 +81,7 @@ func New(name string, o Options) (Formatter, error) {
 // Totals counts diagnostics by severity and files with errors.
 type Totals struct {
 	Files, FailedFiles   int
+	InternalErrors       int
 	Errors, Warnings     int
 	Infos, Diagnostics   int
 	FilesWithDiagnostics int
@@ -75,6 +94,9 @@ func (r *Report) Count() Totals {
 		t.Files++
 		if res.Err != nil {
 			t.FailedFiles++
+			if res.Internal() {
+				t.InternalErrors++
+			}
 		}
 		if len(res.Diagnostics) > 0 {
 			t.FilesWithDiagnostics++

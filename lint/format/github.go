@@ -29,14 +29,44 @@ func ghCommand(s lint.Severity) string {
 	return "notice"
 }
 
-// escapeData escapes a workflow command's message.
+// escapeData escapes a workflow command's message exactly as GitHub's
+// toolkit does (% → %25, CR → %0D, LF → %0A), after writing every other
+// control character visibly (an ANSI escape in a node name must not
+// recolour the log).
 func escapeData(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+	return dataEscaper.Replace(cleanKeepingBreaks(s))
 }
 
-// escapeProperty escapes a workflow command's property value.
+// escapeProperty escapes a workflow command's property value: as data,
+// plus : → %3A and , → %2C.
 func escapeProperty(s string) string {
-	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+	return propertyEscaper.Replace(cleanKeepingBreaks(s))
+}
+
+var (
+	dataEscaper     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	propertyEscaper = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+)
+
+// cleanKeepingBreaks is Clean except for CR and LF, which the workflow
+// command escaping encodes.
+func cleanKeepingBreaks(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return Clean(s)
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(s, "\n") {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for j, p := range strings.Split(part, "\r") {
+			if j > 0 {
+				b.WriteByte('\r')
+			}
+			b.WriteString(Clean(p))
+		}
+	}
+	return b.String()
 }
 
 // Format writes the annotations.
@@ -52,7 +82,7 @@ func (GitHub) Format(w io.Writer, r *Report) error {
 				fmt.Fprintf(&b, "::error file=%s,title=%s::%s\n", escapeProperty(file), escapeProperty("nnlint: cannot lint"), escapeData(res.Err.Error()))
 			} else {
 				hidden["error"]++
-				fmt.Fprintf(&rest, "%s: error: %s\n", file, res.Err)
+				fmt.Fprintf(&rest, "%s: error: %s\n", Clean(file), CleanLines(res.Err.Error(), "  "))
 			}
 			continue
 		}
@@ -72,11 +102,11 @@ func (GitHub) Format(w io.Writer, r *Report) error {
 				continue
 			}
 			hidden[cmd]++
-			loc := file
+			loc := Clean(file)
 			if d.Node != "" {
-				loc += ": " + d.Node
+				loc += ": " + Clean(d.Node)
 			}
-			fmt.Fprintf(&rest, "%s: %s %s %s: %s\n", loc, d.Severity, d.Rule, d.Name, d.Message)
+			fmt.Fprintf(&rest, "%s: %s %s %s: %s\n", loc, d.Severity, d.Rule, d.Name, CleanLines(d.Message, "  "))
 		}
 	}
 	if rest.Len() > 0 {

@@ -31,6 +31,7 @@ type jsonTool struct {
 type jsonFile struct {
 	File        string            `json:"file"`
 	Error       *string           `json:"error"`
+	Internal    bool              `json:"internal_error"`
 	Diagnostics int               `json:"diagnostics"`
 	Probe       *lint.ProbeReport `json:"probe"`
 }
@@ -62,6 +63,7 @@ func (JSON) Format(w io.Writer, r *Report) error {
 		if res.Err != nil {
 			s := res.Err.Error()
 			f.Error = &s
+			f.Internal = res.Internal()
 			failed = true
 		}
 		out.Files = append(out.Files, f)

@@ -51,23 +51,28 @@ func (t *Text) sev(s lint.Severity) string {
 func (t *Text) Format(w io.Writer, r *Report) error {
 	var b strings.Builder
 	for _, res := range r.Results {
+		file := Clean(res.File)
 		if res.Err != nil {
-			fmt.Fprintf(&b, "%s: %s %s\n", t.paint(ansiBold, res.File), t.paint(ansiBold+ansiRed, "failed:"), res.Err)
+			label := "failed:"
+			if res.Internal() {
+				label = "internal error:"
+			}
+			fmt.Fprintf(&b, "%s: %s %s\n", t.paint(ansiBold, file), t.paint(ansiBold+ansiRed, label), CleanLines(res.Err.Error(), "  "))
 			continue
 		}
 		for _, d := range res.Diagnostics {
-			loc := t.paint(ansiBold, res.File) + ":"
+			loc := t.paint(ansiBold, file) + ":"
 			if d.Node != "" {
-				loc += " " + d.Node
+				loc += " " + Clean(d.Node)
 				if d.Op != "" {
-					loc += " [" + d.Op + "]"
+					loc += " [" + Clean(d.Op) + "]"
 				}
 				loc += ":"
 			}
-			msg := strings.ReplaceAll(d.Message, "\n", "\n    ")
+			msg := CleanLines(d.Message, "    ")
 			fmt.Fprintf(&b, "%s %s %s %s: %s\n", loc, t.sev(d.Severity), t.paint(ansiBold, d.Rule), d.Name, msg)
 			if d.Fix != "" {
-				fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiGreen, "fix:"), d.Fix)
+				fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiGreen, "fix:"), CleanLines(d.Fix, "    "))
 			}
 		}
 		switch {
@@ -77,7 +82,7 @@ func (t *Text) Format(w io.Writer, r *Report) error {
 			// Choices the probe made for the user's model (sizes of symbolic
 			// dims, integer inputs) are always worth knowing.
 			for _, n := range res.Probe.Notes {
-				fmt.Fprintf(&b, "%s: probe: %s\n", res.File, n)
+				fmt.Fprintf(&b, "%s: probe: %s\n", file, Clean(n))
 			}
 		}
 	}
@@ -105,22 +110,22 @@ func plural(n int, s string) string {
 }
 
 func (t *Text) probeTable(b *strings.Builder, file string, p *lint.ProbeReport) {
-	fmt.Fprintf(b, "%s: probe: batch %d, seed %d, %s = %.4g\n", file, p.Batch, p.Seed, p.LossKind, p.Loss)
+	fmt.Fprintf(b, "%s: probe: batch %d, seed %d, %s = %.4g\n", Clean(file), p.Batch, p.Seed, p.LossKind, p.Loss)
 	for _, in := range p.Inputs {
-		fmt.Fprintf(b, "  input %s %s %v: %s\n", in.Name, in.DType, in.Shape, in.Fill)
+		fmt.Fprintf(b, "  input %s %s %v: %s\n", Clean(in.Name), in.DType, in.Shape, Clean(in.Fill))
 	}
 	for _, n := range p.Notes {
-		fmt.Fprintf(b, "  note: %s\n", n)
+		fmt.Fprintf(b, "  note: %s\n", Clean(n))
 	}
 	width := len("layer")
 	for _, l := range p.Layers {
-		width = max(width, len(l.Node))
+		width = max(width, len(Clean(l.Node)))
 	}
 	fmt.Fprintf(b, "  %-*s  %-13s  %10s  %10s  %10s  %10s\n", width, "layer", "op", "input std", "output std", "‖W‖", "‖∇W‖")
 	for _, l := range p.Layers {
-		fmt.Fprintf(b, "  %-*s  %-13s  %10.3g  %10.3g  %10.3g  %10.3g\n", width, l.Node, l.Op, l.InStd, l.OutStd, l.WeightNorm, l.GradNorm)
+		fmt.Fprintf(b, "  %-*s  %-13s  %10.3g  %10.3g  %10.3g  %10.3g\n", width, Clean(l.Node), Clean(l.Op), l.InStd, l.OutStd, l.WeightNorm, l.GradNorm)
 	}
 	for _, r := range p.ReLUs {
-		fmt.Fprintf(b, "  %s: %d/%d units never active (%.0f %%)\n", r.Node, r.Dead, r.Units, 100*r.DeadFraction())
+		fmt.Fprintf(b, "  %s: %d/%d units never active (%.0f %%)\n", Clean(r.Node), r.Dead, r.Units, 100*r.DeadFraction())
 	}
 }

@@ -17,6 +17,9 @@ const (
 	ExitOK       = 0 // success, nothing at or above the failure threshold
 	ExitFindings = 1 // findings (nnlint) or training failed (nntrain)
 	ExitUsage    = 2 // usage error or unreadable input
+	// ExitInternal reports a bug in nnkit itself (a recovered panic), so
+	// that CI can tell it from bad input. It wins over the other codes.
+	ExitInternal = 3
 )
 
 // boolFlag is the interface flag's boolean values implement.
@@ -75,11 +78,30 @@ func IsUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
+// Recorder is a Writer that remembers the first write error, so that a
+// command can report output it could not write (a full disk, a closed
+// pipe, /dev/full) and exit non-zero instead of succeeding silently.
+type Recorder struct {
+	W   io.Writer
+	Err error
+}
+
+func (r *Recorder) Write(p []byte) (int, error) {
+	n, err := r.W.Write(p)
+	if err != nil && r.Err == nil {
+		r.Err = err
+	}
+	return n, err
+}
+
 // IsTerminal reports whether w is a terminal (asked of the kernel, so
 // that /dev/null and other character devices do not count), so that
 // colour and progress lines are used only there. NO_COLOR disables colour
 // whatever the output is.
 func IsTerminal(w io.Writer) bool {
+	if r, ok := w.(*Recorder); ok {
+		w = r.W
+	}
 	f, ok := w.(*os.File)
 	return ok && isTTY(f)
 }
