@@ -30,6 +30,9 @@ type Facts struct {
 
 	mu    sync.Mutex
 	stats map[*ir.Tensor]*TensorStats
+
+	exportOnce sync.Once
+	export     ExportEvidence
 }
 
 // LayerKind says what a weighted layer computes.

@@ -3,6 +3,7 @@ package lint
 import (
 	"encoding/json"
 	"math"
+	"sort"
 )
 
 // ProbeReport is what the data-free probe (package lint/probe) measured: one
@@ -28,6 +29,28 @@ type ProbeReport struct {
 	ReLUs []ProbeReLU `json:"relus,omitempty"`
 	// NonFinite names values (activations, gradients) that held NaN or Inf.
 	NonFinite []string `json:"non_finite,omitempty"`
+	// Shifts are the BatchNorm layers downstream of a Dropout with the
+	// variance shift measured at each (Li et al., CVPR 2019).
+	Shifts []ProbeShift `json:"variance_shifts,omitempty"`
+}
+
+// ProbeShift is the variance shift at one BatchNormalization: the probe
+// runs the same batch twice in train mode, with the model's Dropout and
+// with every Dropout off (what eval does), and compares the per-channel
+// variance of the BatchNorm's input. Per channel the shift is
+// max(v_drop/v_nodrop, v_nodrop/v_drop) (≥ 1; the paper's
+// max(real_var/moving_var, moving_var/real_var)).
+type ProbeShift struct {
+	Node string `json:"node"`
+	// Dropouts are the nearest Dropout nodes upstream; Through the weighted
+	// layers between them and the BatchNorm (empty when Dropout feeds it
+	// directly).
+	Dropouts []string `json:"dropouts"`
+	Through  []string `json:"through,omitempty"`
+	Channels int      `json:"channels"`
+	// Mean and Max are the mean and the largest per-channel shift.
+	Mean float64 `json:"mean_shift"`
+	Max  float64 `json:"max_shift"`
 }
 
 // ProbeInput is one synthetic input.
@@ -52,6 +75,57 @@ type ProbeLayer struct {
 	// loss gradient with respect to it.
 	WeightNorm float64 `json:"weight_norm"`
 	GradNorm   float64 `json:"grad_norm"`
+	// Elements is the number of weight values.
+	Elements int `json:"elements"`
+	// Substituted is set when the layer's weights were all zero by design
+	// (a zero-initialized output head) and the probe measured with
+	// LeCun-normal weights in their place; WeightNorm is the substitute's.
+	Substituted bool `json:"substituted,omitempty"`
+}
+
+// RelGrad is ‖∇W‖/‖W‖, the relative change one SGD step of learning rate 1
+// makes to the weights: unlike the raw norm it does not grow with the
+// number of weights or with the weights' own scale. NaN for a layer
+// without weights (or with all-zero weights).
+func (l ProbeLayer) RelGrad() float64 {
+	if l.WeightNorm == 0 {
+		return math.NaN()
+	}
+	return l.GradNorm / l.WeightNorm
+}
+
+// GradFlow compares how fast the early and the late layers of ls learn:
+// the median relative gradient (RelGrad) of the first quarter of the layers
+// with the median of the last quarter (one layer each when there are fewer
+// than eight). Medians over quarters keep a single odd layer — a small stem
+// convolution, a classifier initialized at std 0.01 — from deciding the
+// verdict for the whole network. Layers without a finite relative gradient
+// are left out; ok is false when fewer than two remain.
+func GradFlow(ls []ProbeLayer) (early, late float64, ok bool) {
+	var r []float64
+	for _, l := range ls {
+		if g := l.RelGrad(); !math.IsNaN(g) && !math.IsInf(g, 0) {
+			r = append(r, g)
+		}
+	}
+	if len(r) < 2 {
+		return 0, 0, false
+	}
+	q := len(r) / 4
+	if q < 1 {
+		q = 1
+	}
+	return median(r[:q]), median(r[len(r)-q:]), true
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // ProbeReLU is one rectifier's activity: a unit (a feature of a Linear
@@ -94,7 +168,9 @@ func (l ProbeLayer) MarshalJSON() ([]byte, error) {
 		OutStd     finite `json:"output_std"`
 		WeightNorm finite `json:"weight_norm"`
 		GradNorm   finite `json:"grad_norm"`
-	}{l.Node, l.Op, l.Param, finite(l.InStd), finite(l.OutStd), finite(l.WeightNorm), finite(l.GradNorm)})
+		Elements   int    `json:"elements"`
+		Subst      bool   `json:"substituted,omitempty"`
+	}{l.Node, l.Op, l.Param, finite(l.InStd), finite(l.OutStd), finite(l.WeightNorm), finite(l.GradNorm), l.Elements, l.Substituted})
 }
 
 // MarshalJSON writes a non-finite loss as null.
@@ -104,4 +180,15 @@ func (r ProbeReport) MarshalJSON() ([]byte, error) {
 		plain
 		Loss finite `json:"loss"`
 	}{plain(r), finite(r.Loss)})
+}
+
+// MarshalJSON writes an infinite shift (a channel constant in one run
+// only) as null.
+func (s ProbeShift) MarshalJSON() ([]byte, error) {
+	type plain ProbeShift
+	return json.Marshal(struct {
+		plain
+		Mean finite `json:"mean_shift"`
+		Max  finite `json:"max_shift"`
+	}{plain(s), finite(s.Mean), finite(s.Max)})
 }

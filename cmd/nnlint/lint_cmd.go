@@ -53,7 +53,7 @@ func newLintFlagSet(stderr io.Writer) (*flag.FlagSet, *lintFlags) {
 	fs.Var(&lf.ignore, "ignore", "rule IDs, ID prefixes or names to skip, comma-separated")
 	fs.StringVar(&lf.config, "config", "", "configuration file (default: .nnlint.yaml/.yml/.json next to the model, else in the working directory)")
 	fs.BoolVar(&lf.probe, "probe", true, "run the data-free probe (forward and backward on synthetic inputs); --probe=false for static rules only")
-	fs.IntVar(&lf.probeBatch, "probe-batch", 32, "batch size of the probe's synthetic inputs")
+	fs.IntVar(&lf.probeBatch, "probe-batch", 0, "batch size of the probe's synthetic inputs (0: chosen from the model's size, 2 to 32)")
 	fs.Uint64Var(&lf.probeSeed, "probe-seed", 0, "seed of the probe's synthetic inputs and labels")
 	fs.StringVar(&lf.output, "output", "", "write the report to this file instead of standard output")
 	fs.StringVar(&lf.output, "o", "", "shorthand for --output")
@@ -144,8 +144,8 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return cli.ExitUsage
 	}
-	if lf.probeBatch < 1 || lf.probeBatch > 4096 {
-		return usage("--probe-batch must be between 1 and 4096, got %d", lf.probeBatch)
+	if lf.probeBatch < 0 || lf.probeBatch > 4096 {
+		return usage("--probe-batch must be between 1 and 4096 (or 0 for automatic), got %d", lf.probeBatch)
 	}
 	color := false
 	switch lf.color {

@@ -121,11 +121,18 @@ func (t *Text) probeTable(b *strings.Builder, file string, p *lint.ProbeReport) 
 	for _, l := range p.Layers {
 		width = max(width, len(Clean(l.Node)))
 	}
-	fmt.Fprintf(b, "  %-*s  %-13s  %10s  %10s  %10s  %10s\n", width, "layer", "op", "input std", "output std", "‖W‖", "‖∇W‖")
+	fmt.Fprintf(b, "  %-*s  %-13s  %10s  %10s  %10s  %10s  %10s\n", width, "layer", "op", "input std", "output std", "‖W‖", "‖∇W‖", "‖∇W‖/‖W‖")
 	for _, l := range p.Layers {
-		fmt.Fprintf(b, "  %-*s  %-13s  %10.3g  %10.3g  %10.3g  %10.3g\n", width, Clean(l.Node), Clean(l.Op), l.InStd, l.OutStd, l.WeightNorm, l.GradNorm)
+		mark := ""
+		if l.Substituted {
+			mark = "  (zero head: measured with LeCun-normal weights)"
+		}
+		fmt.Fprintf(b, "  %-*s  %-13s  %10.3g  %10.3g  %10.3g  %10.3g  %10.3g%s\n", width, Clean(l.Node), Clean(l.Op), l.InStd, l.OutStd, l.WeightNorm, l.GradNorm, l.RelGrad(), mark)
 	}
 	for _, r := range p.ReLUs {
 		fmt.Fprintf(b, "  %s: %d/%d units never active (%.0f %%)\n", Clean(r.Node), r.Dead, r.Units, 100*r.DeadFraction())
+	}
+	for _, s := range p.Shifts {
+		fmt.Fprintf(b, "  %s: variance shift with Dropout on/off (%s) mean %.3g, max %.3g over %d channels\n", Clean(s.Node), Clean(strings.Join(s.Dropouts, ", ")), s.Mean, s.Max, s.Channels)
 	}
 }

@@ -14,7 +14,9 @@ import (
 
 // Options configure a probe run.
 type Options struct {
-	// Batch is the batch size (default 32).
+	// Batch is the batch size; 0 chooses it from the model's size
+	// (ChooseBatch): up to MaxBatch samples for small models, down to
+	// MinBatch for large ones.
 	Batch int
 	// Seed seeds the inputs, the labels and the dropout masks.
 	Seed uint64
@@ -28,13 +30,26 @@ type Options struct {
 	MaxBytes int64
 }
 
+// Batch limits and budgets of the automatic batch size.
+const (
+	// MaxBatch is the batch of small models (and the most the probe picks).
+	MaxBatch = 32
+	// MinBatch is the least it picks: BatchNorm over a Linear output needs
+	// two samples to have a variance at all.
+	MinBatch = 2
+	// MACBudget bounds the multiply-accumulates of the forward and backward
+	// pass together (the backward costs about twice the forward): ≈ 1.5 s
+	// of the executor's float32 GEMM on two cores.
+	MACBudget = 6e9
+	// MemBudget bounds the activations and their gradients (the training
+	// plan keeps every intermediate value and a gradient for each).
+	MemBudget = 512 << 20
+)
+
 // Run probes m. f must be the analysis of m. An error means the probe could
 // not run (the model does not compile or run on the executor); measurements
 // that came out NaN or Inf are not an error but part of the report.
 func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
-	if o.Batch <= 0 {
-		o.Batch = 32
-	}
 	if o.DimSize <= 0 {
 		o.DimSize = 16
 	}
@@ -45,12 +60,39 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &lint.ProbeReport{Batch: o.Batch, Seed: o.Seed}
+	rep := &lint.ProbeReport{Seed: o.Seed}
+	if o.Batch <= 0 {
+		var note string
+		o.Batch, note = ChooseBatch(m, f, prog.Inputs(), o.DimSize)
+		rep.Notes = append(rep.Notes, note)
+	}
+	rep.Batch = o.Batch
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6e6e6c696e742d70)) // "nnlint-p"
 	inputs, err := makeInputs(m.Graph, prog.Inputs(), o, rng, rep)
 	if err != nil {
 		return nil, err
 	}
+	params := map[string]*exec.Param{}
+	for _, p := range prog.Params() {
+		params[p.Name] = p
+	}
+	subst := substituteZeroHeads(f, params, o.Seed, rep)
+
+	// Variance shift (Li et al., CVPR 2019): the same batch once with every
+	// Dropout off, as eval sees it, then (below) with the model's Dropout.
+	sites := shiftSites(f)
+	var without [][]float64
+	if len(sites) > 0 {
+		prog.SetDropout(true, 0)
+		if _, err := prog.Run(exec.Train, inputs); err != nil {
+			return nil, fmt.Errorf("running the model in train mode: %v", err)
+		}
+		for _, s := range sites {
+			without = append(without, channelVar(prog.Value(s.in.Name)))
+		}
+		prog.SetDropout(false, 0)
+	}
+
 	outs, err := prog.Run(exec.Train, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("running the model in train mode: %v", err)
@@ -75,7 +117,7 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 		}
 	}
 	for _, l := range f.Layers {
-		pl := lint.ProbeLayer{Node: l.Node.Label(), Op: l.Node.OpType, Param: l.Name()}
+		pl := lint.ProbeLayer{Node: l.Node.Label(), Op: l.Node.OpType, Param: l.Name(), Substituted: subst[l]}
 		if t := prog.Value(l.In.Name); t != nil && t.DType == ir.Float32 {
 			pl.InStd = std(t.F)
 		}
@@ -97,6 +139,15 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 		units, dead := deadUnits(t, unitAxis(f, n, len(t.Shape)))
 		rep.ReLUs = append(rep.ReLUs, lint.ProbeReLU{Node: n.Label(), Op: n.OpType, Units: units, Dead: dead})
 	}
+	for i, s := range sites {
+		with := channelVar(prog.Value(s.in.Name))
+		if with == nil || len(with) != len(without[i]) {
+			continue
+		}
+		mean, max := shift(with, without[i])
+		rep.Shifts = append(rep.Shifts, lint.ProbeShift{Node: s.bn.Label(), Dropouts: labels(s.drops), Through: labels(s.through),
+			Channels: len(with), Mean: mean, Max: max})
+	}
 	flag(names[0], out.F)
 
 	grad := &exec.Tensor{DType: ir.Float32, Shape: append([]int(nil), out.Shape...), F: make([]float32, len(out.F))}
@@ -105,16 +156,13 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	if err := prog.Backward(map[string]*exec.Tensor{names[0]: grad}); err != nil {
 		return nil, fmt.Errorf("backward pass: %v", err)
 	}
-	params := map[string]*exec.Param{}
-	for _, p := range prog.Params() {
-		params[p.Name] = p
-	}
 	for i, l := range f.Layers {
 		slots := []int{1}
 		if l.Kind == lint.Recurrent {
 			slots = []int{1, 2}
 		}
 		var wsq, gsq float64
+		elems := 0
 		for _, s := range slots {
 			v := l.Node.In(s)
 			if v == nil {
@@ -133,10 +181,12 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 			}
 			wsq += sumsq(w)
 			gsq += sumsq(g)
+			elems += len(w)
 			flag("∇"+v.Name, g)
 		}
 		rep.Layers[i].WeightNorm = math.Sqrt(wsq)
 		rep.Layers[i].GradNorm = math.Sqrt(gsq)
+		rep.Layers[i].Elements = elems
 	}
 	rep.NonFinite = nf
 	// exec closes a Program's worker pool in a cleanup once the Program is

@@ -169,3 +169,104 @@ func TestUnsupportedModelIsAnError(t *testing.T) {
 		t.Errorf("Einsum model: error %v, want one naming Einsum", err)
 	}
 }
+
+// TestZeroHead: torchvision's ViT zero-initializes its head, which would
+// leave every other layer without a gradient. The probe measures with
+// LeCun-normal weights in the head's place and says so.
+func TestZeroHead(t *testing.T) {
+	r := probe(t, "../../testdata/lint/realarch/vit_s.train.onnx", Options{Batch: 8})
+	last := r.Layers[len(r.Layers)-1]
+	if !last.Substituted || last.Param != "heads.head.weight" {
+		t.Fatalf("last layer %+v, want the substituted head", last)
+	}
+	// N(0, 1/32) over 10×32 weights: ‖W‖ ≈ √(320/32) = √10 ≈ 3.2.
+	if last.WeightNorm < 2 || last.WeightNorm > 4.5 {
+		t.Errorf("substituted head norm %g, want ≈ 3.2", last.WeightNorm)
+	}
+	for _, l := range r.Layers[:len(r.Layers)-1] {
+		if l.Substituted || !(l.GradNorm > 0) {
+			t.Errorf("%s: %+v, want a nonzero gradient through the substituted head", l.Node, l)
+		}
+	}
+	found := false
+	for _, n := range r.Notes {
+		found = found || strings.Contains(n, "heads.head.weight is all zeros")
+	}
+	if !found {
+		t.Errorf("notes %q do not mention the zero head", r.Notes)
+	}
+	// badinit_zero: every layer is zero, nothing is substituted (NN201 and
+	// NN601 must see the broken initialization).
+	r = probe(t, "../../testdata/models/badinit_zero/train.onnx", Options{Batch: 4})
+	for _, l := range r.Layers {
+		if l.Substituted {
+			t.Errorf("badinit_zero %s substituted", l.Node)
+		}
+	}
+}
+
+// TestVarianceShift checks the measured shift against Li et al.'s theory:
+// ReLU of a BatchNorm output is ReLU(N(0,1)) with μ = 0.399, σ² = 0.341, so
+// Dropout(p) before a Linear scales the variance the next BatchNorm sees by
+// ((σ²+μ²)/(1−p) − μ²)/σ² = 2.47 at p = 0.5 and 1.17 at p = 0.1 (a Linear
+// layer mixes units but keeps the ratio for independent units).
+func TestVarianceShift(t *testing.T) {
+	for _, c := range []struct {
+		file   string
+		lo, hi float64
+	}{
+		// 32 samples per channel estimate a variance within ≈ ±25 %
+		// (√(2/32)); the mean over 64 channels of max(a/b, b/a) is biased
+		// upwards by that noise, hence the asymmetric bands.
+		{"drop_lin_bn_s.train.onnx", 2.0, 3.1},
+		{"drop_lin_bn_p1_s.train.onnx", 1.1, 1.45},
+	} {
+		r := probe(t, "../../testdata/lint/realarch/"+c.file, Options{Batch: 32})
+		if len(r.Shifts) != 2 {
+			t.Fatalf("%s: shifts %+v, want 2", c.file, r.Shifts)
+		}
+		for _, s := range r.Shifts {
+			if s.Mean < c.lo || s.Mean > c.hi || s.Max < s.Mean || s.Channels != 64 || len(s.Through) != 1 {
+				t.Errorf("%s: %+v, want mean in [%g, %g] over 64 channels through one layer", c.file, s, c.lo, c.hi)
+			}
+		}
+	}
+	// No Dropout upstream of the BatchNorms: nothing measured.
+	if r := probe(t, "../../testdata/models/vgg_bn/train.onnx", Options{Batch: 4}); len(r.Shifts) != 0 {
+		t.Errorf("vgg_bn shifts %+v, want none", r.Shifts)
+	}
+}
+
+// TestChooseBatch: small models get MaxBatch; the per-sample estimate
+// follows from the architecture (ResNet-18 at 32×32: 0.56 GMAC for
+// 1000 classes at 224×224 scales to ≈ 37 MMAC at 32×32 with 10 classes).
+func TestChooseBatch(t *testing.T) {
+	m, f := load(t, "../../testdata/models/resnet18/train.onnx.gz")
+	prog, err := exec.Compile(m, exec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var untyped []*ir.Value
+	for _, n := range f.Order {
+		for _, o := range n.Outputs {
+			if o != nil && o.Type == nil {
+				untyped = append(untyped, o)
+			}
+		}
+	}
+	if len(untyped) == 0 {
+		t.Fatal("the fixture declares every value's type; pick one that does not")
+	}
+	b, note := ChooseBatch(m, f, prog.Inputs(), 16)
+	macs, acts := perSample(m, f, prog.Inputs(), 16)
+	if b != MaxBatch || macs < 20e6 || macs > 60e6 || acts <= 0 {
+		t.Errorf("batch %d (%s), %g MACs, %g activations per sample", b, note, macs, acts)
+	}
+	// Shape inference ran for the estimate; the model must be left as it
+	// was read (the rules see undeclared values as undeclared).
+	for _, v := range untyped {
+		if v.Type != nil {
+			t.Fatalf("value %s left typed after the estimate", v.Name)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/nnkit/nnkit/ir"
@@ -25,8 +24,13 @@ var InferenceExport = &lint.Rule{
 		"folded convs, dropout rules have nothing to see), and fine-tuning it with nntrain trains",
 		"that different model.",
 		"Evidence used: BatchNormalization with one output at opset < 14 or training_mode = 0,",
-		"Conv weights named onnx::Conv_* (folded), other weights renamed onnx::* by folding, and",
-		"Identity nodes copying initializers.",
+		"Conv weights named onnx::Conv_* (folded), other weights renamed onnx::* by folding,",
+		"Identity nodes copying initializers, and a child of an nn.Sequential that left no node",
+		"right before a weighted layer (classifier.0 before classifier.1/Gemm: the Dropout an eval",
+		"export removes, as in AlexNet and VGG). Training evidence wins: BatchNormalization on",
+		"batch statistics, or a Dropout with training_mode on and a ratio above 0 (a ratio-0",
+		"Dropout, which torchvision's Swin leaves in eval exports, computes the identity in",
+		"either mode and says nothing).",
 		"",
 		"nntrain writes the inference graph by default and labels what it wrote (metadata",
 		"nnkit.graph = inference or training): its inference graphs are recognized as such even",
@@ -42,71 +46,16 @@ var InferenceExport = &lint.Rule{
 }
 
 func runInferenceExport(p *lint.Pass) {
-	f := p.Facts
-	var first *ir.Node
-	note := func(n *ir.Node) {
-		if first == nil || f.Position(n) < f.Position(first) {
-			first = n
-		}
-	}
-	opset := p.Model.Opset("")
-	var bnEval, folded, renamed, ident int
-	for _, n := range f.Order {
-		switch n.OpType {
-		case "BatchNormalization":
-			outs := 0
-			for _, o := range n.Outputs {
-				if o != nil {
-					outs++
-				}
-			}
-			eval := opset >= 14 || outs == 1 // training_mode defaults to 0 from opset 14
-			if n.HasAttr("training_mode") {
-				eval = n.Int("training_mode", 0) == 0
-			}
-			if eval {
-				bnEval++
-				note(n)
-			}
-		case "Identity":
-			if v := n.In(0); v != nil && v.Init != nil {
-				ident++
-				note(n)
-			}
-		}
-	}
-	for _, l := range f.Layers {
-		switch {
-		case l.Folded:
-			folded++
-			note(l.Node)
-		case strings.HasPrefix(l.Weight.Name, "onnx::"):
-			renamed++
-			note(l.Node)
-		}
-	}
+	ev := p.Facts.ClassifyExport()
 	if meta(p.Model, "nnkit.graph") == "inference" {
-		reportNntrainInference(p, first)
+		reportNntrainInference(p, ev.First)
 		return
 	}
-	if first == nil {
+	if ev.Mode != lint.InferenceExport || ev.First == nil {
 		return
 	}
-	var ev []string
-	if folded > 0 {
-		ev = append(ev, fmt.Sprintf("%s a folded BatchNorm (weights renamed onnx::Conv_*)", plural(folded, "Conv carries", "Convs carry")))
-	}
-	if bnEval > 0 {
-		ev = append(ev, fmt.Sprintf("%s running statistics (eval mode)", plural(bnEval, "BatchNormalization uses", "BatchNormalizations use")))
-	}
-	if renamed > 0 {
-		ev = append(ev, fmt.Sprintf("%s weights renamed onnx::* by constant folding", plural(renamed, "layer reads", "layers read")))
-	}
-	if ident > 0 {
-		ev = append(ev, fmt.Sprintf("%s de-duplicated initializers", plural(ident, "Identity node copies", "Identity nodes copy")))
-	}
-	d := lint.At(first)
-	d.Message = "this looks like an inference export (eval mode, constant folding): " + strings.Join(ev, ", ") +
+	d := lint.At(ev.First)
+	d.Message = "this looks like an inference export (eval mode, constant folding): " + strings.Join(ev.Inference, ", ") +
 		"; an eval export also drops every Dropout, so training-health findings are limited and fine-tuning this file trains a different model"
 	d.Fix = "Re-export for training: torch.onnx.export(model.train(), x, f, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)."
 	p.Report(d)

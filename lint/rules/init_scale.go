@@ -39,6 +39,10 @@ var InitScale = &lint.Rule{
 		"10^±12. Normalization layers, Sigmoid/Softmax (bounded outputs), recurrent layers and",
 		"convs with a folded BatchNorm restart the product; a residual Add sums the variances of",
 		"its branches. Constant weights are NN201's business and are skipped here.",
+		"When the probe ran, warnings and errors quote what it measured over the same layers",
+		"(activation std in and out, early/late relative gradients, see NN601): they keep their",
+		"severity when the measurement confirms the drift (beyond 100× either way) or shows a",
+		"milder one (10× to 100×), and become info when both stay within 10× (healthy).",
 		"",
 		"Fix: initialize for the activation that follows, e.g.",
 		"  for m in model.modules():",
@@ -141,7 +145,11 @@ func runInitScale(p *lint.Pass) {
 				seg = append(seg, r)
 			}
 		}
-		p.Report(scaleDiagnostic(w, seg, sev))
+		d := scaleDiagnostic(w, seg, sev)
+		if sev > lint.Info {
+			confirm(p, &d, seg[0].l.Node, w.l.Node)
+		}
+		p.Report(d)
 	}
 }
 

@@ -34,7 +34,7 @@ const (
 
 // healthy are the models issue 4 requires to get no warning or error.
 var healthy = map[string]bool{
-	"dropoutnet": true, "robustnet": true, "resnet18": true, "mobilenet_v2": true,
+	"dropoutnet": true, "resnet18": true, "mobilenet_v2": true,
 	"vgg_bn": true, "transformer_encoder": true, "lstm_classifier": true,
 }
 
@@ -53,13 +53,16 @@ var badinitZero = []want{
 }
 
 var deepSigmoid = []want{
-	{"NN102", "/layers/layers.0/Gemm", lint.Warning, `^13 weighted layers in series from /layers/layers\.0/Gemm to /head/Gemm`},
-	{"NN601", "/layers/layers.0/Gemm", lint.Error, `‖∇layers\.0\.weight‖ / ‖∇head\.weight‖ = .* = [0-9.]+e-(0[4-9]|1[0-9]) < 1\.0e-03`},
+	{"NN102", "/layers/layers.0/Gemm", lint.Warning, `^13 weighted layers in series from /layers/layers\.0/Gemm to /head/Gemm.*the probe confirms it: activation std .* early/late relative gradient .* = [0-9.]+e-0[7-9]`},
+	{"NN601", "/layers/layers.0/Gemm", lint.Error, `relative gradient ‖∇W‖/‖W‖ of the early vs the late layers = .* = [0-9.]+e-(0[4-9]|1[0-9]) < 1\.0e-03 on the probe batch \(from layers\.0\.weight to head\.weight\)`},
 	{"NN101", "/layers/layers.1/Sigmoid", lint.Error, `^12 saturating activations in series \(12 Sigmoid\) from /layers/layers\.1/Sigmoid to /layers/layers\.23/Sigmoid.*0\.25\^12 = 6\.0e-08`},
 }
 
 var deepTanh = []want{
-	{"NN102", "/layers/layers.0/Gemm", lint.Warning, `^13 weighted layers`},
+	// 13 tanh layers at PyTorch's default init: the static estimate is a
+	// 1e-3 drop in std, the probe measures a milder one (the early layers
+	// learn ≈ 36× slower): a warning, with the measurement.
+	{"NN102", "/layers/layers.0/Gemm", lint.Warning, `^13 weighted layers.*the probe measures a milder effect: .*early/late relative gradient .* = 0\.0[0-9]+ over its 13 weighted layers`},
 	{"NN203", "/layers/layers.0/Gemm", lint.Warning, `shrinks by a factor of 6\.[0-9]e-07 .* over 13 weighted layers.*0\.57[0-9]× its reference.*Glorot.*PyTorch's default init`},
 	{"NN101", "/layers/layers.1/Tanh", lint.Warning, `^12 saturating activations in series \(12 Tanh\)`},
 }
@@ -70,7 +73,7 @@ var badinitHuge = []want{
 }
 
 var badinitTiny = []want{
-	{"NN203", "/layers/layers.0/Gemm", lint.Error, `shrinks by a factor of [0-9.]+e-39`},
+	{"NN203", "/layers/layers.0/Gemm", lint.Error, `shrinks by a factor of [0-9.]+e-39.*the probe confirms it`},
 }
 
 var fixtures = []struct {
@@ -81,7 +84,10 @@ var fixtures = []struct {
 	{models + "dropoutnet/train.onnx", nil},
 	{models + "dropoutnet/train_opset15.onnx", nil},
 	{models + "dropoutnet/eval.onnx", nil},
+	// robustnet was healthy under issue 4; its Dropout(0.5) → fc2 → bn2 is
+	// Li et al.'s second variance-shift case, measured at ≈ 2.5 (issue 8).
 	{models + "robustnet/train.onnx", []want{
+		{"NN302", "/drop1/Dropout", lint.Warning, `^Dropout /drop1/Dropout \(p = 0\.5\) reaches BatchNormalization /bn2/BatchNormalization through /fc2/Gemm: .* variance shift of 2\.[3-6][0-9]* on average`},
 		{"NN304", "/fc1/Gemm", lint.Info, `bias fc1\.bias \(512 values\) is added right before BatchNormalization /bn1/BatchNormalization`},
 		{"NN304", "/fc2/Gemm", lint.Info, ""},
 	}},
@@ -97,6 +103,9 @@ var fixtures = []struct {
 	{models + "mobilenet_v2/train.onnx.gz", nil},
 	{models + "mobilenet_v2/eval.onnx.gz", []want{
 		{"NN501", "Identity_0", lint.Info, `52 Convs carry a folded BatchNorm .*39 Identity nodes`},
+		// Folded untrained BatchNorm (mean 0, var 1) does not normalize:
+		// this file's signal collapses, the model's does not (issue 8).
+		{"NN601", "/classifier/classifier.1/Gemm", lint.Info, `^the signal collapses: the input of the last layer .* has std [0-9.]+e-(0[5-9]|1[0-9]).*inference export.*untrained defaults`},
 	}},
 	{models + "vgg_bn/train.onnx", []want{
 		{"NN304", "/features/features.0/Conv", lint.Info, ""},
@@ -147,14 +156,16 @@ var fixtures = []struct {
 	{models + "badinit_zero/eval.onnx", append([]want{{"NN501", "Identity_0", lint.Info, `8 Identity nodes copy`}}, badinitZero...)},
 	{models + "badinit_huge/train.onnx", badinitHuge},
 	{models + "badinit_huge/eval.onnx", append([]want{{"NN501", "Identity_0", lint.Info, ""}}, badinitHuge...)},
-	{models + "badinit_tiny/train.onnx", badinitTiny},
-	{models + "badinit_tiny/eval.onnx", append([]want{{"NN501", "Identity_0", lint.Info, ""}}, badinitTiny...)},
+	{models + "badinit_tiny/train.onnx", append([]want{{"NN601", "/layers/layers.10/Gemm", lint.Error, `^the signal collapses: the input of the last layer /layers/layers\.10/Gemm has std [0-9.]+e-1[5-9] .*largest relative gradient ‖∇W‖/‖W‖ of any layer is [0-9.]+e-1[3-5]`}}, badinitTiny...)},
+	{models + "badinit_tiny/eval.onnx", append([]want{{"NN501", "Identity_0", lint.Info, ""},
+		{"NN601", "/layers/layers.10/Gemm", lint.Warning, `^the signal collapses: .*measured on this inference export`}}, badinitTiny...)},
 	// Seeded faults of testdata/lint.
 	{faults + "dropout_high.onnx", []want{
 		{"NN301", "/2/Dropout", lint.Warning, `drops 80 % of the units \(p = 0\.8 > 0\.5\) and scales the rest by 1/\(1−p\) = 5`},
 	}},
 	{faults + "dropout_before_bn.onnx", []want{
-		{"NN302", "/2/Dropout", lint.Warning, `^Dropout \(p = 0\.3\) feeds BatchNormalization /3/BatchNormalization`},
+		// Measured 1.69 (theory for ReLU(N(0,1)) inputs at p = 0.3: 1.63).
+		{"NN302", "/2/Dropout", lint.Warning, `^Dropout /2/Dropout \(p = 0\.3\) reaches BatchNormalization /3/BatchNormalization directly: .* variance shift of 1\.[6-7][0-9]* on average .* ≥ 1\.5`},
 	}},
 	{faults + "dropout_before_output.onnx", []want{
 		{"NN303", "/3/Dropout", lint.Warning, `p = 0\.2.*zeroes 20 % of the output values and scales the rest by 1\.25`},
@@ -166,12 +177,12 @@ var fixtures = []struct {
 	{faults + "deep_plain_relu20.onnx", []want{
 		{"NN102", "/0/Gemm", lint.Warning, `^20 weighted layers in series from /0/Gemm to /38/Gemm`},
 		{"NN203", "/0/Gemm", lint.Error, `shrinks by a factor of [0-9.]+e-1[5-6] .* over 20 weighted layers.*He √\(2/fan_in\) before ReLU.*PyTorch's default init`},
-		{"NN601", "/0/Gemm", lint.Error, `‖∇0\.weight‖ / ‖∇38\.weight‖`},
+		{"NN601", "/0/Gemm", lint.Error, `early vs the late layers = .* = [0-9.]+e-0[5-7] < 1\.0e-03 on the probe batch \(from 0\.weight to 38\.weight\)`},
 	}},
 	{faults + "deep_plain_bn34.onnx", []want{
 		{"NN103", "/0/MatMul", lint.Warning, `crosses 34 weighted layers \(to /99/MatMul\)`},
 		// Deep plain BatchNorm nets explode gradients at init (Yang et al. 2019).
-		{"NN602", "/0/MatMul", lint.Warning, `‖∇0\.weight‖ / ‖∇99\.weight‖ = .* > 70`},
+		{"NN602", "/0/MatMul", lint.Warning, `early vs the late layers = .* = [0-9.]+e\+02 > 100 on the probe batch \(from 0\.weight to 99\.weight\)`},
 	}},
 	{faults + "dead_relu.onnx", []want{
 		// 52 of the 64 units have bias −10 and He-initialized weights on

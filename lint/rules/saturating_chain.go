@@ -31,6 +31,9 @@ var SaturatingChain = &lint.Rule{
 		"The gates inside LSTM/GRU operators are by design and never count.",
 		"Thresholds: demyst flags ≥ 3 Sigmoid (critical) and ≥ 4 Tanh in series; the finding is an",
 		"error when 0.25^k is below AUTOTRAINER's vanishing ratio 1e-3 (k ≥ 5 Sigmoid).",
+		"The bound is a worst case; when the probe ran, the finding quotes the measured",
+		"activation std and early/late relative gradients (NN601) over the chain's layers and",
+		"becomes info when both stay within 10× (the activations did not saturate).",
 		"",
 		"Fix: use nn.ReLU() or nn.GELU() between layers and keep a Sigmoid only where a probability",
 		"is needed (for a binary output, drop it and train with nn.BCEWithLogitsLoss). Otherwise add",
@@ -120,5 +123,6 @@ func runSaturatingChain(p *lint.Pass) {
 	if sig > 0 && bound < p.Param("error-bound") {
 		d.Severity = lint.Error
 	}
+	confirm(p, &d, chain[0], chain[k-1])
 	p.Report(d)
 }

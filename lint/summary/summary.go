@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/lint"
 )
 
 // Summary is the result of Build.
@@ -144,7 +145,7 @@ func Build(m *ir.Model, name string) (*Summary, error) {
 		s.Totals.Buffers += v.Init.Len()
 		s.Totals.Bytes += int64(len(v.Init.Raw))
 	}
-	s.ExportMode = exportMode(g)
+	s.ExportMode = exportMode(m, name)
 	// nntrain labels the graphs it writes (train/export's metadata key):
 	// its inference graph may show no mode at all (Dropout removed from a
 	// model without BatchNorm).
@@ -224,56 +225,14 @@ func realUsers(v *ir.Value) []*ir.Node {
 	return out
 }
 
-// exportMode tells training-mode exports (BatchNormalization computing
-// batch statistics, Dropout with training_mode true) from inference ones.
-func exportMode(g *ir.Graph) string {
-	train, modal := false, false
-	for _, n := range g.Nodes {
-		switch n.OpType {
-		case "BatchNormalization":
-			modal = true
-			if n.Int("training_mode", 0) == 1 || len(n.Outputs) > 1 {
-				train = true
-			}
-		case "Dropout":
-			modal = true
-			if t := n.In(2); t != nil {
-				if c := t.ConstTensor(); c != nil {
-					if v, err := c.Int64s(); err == nil && len(v) == 1 && v[0] != 0 {
-						train = true
-					}
-				}
-			}
-		}
+// exportMode classifies the export with lint's classifier (the one NN501
+// uses), so nnlint summary and nnlint agree.
+func exportMode(m *ir.Model, name string) string {
+	f, err := lint.NewFacts(m, name)
+	if err != nil {
+		return string(lint.UnknownExport)
 	}
-	switch {
-	case train:
-		return "training"
-	case modal || constantFolded(g):
-		return "inference"
-	}
-	// Nothing mode-dependent: a BatchNorm-free, Dropout-free model looks
-	// the same either way.
-	return "unknown"
-}
-
-// constantFolded reports whether weights carry the names PyTorch's exporter
-// gives tensors it computed by constant folding ("onnx::Conv_123": a
-// BatchNorm folded into a convolution, a transposed Linear weight), the
-// mark of a default, inference-mode export.
-func constantFolded(g *ir.Graph) bool {
-	for _, v := range g.Initializers {
-		if !strings.HasPrefix(v.Name, "onnx::") || v.Role() != ir.RoleParameter {
-			continue
-		}
-		for _, n := range v.Consumers() {
-			switch n.OpType {
-			case "Conv", "Gemm", "MatMul", "LSTM", "GRU", "RNN", "ConvTranspose":
-				return true
-			}
-		}
-	}
-	return false
+	return string(f.ClassifyExport().Mode)
 }
 
 // perSample evaluates a dimension for one sample: every symbol (batch,
