@@ -136,9 +136,12 @@ func (s *SaveState) OnEpoch(l *Loop, e *EpochStats) error {
 }
 
 // Resume is a start hook that puts a saved state back into the loop. Put
-// it after EarlyStopping (whose OnStart resets it). Run then continues
-// with epoch State.Epoch+1, or ends at once when the state says early
-// stopping had ended the run.
+// it first among the hooks, so that every other hook starts from the
+// restored state (a hook that remembers the weights at the start, such as
+// the training doctor's rollback point, must see the resumed ones);
+// EarlyStopping keeps the state Resume gives it. Run then continues with
+// epoch State.Epoch+1, or ends at once when the state says early stopping
+// had ended the run.
 type Resume struct {
 	State *TrainState
 	ES    *EarlyStopping
@@ -172,7 +175,7 @@ func (r *Resume) OnStart(l *Loop) error {
 		if st.Early == nil {
 			return errors.New("checkpoint: written without early stopping")
 		}
-		r.ES.Best, r.ES.BestEpoch, r.ES.wait = st.Early.Best, st.Early.BestEpoch, st.Early.Wait
+		r.ES.Best, r.ES.BestEpoch, r.ES.wait, r.ES.resumed = st.Early.Best, st.Early.BestEpoch, st.Early.Wait, true
 		r.ES.best = nil
 		for _, v := range st.Early.BestVals {
 			r.ES.best = append(r.ES.best, slices.Clone(v))

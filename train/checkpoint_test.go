@@ -44,8 +44,8 @@ func resumeRun(t *testing.T, d *data.Data, os OptimizerSettings, ss ScheduleSett
 		es = &EarlyStopping{Patience: early, MinDelta: 0.3} // large enough to stop within 6 epochs
 		l.Hooks = append(l.Hooks, es)
 	}
-	if st != nil {
-		l.Hooks = append(l.Hooks, &Resume{State: st, ES: es})
+	if st != nil { // first, as nntrain puts it
+		l.Hooks = append([]Hook{&Resume{State: st, ES: es}}, l.Hooks...)
 	}
 	var saved []*TrainState
 	l.Hooks = append(l.Hooks, &SaveState{ES: es, Settings: map[string]string{"k": "v"}, Save: func(s *TrainState) (string, error) {

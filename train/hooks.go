@@ -276,11 +276,16 @@ type EarlyStopping struct {
 	Best      float64
 	wait      int
 	best      [][]float32
+	resumed   bool // Resume set the state: OnStart keeps it
 }
 
 func (s *EarlyStopping) OnStart(l *Loop) error {
 	if l.Val == nil {
 		return fmt.Errorf("early stopping needs a validation set (give val data or --val-split > 0)")
+	}
+	if s.resumed {
+		s.resumed = false
+		return nil
 	}
 	s.Best, s.BestEpoch, s.wait, s.best = math.Inf(1), 0, 0, nil
 	return nil

@@ -136,20 +136,20 @@ func joinLines(s []string) string {
 	return out
 }
 
-// hooks returns the hooks that resume and save; they go after early
-// stopping.
-func (f *checkpointFlags) hooks(c *trainCmd, d *data.Data, es *train.EarlyStopping) []train.Hook {
+// hooks returns the hook that resumes (nil without --resume or without
+// a checkpoint yet), to run first, and the one that saves, to run after
+// early stopping.
+func (f *checkpointFlags) hooks(c *trainCmd, d *data.Data, es *train.EarlyStopping) (resume, save train.Hook) {
 	if f.dir == "" {
-		return nil
+		return nil, nil
 	}
-	var hs []train.Hook
 	if f.state != nil {
-		hs = append(hs, &train.Resume{State: f.state, ES: es})
+		resume = &train.Resume{State: f.state, ES: es}
 	}
-	hs = append(hs, &train.SaveState{ES: es, Settings: f.settings(c, d), Save: func(st *train.TrainState) (string, error) {
+	save = &train.SaveState{ES: es, Settings: f.settings(c, d), Save: func(st *train.TrainState) (string, error) {
 		return f.path, writeAtomic(f.path, st.Encode)
-	}})
-	return hs
+	}}
+	return resume, save
 }
 
 // writeAtomic writes path through a temporary file in the same directory

@@ -428,7 +428,12 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if c.checkpointEvery > 0 {
 		l.Hooks = append(l.Hooks, &train.Checkpoint{Every: c.checkpointEvery, Save: func(int) (string, error) { return out, save() }})
 	}
-	l.Hooks = append(l.Hooks, c.ck.hooks(c, d, es)...)
+	if resume, save := c.ck.hooks(c, d, es); save != nil {
+		if resume != nil {
+			l.Hooks = append([]train.Hook{resume}, l.Hooks...) // first: the others start from the resumed state
+		}
+		l.Hooks = append(l.Hooks, save)
+	}
 	res, err := l.Run()
 	c.plot.run(human, res, es)
 	if err != nil {
