@@ -187,3 +187,14 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// openRunLog opens --log: with --resume a regular file is appended to, so
+// that the log of a run resumed with the same command line holds the
+// whole run (the "resumed" event marks where it continued); otherwise as
+// openLog does.
+func openRunLog(path string, resume bool) (io.WriteCloser, error) {
+	if st, err := os.Stat(path); resume && err == nil && st.Mode().IsRegular() {
+		return os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	}
+	return openLog(path)
+}

@@ -110,9 +110,15 @@ func TestResumeCommand(t *testing.T) {
 	if code, o, e := runCmd(append(common, "--epochs", "2", "--out", part, "--checkpoint-dir", ck, "--resume")...); code != 0 || !strings.Contains(o, "no checkpoint in") {
 		t.Fatalf("exit %d\n%s%s", code, o, e)
 	}
-	code, o, e := runCmd(append(common, "--epochs", "4", "--out", part, "--checkpoint-dir", ck, "--resume")...)
+	log := filepath.Join(dir, "run.jsonl")
+	os.WriteFile(log, []byte("{\"epoch\":1}\n{\"epoch\":2}\n"), 0o644) // as the first part's --log left it
+	code, o, e := runCmd(append(common, "--epochs", "4", "--out", part, "--checkpoint-dir", ck, "--resume", "--log", log)...)
 	if code != 0 || !strings.Contains(o, "resuming after epoch 2 of 4") || strings.Contains(o, "epoch 2/4") {
 		t.Fatalf("exit %d\n%s%s", code, o, e)
+	}
+	// --resume appends to the log: the whole run is in it.
+	if lb, _ := os.ReadFile(log); !bytes.HasPrefix(lb, []byte("{\"epoch\":1}\n{\"epoch\":2}\n")) || !bytes.Contains(lb, []byte(`"event":"resumed"`)) || !bytes.Contains(lb, []byte(`"epoch":4,`)) {
+		t.Errorf("log after resuming:\n%s", lb)
 	}
 	a, _ := os.ReadFile(full)
 	b, _ := os.ReadFile(part)

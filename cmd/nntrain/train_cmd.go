@@ -350,7 +350,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	case "-":
 		logW, human = stdout, stderr
 	default:
-		f, err := openLog(c.log)
+		f, err := openRunLog(c.log, c.ck.resume)
 		if err != nil {
 			return usageErr{err}
 		}
