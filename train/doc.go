@@ -20,5 +20,6 @@
 //	prog.WriteBack()    // then onnxio.WriteFile
 //
 // Subpackages: data (loading and batching), loss (criteria), optim
-// (optimizers, schedules, clipping, L1).
+// (optimizers, schedules, clipping, L1), export (the trained training graph
+// turned into the inference graph to deploy).
 package train
