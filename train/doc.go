@@ -19,6 +19,13 @@
 //	res, err := l.Run() // *train.DivergedError when the loss becomes NaN
 //	prog.WriteBack()    // then onnxio.WriteFile
 //
+// Fine-tuning a pretrained model: ReplaceHead gives the model a fresh
+// classifier of N outputs (initialized as nn.Linear / nn.Conv2d would),
+// Freeze turns --freeze / --train-only globs into exec.Options.Frozen.
+// Crash-safe runs: SaveState captures a TrainState after every epoch (the
+// caller writes it, TrainState.Encode), and a Resume hook, first in the
+// list, puts one back so that Run continues bit-identically.
+//
 // Subpackages: data (loading and batching), loss (criteria), optim
 // (optimizers, schedules, clipping, L1), export (the trained training graph
 // turned into the inference graph to deploy).
