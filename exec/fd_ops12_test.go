@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/nnkit/nnkit/ir"
@@ -118,6 +119,29 @@ func fdIssue12Cases() []fdCase {
 		rnn("GRU bidirectional linear_before_reset=0 no bias", "GRU", "bidirectional", 2, 3, false, true),
 		rnn("RNN tanh forward", "RNN", "forward", 1, 1, true, true),
 		rnn("RNN relu bidirectional", "RNN", "bidirectional", 2, 1, true, true, &ir.Attribute{Name: "activations", Type: ir.AttrStrings, Strings: [][]byte{[]byte("Relu"), []byte("Relu")}}),
+	)
+	idx := func(b *gb, name string, dims []int64, v ...int64) *ir.Value {
+		return b.g.AddInitializer(ir.NewInt64(name, dims, v))
+	}
+	cases = append(cases,
+		fdCase{name: "Mod fmod=1 (torch.fmod) broadcast", build: func(b *gb) {
+			b.gen["d"] = func(r *rand.Rand) float64 { return 0.7 + r.Float64() }
+			b.gen["x"] = func(r *rand.Rand) float64 { return 10 * (r.Float64() - 0.5) }
+			b.out(b.node("Mod", []*ir.Value{b.input("x", 2, 3), b.input("d", 3)}, ir.IntAttr("fmod", 1)))
+		}, shapes: map[string][]int{"x": {2, 3}, "d": {3}}},
+		fdCase{name: "Mod fmod=0 (remainder) negative divisor", build: func(b *gb) {
+			b.gen["d"] = func(r *rand.Rand) float64 { return -0.7 - r.Float64() }
+			b.gen["x"] = func(r *rand.Rand) float64 { return 10 * (r.Float64() - 0.5) }
+			b.out(b.node("Mod", []*ir.Value{b.input("x", 2, 3), b.input("d", 2, 1)}))
+		}, shapes: map[string][]int{"x": {2, 3}, "d": {2, 1}}},
+		fdCase{name: "ScatterND rows (Swin's mask), negative index", build: func(b *gb) {
+			i := idx(b, "i", []int64{2, 1}, 2, -4)
+			b.out(b.node("ScatterND", []*ir.Value{b.input("x", 4, 3), i, b.input("u", 2, 3)}))
+		}, shapes: map[string][]int{"x": {4, 3}, "u": {2, 3}}},
+		fdCase{name: "ScatterND elements reduction=add (opset 16)", opset: 16, build: func(b *gb) {
+			i := idx(b, "i", []int64{3, 2}, 0, 1, 1, 2, 0, 1)
+			b.out(b.node("ScatterND", []*ir.Value{b.input("x", 2, 3), i, b.input("u", 3)}, ir.StringAttr("reduction", "add")))
+		}, shapes: map[string][]int{"x": {2, 3}, "u": {3}}},
 	)
 	return cases
 }

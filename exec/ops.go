@@ -159,6 +159,7 @@ func opTable[T Float]() map[string]opDef[T] {
 	registerDropout(m)
 	registerLSTM(m)
 	registerGRU(m)
+	registerScatter(m)
 	registerConst(m)
 	return m
 }

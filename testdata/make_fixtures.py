@@ -413,6 +413,15 @@ def tile_state(model, period=TILE_PERIOD):
     return model
 
 
+def swin_tiny():
+    """A small torchvision Swin Transformer: patch 4, embed 8, one stage of 2 blocks (2 heads), window 4 on 8x8 patches
+    (so the second block uses shifted windows: Mod and ScatterND in the export), no stochastic
+    depth (its Bernoulli has no training-mode export)."""
+    from torchvision.models.swin_transformer import SwinTransformer
+    return SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[2], num_heads=[2], window_size=[4, 4],
+                           stochastic_depth_prob=0.0, num_classes=10)
+
+
 def zoo(ctor):
     def make():
         return tile_state(ctor(num_classes=10))
@@ -442,6 +451,7 @@ FIXTURES = OrderedDict([
     ("groupnorm_cnn", (GroupNormCNN, [3, 8, 8], {"opset15": True, "norm": True})),
     ("unet_tiny", (UNetTiny, [3, 8, 8], {"norm": True, "opsets": [11, 17]})),
     ("gru_classifier", (GRUClassifier, [6, 8], {"opsets": [17]})),
+    ("swin_tiny", (swin_tiny, [3, 32, 32], {"norm": True, "gzip": True})),
 ])
 
 

@@ -251,6 +251,47 @@ def gru_rnn(op, x, W, R, B, h0, a):
     return np.stack(ys, axis=1), np.stack(hs)
 
 
+def swin_ops(op, ins, a):
+    """Operators of torchvision's Swin Transformer export (shifted-window mask and index arithmetic);
+    None for any other op."""
+    if op == "Mod":
+        x, z = ins
+        if a.get("fmod", 0):
+            return [np.fmod(x, z)]  # sign of the dividend (C fmod, torch.fmod)
+        return [np.mod(x, z)]  # sign of the divisor (Python %, torch.remainder)
+    if op == "ScatterND":
+        data, idx, upd = ins
+        y = np.array(data, copy=True)
+        k = idx.shape[-1]
+        flat_idx = idx.reshape(-1, k)
+        flat_upd = upd.reshape((flat_idx.shape[0],) + data.shape[k:])
+        for j, t in enumerate(flat_idx):
+            if a.get("reduction", "none") == "add":
+                y[tuple(int(v) for v in t)] += flat_upd[j]
+            else:
+                y[tuple(int(v) for v in t)] = flat_upd[j]
+        return [y]
+    if op == "Range":
+        start, limit, delta = (np.asarray(v).reshape(()) for v in ins)
+        return [np.arange(start, limit, delta).astype(np.result_type(start, limit, delta))]
+    if op == "Expand":
+        shape = [int(v) for v in ins[1]]
+        return [ins[0] * np.ones(shape, dtype=ins[0].dtype)]
+    if op == "Equal":
+        return [np.equal(ins[0], ins[1])]
+    if op == "Where":
+        return [np.where(ins[0], ins[1], ins[2])]
+    if op == "Not":
+        return [np.logical_not(ins[0])]
+    if op == "Pad":
+        x, pads = ins[0], [int(v) for v in ins[1]]
+        val = ins[2] if len(ins) > 2 and ins[2] is not None else 0
+        assert a.get("mode", "constant") == "constant"
+        r = x.ndim
+        return [np.pad(x, [(pads[i], pads[i + r]) for i in range(r)], constant_values=np.asarray(val).reshape(-1)[0] if np.size(val) else 0)]
+    return None
+
+
 def op_slice(data, starts, ends, axes, steps):
     axes = range(len(starts)) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
@@ -379,6 +420,9 @@ def run_node(nd, ins, a, opset):
         shp = (1, -1) + (1,) * (X.ndim - 2)
         y = (X - X.mean(axis=ax, keepdims=True)) / np.sqrt(X.var(axis=ax, keepdims=True) + a.get("epsilon", 1e-5))
         return [y * sc.reshape(shp) + bi.reshape(shp)]
+    out = swin_ops(op, ins, a)
+    if out is not None:
+        return out
     raise NotImplementedError(op)
 
 
