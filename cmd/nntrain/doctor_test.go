@@ -19,7 +19,7 @@ func TestDoctorWarn(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"doctor: lr-too-high at epoch 1 step", "lower --lr from 0.5 to 0.05", "doctor: ", "kind"} {
+	for _, want := range []string{"doctor: lr-too-high at epoch 1 step", "lower --lr from 0.5 to 0.0123", "doctor: ", "kind"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}

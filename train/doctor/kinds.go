@@ -64,7 +64,7 @@ var Vocabulary = []KindDoc{
 		"lower --dropout and --weight-decay when they are heavy; otherwise raise --lr or train longer. fix: lower dropout to 0.1 and weight decay a hundredfold."},
 	{LRTooHigh, "the learning rate is too high",
 		"at 3 consecutive samples (each of the first 5 steps, then every k-th) the median over layers of one step's update/weight ratio ‖Δw‖/‖w‖ is > 0.1 (DeepDiagnosis' bound) and the loss is not below the chance level ln C (cross-entropy; else the initial loss).",
-		"lower --lr tenfold. fix: roll back, lower the LR tenfold."},
+		"lower --lr to bring one step's update to about 1e-2 of the weights (÷10 to ÷1000 by the measured ratio). fix: roll back, lower the LR so."},
 	{LRTooLow, "the learning rate is too low",
 		"over the first epoch's samples, even the fastest-moving layer's update/weight ratio is < 1e-5 (median; DeepDiagnosis' bound) and the loss moved by less than 1 % of its initial value.",
 		"raise --lr tenfold or run --lr-find. fix: raise the LR toward a one-step update ratio of 1e-2 (×3 to ×1000)."},

@@ -22,13 +22,13 @@ func prefix(name string) string {
 	return name
 }
 
-// findLayers lists the weight layers in parameter order (PyTorch's
-// named_parameters order: input to output).
+// findLayers lists the trained weight layers in parameter order
+// (PyTorch's named_parameters order: input to output).
 func findLayers(params []*exec.Param) []*layer {
 	var out []*layer
 	by := map[string]*layer{}
 	for _, p := range params {
-		if len(p.Shape) >= 2 {
+		if len(p.Shape) >= 2 && p.Grad != nil { // frozen parameters have no gradient
 			l := &layer{name: prefix(p.Name), weight: p}
 			out = append(out, l)
 			by[l.name] = l

@@ -106,7 +106,7 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 	case ExplodingGradients:
 		return d.repairLR(l, r.kind, 0.1, true)
 	case LRTooHigh:
-		return d.repairLR(l, r.kind, 0.1, false)
+		return d.repairLR(l, r.kind, d.highFactor, false)
 	case OscillatingLoss:
 		return d.repairLR(l, r.kind, 1.0/3, false)
 	case LRTooLow, SlowConvergence:

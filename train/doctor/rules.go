@@ -134,7 +134,8 @@ func (d *Doctor) updateRatio(l *train.Loop, s *train.StepStats) error {
 	msg := fmt.Sprintf("one step changes the weights by %s of their norm (median over layers; healthy ≤ 0.1) and the loss %.4g is not below %s",
 		g(r), s.Loss, d.refName())
 	d.highRatio = 0
-	if err := d.diagnose(l, LRTooHigh, "", l.Step, ev, msg, d.lowerLRAdvice(l, 10, false)); err != nil {
+	d.highFactor = highFactor(r)
+	if err := d.diagnose(l, LRTooHigh, "", l.Step, ev, msg, d.lowerLRAdvice(l, 1/d.highFactor, false)); err != nil {
 		return err
 	}
 	d.queue(LRTooHigh, nil)
@@ -581,3 +582,7 @@ func (d *Doctor) refName() string {
 	}
 	return fmt.Sprintf("the initial loss %.4g", d.initLoss)
 }
+
+// highFactor is the LR factor that brings a too-large update ratio r to
+// targetRatio: between 1/1000 and 1/10.
+func highFactor(r float64) float64 { return min(max(targetRatio/r, 1e-3), 0.1) }

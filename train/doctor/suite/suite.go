@@ -38,6 +38,10 @@ type Case struct {
 	Epochs      int // default 10
 	BatchSize   int // default 64
 	TrainN      int // use only the first TrainN training samples (0: all)
+	// Image makes the digits images of Image×Image pixels in 3 channels
+	// (nearest-neighbour upsampling, the gray value in every channel) for
+	// the convolutional architectures; 0 keeps 64 features.
+	Image int
 	// EarlyStopping is --early-stopping (0: off).
 	EarlyStopping int
 	// Prepare seeds a fault into the compiled model (weights).
@@ -62,6 +66,9 @@ var Cases = []Case{
 	{Name: "healthy/mlp_digits-sgd-momentum", Model: "mlp_digits", Optimizer: "sgd", LR: 0.05, Momentum: 0.9},
 	{Name: "healthy/mlp_digits-30-epochs", Model: "mlp_digits", Epochs: 30, Long: true},
 	{Name: "healthy/200-samples-early-stopping", Model: "mlp_relu_6", TrainN: 200, BatchSize: 16, Epochs: 40, EarlyStopping: 5, Long: true},
+	{Name: "healthy/resnet_narrow", Model: "resnet_narrow", Image: 16, Epochs: 5, Long: true},
+	{Name: "healthy/mobilenet_block", Model: "mobilenet_block", Image: 16, Epochs: 5, Long: true},
+	{Name: "healthy/vgg_bn", Model: "vgg_bn", Image: 32, Epochs: 5, Long: true},
 	{Name: "healthy/cnn_digits-sgd", Model: "cnn_digits", Optimizer: "sgd", LR: 0.1, Momentum: 0.9, Long: true},
 
 	// Faulty.
@@ -70,6 +77,8 @@ var Cases = []Case{
 		Repair: true, Baseline: "healthy/cnn_digits-sgd"},
 	{Name: "lr-too-high/adam-lr-0.5", Model: "mlp_digits", LR: 0.5, Expect: []doctor.Kind{doctor.LRTooHigh},
 		Repair: true, Baseline: "healthy/mlp_digits"},
+	{Name: "lr-too-high/resnet_narrow-sgd-lr-20", Model: "resnet_narrow", Image: 16, Epochs: 5, Optimizer: "sgd", LR: 20, Momentum: 0.9,
+		Expect: []doctor.Kind{doctor.LRTooHigh}, Repair: true, Baseline: "healthy/resnet_narrow", Long: true},
 	{Name: "lr-far-too-high/sgd-lr-100", Model: "mlp_digits", Optimizer: "sgd", LR: 100, Expect: []doctor.Kind{doctor.LRTooHigh}, Long: true},
 	{Name: "lr-too-low/sgd-lr-1e-6", Model: "mlp_digits", Optimizer: "sgd", LR: 1e-6, Expect: []doctor.Kind{doctor.LRTooLow},
 		Repair: true, Baseline: "healthy/mlp_digits"},
@@ -116,6 +125,23 @@ func scaleWeights(f float32) func(p *exec.Program) {
 			}
 		}
 	}
+}
+
+// images turns 8×8 digits into 3×n×n images.
+func images(s *data.Set, n int) *data.Set {
+	out := &data.Set{File: s.File, N: s.N, Shape: []int{3, n, n}, Labels: s.Labels}
+	out.X = make([]float32, 0, s.N*3*n*n)
+	for i := 0; i < s.N; i++ {
+		src := s.X[i*64 : (i+1)*64]
+		for range 3 {
+			for y := 0; y < n; y++ {
+				for x := 0; x < n; x++ {
+					out.X = append(out.X, src[(y*8/n)*8+x*8/n])
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Env is what a run needs from outside: the models and the data.
@@ -180,7 +206,10 @@ func Run(c Case, env Env, mode doctor.Mode) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	tr := env.Data.Train
+	tr, val := env.Data.Train, env.Data.Val
+	if c.Image > 0 {
+		tr, val = images(tr, c.Image), images(val, c.Image)
+	}
 	if c.TrainN > 0 {
 		idx := make([]int, c.TrainN)
 		for i := range idx {
@@ -198,7 +227,7 @@ func Run(c Case, env Env, mode doctor.Mode) (Outcome, error) {
 	}
 	var log, console bytes.Buffer
 	d := doctor.New(m, doctor.Settings{Optimizer: s, EarlyStopping: c.EarlyStopping}, doctor.Config{Mode: mode, Summary: &console, Seed: 1})
-	l := &train.Loop{Model: prog, Train: tr, Val: env.Data.Val, Loss: loss.CrossEntropy{}, Opt: o,
+	l := &train.Loop{Model: prog, Train: tr, Val: val, Loss: loss.CrossEntropy{}, Opt: o,
 		Epochs: epochs, BatchSize: batch, Shuffle: true, Seed: 1, BatchNormInputs: train.BatchNormInputs(m),
 		Hooks: []train.Hook{train.NewJSONLog(&log), train.NewProgress(&console, false), d}}
 	if c.EarlyStopping > 0 {
@@ -212,7 +241,7 @@ func Run(c Case, env Env, mode doctor.Mode) (Outcome, error) {
 	out.Kinds, out.Diagnoses, out.Repairs = d.Kinds(), d.Diagnoses(), d.Repairs()
 	out.Log, out.Console, out.Permanent = log.String(), console.String(), d.PermanentFlags()
 	if err == nil {
-		out.ValLoss, out.ValAcc, err = l.Evaluate(env.Data.Val)
+		out.ValLoss, out.ValAcc, err = l.Evaluate(val)
 		if err != nil {
 			return out, err
 		}
@@ -233,7 +262,7 @@ func Select(long bool) []Case {
 
 // Matrix prints the detection matrix of warn-mode outcomes.
 func Matrix(w io.Writer, outs []Outcome) (detected, faulty, falseAlarms, healthy int) {
-	fmt.Fprintf(w, "%-34s %-22s %-40s %s\n", "run", "expected", "diagnosed", "result")
+	fmt.Fprintf(w, "%-36s %-22s %-40s %s\n", "run", "expected", "diagnosed", "result")
 	for _, o := range outs {
 		exp := "none (healthy)"
 		if len(o.Case.Expect) > 0 {
@@ -256,7 +285,7 @@ func Matrix(w io.Writer, outs []Outcome) (detected, faulty, falseAlarms, healthy
 		case len(o.Case.Expect) > 0:
 			res = "MISSED"
 		}
-		fmt.Fprintf(w, "%-34s %-22s %-40s %s\n", o.Case.Name, exp, got, res)
+		fmt.Fprintf(w, "%-36s %-22s %-40s %s\n", o.Case.Name, exp, got, res)
 	}
 	return
 }
