@@ -129,6 +129,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(cli.ExitUsage, "%v", err)
 	}
+	if n == 0 {
+		return fail(cli.ExitUsage, "%s: no samples (the first axis is 0)", inputPath)
+	}
 	outs, batches, err := predictBatches(prog, inputs, n, pf.batchSize)
 	if err != nil {
 		return fail(cli.ExitUsage, "%s: %v", inputPath, err)

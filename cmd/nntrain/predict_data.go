@@ -7,6 +7,7 @@ import (
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/train/loss"
 )
 
 // labelled remembers the class labels of data-set inputs, per split, so that
@@ -77,7 +78,18 @@ func loadDataInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[
 		if s.Labels != nil {
 			lab.parts = append(lab.parts, labelPart{names[i], n, s.Labels, s})
 		}
-		x = append(x, s.X...)
+		if len(sets) == 1 {
+			x = s.X // no copy: the data may be a GiB
+		} else {
+			if x == nil {
+				total := 0
+				for _, s := range sets {
+					total += len(s.X)
+				}
+				x = make([]float32, 0, total)
+			}
+			x = append(x, s.X...)
+		}
 		n += s.N
 	}
 	t := &exec.Tensor{DType: ir.Float32, Shape: append([]int{n}, shape...), F: x}
@@ -90,32 +102,47 @@ func loadDataInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[
 	return map[string]*exec.Tensor{spec.Name: t}, n, lab, nil
 }
 
-// classes is the number of classes an output scores (k for [n, k]; 1 for
-// a [n] or [n, 1] logit), or 0 when accuracy does not apply.
-func classes(out *exec.Tensor) int {
+// scoring says how an output scores a part's labels: k classes per
+// label, with w labels per sample (w > 1: labels per position, the output
+// [n, k, positions...] scored along axis 1, as cross-entropy does), or
+// ok false when the output does not score these labels (no accuracy).
+func scoring(out *exec.Tensor, p labelPart) (k, w int, ok bool) {
 	if out == nil || out.DType != ir.Float32 || len(out.Shape) == 0 {
-		return 0
+		return 0, 0, false
 	}
-	k := 1
-	for _, d := range out.Shape[1:] {
-		k *= d
+	w = p.set.LabelWidth()
+	if w == 1 {
+		k = 1
+		for _, d := range out.Shape[1:] {
+			k *= d
+		}
+		return k, 1, true
 	}
-	return k
+	if len(out.Shape) < 2 || out.Shape[1] < 1 {
+		return 0, 0, false
+	}
+	rest := 1
+	for _, d := range out.Shape[2:] {
+		rest *= d
+	}
+	return out.Shape[1], w, rest == w
 }
 
 // check reports labels that no output of the model can match: outside
-// 0..k−1 for k classes, not 0 or 1 for a single logit. An accuracy against
-// them would be meaningless.
+// 0..k−1 for k classes (the ignore index −100 aside, for labels per
+// position), not 0 or 1 for a single logit. An accuracy against them would
+// be meaningless.
 func (l *labelled) check(out *exec.Tensor) error {
-	k := classes(out)
-	if k == 0 {
-		return nil
-	}
 	for _, p := range l.parts {
+		k, w, ok := scoring(out, p)
 		var err error
-		if k == 1 {
+		switch {
+		case !ok:
+		case w > 1:
+			err = p.set.CheckLabels(k, true, loss.DefaultIgnoreIndex)
+		case k == 1:
 			err = p.set.CheckBinary()
-		} else {
+		default:
 			err = p.set.CheckClasses(k)
 		}
 		if err != nil {
@@ -126,38 +153,44 @@ func (l *labelled) check(out *exec.Tensor) error {
 }
 
 // accuracy compares the arg-max of a [n, classes] output (or the sign of a
-// [n] or [n, 1] logit) with the labels, per split.
+// [n] or [n, 1] logit) with the labels, per split; labels per position are
+// compared with the arg-max over the class axis at each position, positions
+// labelled with the ignore index −100 left out.
 func (l *labelled) accuracy(out *exec.Tensor) string {
-	if out == nil || out.DType != ir.Float32 || len(out.Shape) == 0 {
-		return ""
-	}
-	k := 1
-	for _, d := range out.Shape[1:] {
-		k *= d
-	}
 	var parts []string
 	for _, p := range l.parts {
-		correct := 0
-		for i, y := range p.labels {
-			row := out.F[(p.start+i)*k : (p.start+i+1)*k]
+		k, w, ok := scoring(out, p)
+		if !ok {
+			continue
+		}
+		correct, total := 0, 0
+		for j, y := range p.labels {
+			if w > 1 && y == loss.DefaultIgnoreIndex {
+				continue
+			}
+			i, pos := p.start+j/w, j%w
+			score := func(c int) float32 { return out.F[(i*k+c)*w+pos] } // [n, k, w] layout; w = 1: [n, k]
 			var pred int64
 			if k == 1 {
-				if row[0] > 0 {
+				if score(0) > 0 {
 					pred = 1
 				}
 			} else {
-				best := row[0]
-				for j, v := range row {
-					if v > best {
-						best, pred = v, int64(j)
+				best := score(0)
+				for c := 1; c < k; c++ {
+					if v := score(c); v > best {
+						best, pred = v, int64(c)
 					}
 				}
 			}
+			total++
 			if pred == y {
 				correct++
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%s accuracy %.4f (%d/%d)", p.name, float64(correct)/float64(len(p.labels)), correct, len(p.labels)))
+		if total > 0 {
+			parts = append(parts, fmt.Sprintf("%s accuracy %.4f (%d/%d)", p.name, float64(correct)/float64(total), correct, total))
+		}
 	}
 	return strings.Join(parts, ", ")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/train/data"
 )
 
 // Point 13 of issue 9: every flag is validated, NaN included, and the
@@ -323,5 +325,68 @@ func TestFIFOCheckpoint(t *testing.T) {
 	code, _, stderr := runWithin(t, mlp, digits, "--checkpoint-dir", dir, "--resume", "--out", filepath.Join(t.TempDir(), "o.onnx"))
 	if code != 2 || !strings.Contains(stderr, "named pipe (FIFO)") {
 		t.Fatalf("exit %d %q", code, stderr)
+	}
+}
+
+// An input with no samples is an error, not a crash (it panicked in
+// predEncodeNpy on a nil output).
+func TestPredictZeroSamples(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "x.npy")
+	hdr := "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 64), }"
+	hdr += strings.Repeat(" ", 63-(10+len(hdr))%64) + "\n"
+	os.WriteFile(in, append([]byte("\x93NUMPY\x01\x00"+string([]byte{byte(len(hdr)), 0})), hdr...), 0o644)
+	code, _, stderr := runCmd("predict", mlp, in, "-o", filepath.Join(dir, "o.npy"))
+	if code != 2 || !strings.Contains(stderr, "x.npy: no samples (the first axis is 0)") {
+		t.Fatalf("exit %d %q", code, stderr)
+	}
+}
+
+// Labels per position (segmentation masks) are scored per position with
+// the arg-max over the class axis, ignore index −100 left out (it
+// panicked indexing the output as one row per label).
+func TestPredictPerPositionAccuracy(t *testing.T) {
+	const unet, seg = "../../testdata/models/unet_tiny/train.onnx", "../../testdata/train/families/seg"
+	out := filepath.Join(t.TempDir(), "o.npy")
+	code, stdout, stderr := runCmd("predict", unet, seg, "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	y, err := data.ReadNpyFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := data.Load(seg, data.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, w := y.Shape[1], d.Train.LabelWidth()
+	var want []string
+	start := 0
+	for _, s := range []*data.Set{d.Train, d.Val} {
+		correct, total := 0, 0
+		for i := range s.N {
+			for p := range w {
+				label := s.Labels[i*w+p]
+				if label == -100 {
+					continue
+				}
+				best, arg := float32(0), -1
+				for c := range k {
+					if v := y.F[((start+i)*k+c)*w+p]; arg < 0 || v > best {
+						best, arg = v, c
+					}
+				}
+				total++
+				if int64(arg) == label {
+					correct++
+				}
+			}
+		}
+		want = append(want, fmt.Sprintf("accuracy %.4f (%d/%d)", float64(correct)/float64(total), correct, total))
+		start += s.N
+	}
+	if !strings.Contains(stdout, "train "+want[0]) || !strings.Contains(stdout, "val "+want[1]) {
+		t.Fatalf("stdout %q, want train %s, val %s", stdout, want[0], want[1])
 	}
 }

@@ -69,6 +69,10 @@ func TestNpyHostileHeaders(t *testing.T) {
 			}
 		}
 	}
+	// 2^28 int64 labels pass the element limit but decode to 2 GiB.
+	if _, err := ReadNpy(onlyReader{bytes.NewReader(npyFile("<i8", false, "(268435456,)", nil))}); err == nil || !strings.Contains(err.Error(), "decodes to 2147483648 bytes (int64), more than the 1073741824") {
+		t.Errorf("2 GiB of int64: %v", err)
+	}
 	// A header promising more data than a stream of unknown length holds
 	// is an error once the stream ends, not an up-front allocation.
 	big := npyFile("<f4", false, "(268435456,)", f32bytes(1, 2))
@@ -97,8 +101,13 @@ func TestNpzBombsAndLies(t *testing.T) {
 		{"bomb behind a small header", "holds 67109000 bytes, but its header describes 136", bomb, zip.Deflate, 0},
 		{"directory understates", "but its header describes", good, zip.Deflate, uint64(len(good)) - 4},
 		{"stream longer than directory", "member x.npy: zip: not a valid zip file", append(append([]byte{}, good...), 1, 2, 3, 4), zip.Deflate, uint64(len(good))},
-		{"directory overstates", "but its header describes", good, zip.Store, uint64(len(good)) + 100},
+		{"directory overstates (stored)", "136 compressed bytes cannot hold the 236 bytes", good, zip.Store, uint64(len(good)) + 100},
+		{"directory overstates (deflated)", "but its header describes", good, zip.Deflate, uint64(len(good)) + 100},
 		{"huge shape", "more than the 268435456 elements", npyFile("<f4", false, "(1000000, 1000000)", nil), zip.Deflate, 0},
+		// The directory and the header agree on 1 GiB, but 40-odd deflated
+		// bytes cannot inflate to that (deflate expands at most 1032:1):
+		// refused before allocating.
+		{"small member claims 1 GiB", "compressed bytes cannot hold the 1073741952 bytes the archive directory claims", npyFile("<f4", false, "(268435456,)", nil), zip.Deflate, 1<<30 + 128},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

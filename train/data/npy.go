@@ -22,10 +22,16 @@ const (
 	// own limit for np.load (numpy/lib/format.py _MAX_HEADER_SIZE, 10000,
 	// since NumPy 1.24).
 	MaxNpyHeader = 10000
-	// MaxArrayElements is the largest array read (2^28 elements: 1 GiB as
-	// float32, 2 GiB of int64 labels); bigger data sets can be split or
-	// given as image folders.
+	// MaxArrayElements is the largest array read (2^28 elements, 1 GiB
+	// as float32); bigger data sets can be split or given as image folders.
 	MaxArrayElements = 1 << 28
+	// MaxArrayBytes bounds one array once decoded (float32 or int64
+	// values): 2^28 float features, or 2^27 integer labels.
+	MaxArrayBytes = 1 << 30
+	// maxDeflateRatio is the most a deflate stream can expand (zlib's
+	// technical details: 1032:1), so a member cannot hold more data than
+	// 1032 times its compressed size.
+	maxDeflateRatio = 1032
 	// maxRank bounds the number of dimensions (NumPy's NPY_MAXDIMS is 64
 	// since NumPy 2.0, 32 before).
 	maxRank = 64
@@ -358,7 +364,7 @@ func ReadNpy(r io.Reader) (*exec.Tensor, error) {
 	if avail >= 0 && avail < h.dataBytes() {
 		return nil, h.short(avail)
 	}
-	return h.read(r, false)
+	return h.read(r, false, avail >= 0)
 }
 
 // ReadNpyFile reads an .npy file (refusing anything but a regular file).
@@ -384,18 +390,28 @@ const chunk = 1 << 20
 
 // read reads the data the header describes: exactly h.dataBytes() bytes,
 // converted chunk by chunk (floats to float32; integers to int64, or to
-// float32 when asFloat).
-func (h *npyHeader) read(r io.Reader, asFloat bool) (*exec.Tensor, error) {
+// float32 when asFloat). sized says the caller checked that r holds them
+// all: the result is then allocated once, at its size; otherwise it grows
+// as data arrives, so that a header lying about a stream costs nothing.
+func (h *npyHeader) read(r io.Reader, asFloat, sized bool) (*exec.Tensor, error) {
 	t := &exec.Tensor{DType: ir.Int64, Shape: h.shape}
 	float := h.kind == 'f' || asFloat
+	esize := int64(8)
 	if float {
-		t.DType = ir.Float32
+		t.DType, esize = ir.Float32, 4
+	}
+	if int64(h.n)*esize > MaxArrayBytes {
+		return nil, fmt.Errorf("shape %s of %s decodes to %d bytes (%s), more than the %d nnkit holds per array",
+			shapeString(h.shape), h.descr, int64(h.n)*esize, t.DType, int64(MaxArrayBytes))
 	}
 	per := chunk / h.size
 	buf := make([]byte, min(int64(per*h.size), h.dataBytes()))
 	// Grow the destination as data arrives (a header may promise more
 	// than the stream holds), but never beyond what the shape says.
 	capHint := min(h.n, 4*per)
+	if sized {
+		capHint = h.n
+	}
 	if float {
 		t.F = make([]float32, 0, capHint)
 	} else {

@@ -101,6 +101,7 @@ func npzSet(r *Npz, path string) (*Set, error) {
 // .npy members, stored or deflated).
 type Npz struct {
 	path    string
+	size    int64 // of the archive
 	f       *os.File
 	z       *zip.Reader
 	members map[string]*zip.File
@@ -127,7 +128,7 @@ func newNpz(r io.ReaderAt, size int64, path string) (*Npz, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable .npz archive: %v", path, err)
 	}
-	a := &Npz{path: path, z: z, members: map[string]*zip.File{}}
+	a := &Npz{path: path, size: size, z: z, members: map[string]*zip.File{}}
 	for _, m := range z.File {
 		if _, dup := a.members[m.Name]; dup {
 			return nil, fmt.Errorf("%s: member %q appears twice", path, m.Name)
@@ -165,6 +166,17 @@ func (a *Npz) read(key string, asFloat bool) (*exec.Tensor, error) {
 	if m.Method != zip.Store && m.Method != zip.Deflate {
 		return nil, fmt.Errorf("member %s: compression method %d is not supported (numpy.savez stores, savez_compressed deflates)", key, m.Method)
 	}
+	// The compressed bytes bound what the member can really hold, so that
+	// the data can be allocated at its size before inflating: a directory
+	// entry lying about the size of a small member is caught here.
+	limit := m.CompressedSize64
+	if m.Method == zip.Deflate {
+		limit *= maxDeflateRatio
+	}
+	if m.CompressedSize64 > uint64(a.size) || m.UncompressedSize64 > limit {
+		return nil, fmt.Errorf("member %s: %d compressed bytes cannot hold the %d bytes the archive directory claims; the archive is damaged or crafted",
+			key, m.CompressedSize64, m.UncompressedSize64)
+	}
 	rc, err := m.Open()
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %v", key, err)
@@ -179,7 +191,7 @@ func (a *Npz) read(key string, asFloat bool) (*exec.Tensor, error) {
 		return nil, fmt.Errorf("member %s: the archive says it holds %d bytes, but its header describes %d (shape %s of %s); the archive is damaged or crafted",
 			key, size, want, shapeString(h.shape), h.descr)
 	}
-	t, err := h.read(rc, asFloat)
+	t, err := h.read(rc, asFloat, true) // the size was checked above
 	if err != nil {
 		return nil, err
 	}
