@@ -101,6 +101,9 @@ func CheckNode(n *Node, opset int64) error {
 	}
 	var errs ErrorList
 	count := func(what string, have, lo, hi int) {
+		if have >= lo && (hi == Unbounded || have <= hi) {
+			return // the common case: nothing to format
+		}
 		has := fmt.Sprintf("has %d %s", have, what)
 		if have == 1 {
 			has = fmt.Sprintf("has 1 %s", strings.TrimSuffix(what, "s"))

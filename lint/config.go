@@ -80,11 +80,31 @@ func FindConfig(explicit, model string) string {
 	return ""
 }
 
+// MaxConfigBytes bounds a configuration file's size (1 MiB: thousands of
+// suppressions).
+const MaxConfigBytes = 1 << 20
+
 // LoadConfig reads and validates a configuration file against the rules.
+// A FIFO, device or directory, or a file over MaxConfigBytes, is refused.
 func LoadConfig(path string, rules []*Rule) (*Config, error) {
+	// Stat first: opening a FIFO would block, and a configuration is a
+	// small text file.
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if st.Size() > MaxConfigBytes {
+		return nil, fmt.Errorf("%s: %d bytes; a configuration file may have at most %d", path, st.Size(), MaxConfigBytes)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if len(b) > MaxConfigBytes {
+		return nil, fmt.Errorf("%s: more than %d bytes; a configuration file may have at most %d", path, MaxConfigBytes, MaxConfigBytes)
 	}
 	c, err := ParseConfig(b, path, rules)
 	if err != nil {

@@ -73,7 +73,11 @@ func (d *decoder) graph(gp *pb.GraphProto, parent *ir.Builder) *ir.Builder {
 	for _, vi := range gp.GetInput() {
 		b.Input(vi.GetName(), d.typeInfo(vi.Type), vi.GetDocString(), pairs(vi.GetMetadataProps()), unknown(vi))
 	}
-	for _, np := range gp.GetNode() {
+	nodes := gp.GetNode()
+	for i, np := range nodes {
+		// The decoded NodeProto is garbage once converted: dropping it
+		// now keeps a many-node model's peak near one copy of its graph.
+		nodes[i] = nil
 		n := &ir.Node{
 			Name:      np.GetName(),
 			OpType:    np.GetOpType(),

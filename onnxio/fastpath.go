@@ -33,14 +33,17 @@ type aliased struct {
 // fast path does not handle); callers then decode b the ordinary way, which
 // reports any error.
 func stripRawData(b []byte) (out []byte, lifted []aliased, ok bool) {
+	if !anyLiftable(b) {
+		return b, nil, true // nothing to alias: no copy at all
+	}
 	graphs := 0
-	out, ok = rewrite(b, make([]byte, 0, 1<<16), modelGraphField, func(g []byte) ([]byte, bool) {
+	out, ok = rewrite(b, make([]byte, 0, len(b)), modelGraphField, func(g []byte) ([]byte, bool) {
 		graphs++
 		if graphs > 1 {
 			return nil, false // merged graph messages: leave to proto
 		}
 		ordinal := 0
-		return rewrite(g, make([]byte, 0, min(len(g), 1<<16)), graphInitializerField, func(t []byte) ([]byte, bool) {
+		return rewrite(g, make([]byte, 0, len(g)), graphInitializerField, func(t []byte) ([]byte, bool) {
 			nt, data, ok := stripTensor(t)
 			if data != nil {
 				lifted = append(lifted, aliased{ordinal, data})
@@ -53,6 +56,35 @@ func stripRawData(b []byte) (out []byte, lifted []aliased, ok bool) {
 		return nil, nil, false
 	}
 	return out, lifted, true
+}
+
+// anyLiftable reports whether some top-level initializer of the encoded
+// model has a raw_data of at least minAlias bytes, without allocating (a
+// malformed message reports true and is left to the full path).
+func anyLiftable(b []byte) bool {
+	found := false
+	each := func(msg []byte, num protowire.Number, f func([]byte) bool) bool {
+		for rest := msg; len(rest) > 0; {
+			fl, ok := nextField(rest)
+			if !ok {
+				return false
+			}
+			rest = rest[len(fl.raw):]
+			if v, match := fl.bytesField(num); match && !f(v) {
+				return false
+			}
+		}
+		return true
+	}
+	ok := each(b, modelGraphField, func(g []byte) bool {
+		return each(g, graphInitializerField, func(t []byte) bool {
+			return each(t, tensorRawDataField, func(raw []byte) bool {
+				found = found || len(raw) >= minAlias
+				return true
+			})
+		})
+	})
+	return found || !ok
 }
 
 // field is one field of an encoded message.
