@@ -12,6 +12,7 @@ import (
 
 	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/ir"
+	lintfmt "github.com/nnkit/nnkit/lint/format"
 	"github.com/nnkit/nnkit/onnxio"
 	"github.com/nnkit/nnkit/train/export"
 )
@@ -59,16 +60,16 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	}
 	m, err := onnxio.ReadFile(model)
 	if err != nil {
-		fmt.Fprintln(stderr, "nntrain export:", err)
+		fmt.Fprintln(stderr, "nntrain export:", lintfmt.CleanLines(err.Error(), "  "))
 		return cli.ExitUsage
 	}
 	inf, rep, err := export.Inference(m)
 	if err != nil {
-		fmt.Fprintf(stderr, "nntrain export: %s: %v\n", model, err)
+		fmt.Fprintf(stderr, "nntrain export: %s: %s\n", lintfmt.Clean(model), lintfmt.CleanLines(err.Error(), "  "))
 		return cli.ExitUsage
 	}
 	if err := onnxio.WriteFile(out, inf, nil); err != nil {
-		fmt.Fprintf(stderr, "nntrain export: writing %s: %v\n", out, err)
+		fmt.Fprintf(stderr, "nntrain export: writing %s: %s\n", lintfmt.Clean(out), lintfmt.CleanLines(err.Error(), "  "))
 		return cli.ExitFindings
 	}
 	if !quiet {

@@ -21,6 +21,7 @@ import (
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
+	lintfmt "github.com/nnkit/nnkit/lint/format"
 	"github.com/nnkit/nnkit/onnxio"
 	"github.com/nnkit/nnkit/train/data"
 )
@@ -77,7 +78,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitUsage // flag has printed the problem
 	}
 	fail := func(code int, format string, a ...any) int {
-		fmt.Fprintf(stderr, "nntrain predict: "+format+"\n", a...)
+		// Messages name files and nodes from the user's model and data:
+		// control characters are written visibly.
+		fmt.Fprintf(stderr, "nntrain predict: %s\n", lintfmt.CleanLines(fmt.Sprintf(format, a...), "  "))
 		return code
 	}
 	switch {

@@ -16,6 +16,7 @@ import (
 	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
+	lintfmt "github.com/nnkit/nnkit/lint/format"
 	"github.com/nnkit/nnkit/onnxio"
 	"github.com/nnkit/nnkit/train"
 	"github.com/nnkit/nnkit/train/data"
@@ -191,7 +192,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, errInterrupted) {
 		return exitInterrupted
 	}
-	fmt.Fprintln(stderr, "nntrain:", err)
+	fmt.Fprintln(stderr, "nntrain:", lintfmt.CleanLines(err.Error(), "  ")) // names come from the files
 	var ue usageErr
 	if errors.As(err, &ue) || cli.IsUsage(err) {
 		return cli.ExitUsage
