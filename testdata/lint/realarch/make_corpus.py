@@ -131,7 +131,10 @@ FULL = {
     "regnet_y_400mf": (lambda: tvm.regnet_y_400mf(num_classes=10), (3, 32, 32)),
     "convnext_tiny": (lambda: tvm.convnext_tiny(num_classes=10, stochastic_depth_prob=0.0), (3, 32, 32)),
     "vit_b_16": (lambda: tvm.vit_b_16(num_classes=10, image_size=32), (3, 32, 32)),
-    "swin_t": (lambda: tvm.swin_t(num_classes=10, stochastic_depth_prob=0.0), (3, 32, 32)),
+    # swin_t's configuration; swin_t() itself fixes stochastic_depth_prob = 0.2
+    "swin_t": (lambda: tvm.SwinTransformer(patch_size=[4, 4], embed_dim=96, depths=[2, 2, 6, 2],
+                                           num_heads=[3, 6, 12, 24], window_size=[7, 7],
+                                           stochastic_depth_prob=0.0, num_classes=10), (3, 32, 32)),
     "transformer": (lambda: TransformerNet(), (12, 16)),
     "lstm": (lambda: LSTMNet(), ("int", 12)),
     "gn_convnet": (lambda: GNNet(), (3, 16, 16)),
