@@ -233,6 +233,10 @@ func runVanishing(p *lint.Pass) {
 	inf, what := inference(p)
 	d := lint.Diagnostic{Node: first.Node, Op: first.Op, Related: []string{last.Node}}
 	d.Fix = "Use nn.ReLU()/nn.GELU() instead of saturating activations, add nn.BatchNorm1d/2d or nn.LayerNorm, initialize with nn.init.kaiming_normal_(w, nonlinearity='relu'), or add residual connections."
+	if hasNorm(p.Facts) {
+		// Do not recommend what the model already has.
+		d.Fix = "The model already normalizes: check the layers between its normalizations — use nn.ReLU()/nn.GELU() instead of saturating activations, initialize with nn.init.kaiming_normal_(w, nonlinearity='relu'), or add residual connections around the slow stretch."
+	}
 	allZero := true
 	for _, l := range r.Layers {
 		allZero = allZero && l.GradNorm == 0
@@ -341,6 +345,9 @@ func runExploding(p *lint.Pass) {
 		d.Message = fmt.Sprintf("the output of %s has std %s on N(0,1) inputs (std 1): activations grow by %s orders of magnitude, and a normal learning rate will diverge (exploding)",
 			worst.Node, sci(worst.OutStd), num(math.Log10(worst.OutStd)))
 		d.Fix = "Re-initialize oversized weights (nn.init.kaiming_normal_ / xavier_uniform_), add nn.BatchNorm1d/2d or nn.LayerNorm, and clip gradients with torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)."
+		if hasNorm(p.Facts) {
+			d.Fix = "Re-initialize oversized weights (nn.init.kaiming_normal_ / xavier_uniform_), look for a constant gain between the normalization layers, and clip gradients with torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)."
+		}
 		if worst.OutStd > p.Param("max-activation-growth")*p.Param("max-activation-growth") {
 			d.Severity = lint.Error
 		}
@@ -365,6 +372,9 @@ func runExploding(p *lint.Pass) {
 		d.Message = fmt.Sprintf("‖∇%s‖/‖%s‖ = %s / %s = %s > %s on the probe batch: one SGD step at learning rate 1e-3 changes the weights by %s× their norm (exploding gradients)",
 			top.Param, top.Param, sci(top.GradNorm), sci(top.WeightNorm), sci(maxRel), sci(p.Param("max-relative-grad")), num(maxRel*1e-3))
 		d.Fix = "Clip gradients with torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0), lower the learning rate, re-initialize oversized weights, and add normalization layers."
+		if hasNorm(p.Facts) {
+			d.Fix = "Clip gradients with torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0), lower the learning rate, and re-initialize oversized weights."
+		}
 		if inf {
 			d.Message += " (" + what + ")"
 		}
@@ -421,4 +431,21 @@ func binomialTail(n, k int) float64 {
 		sum += math.Exp(lgN - a - b - float64(n)*math.Ln2)
 	}
 	return sum
+}
+
+// hasNorm reports whether the model normalizes anywhere (BatchNorm,
+// LayerNorm, GroupNorm/InstanceNorm, a decomposed LayerNorm, or a
+// BatchNorm folded into a Conv), so that fixes do not recommend adding it.
+func hasNorm(f *lint.Facts) bool {
+	for _, n := range f.Order {
+		if f.IsNorm(n) {
+			return true
+		}
+	}
+	for _, l := range f.Layers {
+		if l.Folded {
+			return true
+		}
+	}
+	return false
 }

@@ -132,3 +132,32 @@ func TestRealArchitectures(t *testing.T) {
 		})
 	}
 }
+
+// A model that already normalizes is not told to add normalization
+// (issue 8: "add BatchNorm" to a model full of it). The thresholds are set
+// so that every layer looks vanishing, to see the fix each kind of model
+// gets.
+func TestFixDoesNotRecommendWhatTheModelHas(t *testing.T) {
+	cfg := &lint.Config{Rules: map[string]lint.RuleConfig{"NN601": {Params: map[string]float64{"max-ratio": 1e9}}}}
+	for _, c := range []struct {
+		file     string
+		suggests bool
+	}{
+		{models + "resnet_narrow/train.onnx", false}, // BatchNorm everywhere
+		{models + "mlp_digits/train.onnx", true},     // no normalization
+	} {
+		found := false
+		for _, d := range check(t, c.file, cfg) {
+			if d.Rule != "NN601" {
+				continue
+			}
+			found = true
+			if got := regexp.MustCompile(`add nn\.BatchNorm1d/2d or nn\.LayerNorm`).MatchString(d.Fix); got != c.suggests {
+				t.Errorf("%s: fix %q suggests normalization: %v, want %v", c.file, d.Fix, got, c.suggests)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no NN601 with max-ratio 1e9", c.file)
+		}
+	}
+}
