@@ -109,7 +109,7 @@ func TestWriteORTCases(t *testing.T) {
 				add(name+"/eval.onnx", filepath.Join(d, f), exec.Eval)
 			}
 		}
-		for _, f := range []string{"train.onnx", "train.onnx.gz", "train_opset15.onnx"} {
+		for _, f := range []string{"train.onnx", "train.onnx.gz", "train_opset11.onnx", "train_opset15.onnx", "train_opset17.onnx"} {
 			if _, err := os.Stat(filepath.Join(d, f)); err == nil {
 				add(name+"/"+strings.TrimSuffix(f, ".gz"), filepath.Join(d, f), exec.Train)
 			}
