@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nnkit/nnkit/cmd/internal/cli"
+	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
 )
 
@@ -151,5 +152,22 @@ func TestReportWriteErrors(t *testing.T) {
 	code, _, stderr := nnlint(t, "-o", filepath.Join(t.TempDir(), "no", "such", "dir", "r.txt"), zoo+"dropoutnet/train.onnx")
 	if code != cli.ExitUsage || !strings.Contains(stderr, "writing the report") {
 		t.Errorf("-o into a missing directory: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// A tiny file declaring an input near 2^31 wide is linted without
+// allocating it: the probe reports why it could not run, naming the input
+// and the size.
+func TestHugeInputDoesNotAllocate(t *testing.T) {
+	g := ir.NewGraph("g")
+	x := g.AddInput("x", ir.TensorType(ir.Float32, ir.Shape{ir.SymDim("batch"), ir.DimOf(1<<31 - 1)}))
+	g.AddOutput(g.AddNode("Relu", "r", []*ir.Value{x}, 1).Outputs[0])
+	path := filepath.Join(t.TempDir(), "huge.onnx")
+	if err := onnxio.WriteFile(path, &ir.Model{IRVersion: 8, Opsets: []ir.OpsetID{{Version: 13}}, Graph: g}, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := nnlint(t, "--fail-on", "none", "--format", "json", path)
+	if code != cli.ExitOK || !strings.Contains(stdout, "input x of shape [") || !strings.Contains(stdout, "memory budget") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s\nwant the probe's refusal naming input x and the budget", code, stdout, stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,18 @@ func TestParseUnknownFlag(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	if _, err := Parse(fs, []string{"model.onnx", "--nope"}); err == nil {
 		t.Fatal("unknown flag accepted")
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"4096": 4096, "512M": 512 << 20, "8G": 8 << 30, "8GB": 8 << 30, "8GiB": 8 << 30, "1t": 1 << 40, " 2k ": 2048} {
+		if got, err := ParseBytes(in, "X"); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "lots", "1.5G", "9999999999T", "G"} {
+		if _, err := ParseBytes(in, "NNKIT_MAX_MEMORY"); err == nil || !strings.Contains(err.Error(), "NNKIT_MAX_MEMORY") {
+			t.Errorf("ParseBytes(%q): %v, want an error naming the variable", in, err)
+		}
 	}
 }
