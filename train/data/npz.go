@@ -100,10 +100,8 @@ func npzSet(r *Npz, path string) (*Set, error) {
 // Npz is an open NumPy archive (numpy.savez / savez_compressed: a zip of
 // .npy members, stored or deflated).
 type Npz struct {
-	path    string
 	size    int64 // of the archive
 	f       *os.File
-	z       *zip.Reader
 	members map[string]*zip.File
 	keys    []string
 }
@@ -128,7 +126,7 @@ func newNpz(r io.ReaderAt, size int64, path string) (*Npz, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable .npz archive: %v", path, err)
 	}
-	a := &Npz{path: path, size: size, z: z, members: map[string]*zip.File{}}
+	a := &Npz{size: size, members: map[string]*zip.File{}}
 	for _, m := range z.File {
 		if _, dup := a.members[m.Name]; dup {
 			return nil, fmt.Errorf("%s: member %q appears twice", path, m.Name)
