@@ -325,3 +325,43 @@ func TestImageSetBudget(t *testing.T) {
 		t.Fatalf("6 images of 3×9000×9000: %v", err)
 	}
 }
+
+// ImageFolder's file order on nested and symlinked folders, as
+// torchvision 0.14.1 (Debian python3-torchvision) lists this very tree:
+//
+//	ds = torchvision.datasets.ImageFolder("train")
+//	[os.path.relpath(p) + "=" + ds.classes[l] for p, l in ds.samples]
+//
+// sorted(os.walk(...)) orders folders by their path string, so "sub-x"
+// ('-' < '/') comes before "sub/deeper", and "Sub2" before "sub".
+func TestImageFolderOrderMatchesTorchvision(t *testing.T) {
+	dir := t.TempDir()
+	png := string(onePixelPNG(t))
+	for _, p := range []string{"store/cats/b.png", "store/cats/a.png", "store/more/c.png", "train/dog/z.png", "train/dog/sub/a.png",
+		"train/dog/sub.png", "train/dog/Sub2/q.png", "train/dog/sub-x/r.png", "train/dog/sub/deeper/a.png"} {
+		write(t, dir, p, png)
+	}
+	if err := os.Symlink(filepath.Join(dir, "store", "cats"), filepath.Join(dir, "train", "cat")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "store", "more"), filepath.Join(dir, "store", "cats", "extra")); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load(dir, Options{InputShape: []int{1, 1, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range d.Train.N {
+		rel, _ := filepath.Rel(dir, d.Train.Where(i))
+		got = append(got, filepath.ToSlash(rel)+"="+d.Train.Classes[d.Train.Labels[i]])
+	}
+	torchvision := []string{
+		"train/cat/a.png=cat", "train/cat/b.png=cat", "train/cat/extra/c.png=cat",
+		"train/dog/sub.png=dog", "train/dog/z.png=dog", "train/dog/Sub2/q.png=dog",
+		"train/dog/sub/a.png=dog", "train/dog/sub-x/r.png=dog", "train/dog/sub/deeper/a.png=dog",
+	}
+	if !slices.Equal(got, torchvision) {
+		t.Fatalf("order\n%v\ntorchvision\n%v", got, torchvision)
+	}
+}
