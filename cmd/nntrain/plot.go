@@ -99,7 +99,7 @@ func plotCurves(epochs []train.EpochStats, bestEpoch int, stopped string) ([]byt
 		panels[len(panels)-1].Legend.Top = false
 		panels[len(panels)-1].Legend.Left = false
 	}
-	lr, _ := xs(func(e train.EpochStats) float64 { return e.LR })
+	lr := lrPoints(epochs)
 	if err := addPanel("learning rate", "lr", []namedSeries{{"lr", lr, colLR, true}}); err != nil {
 		return nil, err
 	}
@@ -107,6 +107,8 @@ func plotCurves(epochs []train.EpochStats, bestEpoch int, stopped string) ([]byt
 	lrp.Legend = plot.NewLegend() // one series, named by the title
 	if logWorthy(lr) {
 		lrp.Y.Scale, lrp.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+	} else if min, max := lrAxis(lr); min < max {
+		lrp.Y.Min, lrp.Y.Max = min, max
 	}
 	lrp.X.Label.Text = "epoch"
 	return render(panels, 8*vg.Inch, vg.Length(len(panels))*3*vg.Inch)
@@ -187,6 +189,46 @@ func addSeries(p *plot.Plot, s namedSeries) error {
 		p.Add(sc)
 	}
 	return nil
+}
+
+// lrPoints is the learning rate per epoch.
+func lrPoints(epochs []train.EpochStats) plotter.XYs {
+	pts := make(plotter.XYs, 0, len(epochs))
+	for _, e := range epochs {
+		if !math.IsNaN(e.LR) && !math.IsInf(e.LR, 0) {
+			pts = append(pts, plotter.XY{X: float64(e.Epoch), Y: e.LR})
+		}
+	}
+	return pts
+}
+
+// lrAxis chooses a linear learning-rate axis for a constant learning rate:
+// gonum centres a zero-width range on the value with ±1 around it, which
+// drew lr 0.01 as a flat line labelled 0. It returns [0, 1.25·lr] then (or
+// [1.25·lr, 0] for a negative one), and min == max when gonum's own range
+// is right.
+func lrAxis(pts plotter.XYs) (min, max float64) {
+	lo, hi, ok := yRange(pts)
+	if !ok || hi-lo > 1e-9*math.Abs(hi) {
+		return 0, 0
+	}
+	min, max = math.Min(0, 1.25*lo), math.Max(0, 1.25*hi)
+	if min == max { // lr 0 throughout
+		max = 1
+	}
+	return min, max
+}
+
+// yRange returns the smallest and largest Y of pts; ok is false for none.
+func yRange(pts plotter.XYs) (lo, hi float64, ok bool) {
+	if len(pts) == 0 {
+		return 0, 0, false
+	}
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, p := range pts {
+		lo, hi = math.Min(lo, p.Y), math.Max(hi, p.Y)
+	}
+	return lo, hi, true
 }
 
 // logWorthy: positive values spanning more than a factor 10.
