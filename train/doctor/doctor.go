@@ -100,6 +100,7 @@ type Doctor struct {
 
 	diags    []*Diagnosis
 	byKey    map[string]*Diagnosis
+	active   map[Kind]bool // kinds diagnosed since the last repair
 	repairs  []Repair
 	attempts map[Kind]int
 	good     *state // last good state (fix mode)
@@ -127,7 +128,7 @@ func New(m *ir.Model, s Settings, c Config) *Doctor {
 	if c.MaxRepairs <= 0 {
 		c.MaxRepairs = 4
 	}
-	d := &Doctor{cfg: c, set: s, model: m, lnC: math.NaN(), byKey: map[string]*Diagnosis{}, attempts: map[Kind]int{},
+	d := &Doctor{cfg: c, set: s, model: m, lnC: math.NaN(), byKey: map[string]*Diagnosis{}, active: map[Kind]bool{}, attempts: map[Kind]int{},
 		rng: c.Seed*0x9e3779b97f4a7c15 + 1}
 	d.dropout = s.Dropout
 	if !s.DropoutSet {
@@ -234,10 +235,13 @@ func (d *Doctor) OnDiverged(l *train.Loop, e *train.DivergedError) (bool, error)
 	lr := l.Opt.LR()
 	ev := map[string]any{"loss": e.Value, "lr": lr, "last_grad_norm": d.lastNorm(), "baseline_grad_norm": d.baseline}
 	msg := fmt.Sprintf("training loss is %v at epoch %d step %d (lr %g", e.Value, e.Epoch, l.Step, lr)
-	if d.baseline > 0 {
-		msg += fmt.Sprintf(", gradient norm %.3g before it, median of the first steps %.3g", d.lastNorm(), d.baseline)
+	if d.lastGrad > 0 {
+		msg += fmt.Sprintf(", gradient norm %.3g at the step before", d.lastGrad)
 	}
-	msg += ")"
+	if d.baseline > 0 {
+		msg += fmt.Sprintf(", median of the first steps %.3g", d.baseline)
+	}
+	msg += ")" + d.initNote(ev)
 	fix := d.lowerLRAdvice(l, 10, true)
 	if err := d.diagnose(l, NaNLoss, "", l.Step, ev, msg, fix); err != nil {
 		return false, err
@@ -302,6 +306,7 @@ func (d *Doctor) OnEnd(l *train.Loop, r *train.Result, err error) error {
 // diagnose records a finding and emits it once per kind and layer.
 func (d *Doctor) diagnose(l *train.Loop, k Kind, layer string, step int, ev map[string]any, msg, fix string) error {
 	key := string(k)
+	d.active[k] = true
 	if g := d.byKey[key]; g != nil {
 		g.Count++
 		return nil
@@ -319,15 +324,6 @@ func (d *Doctor) diagnose(l *train.Loop, k Kind, layer string, step int, ev map[
 	d.byKey[key] = g
 	fields := map[string]any{"kind": string(k), "step": step, "layer": layer, "evidence": clean(ev), "fix": fix}
 	return l.Emit(train.Event{Name: "diagnosis", Message: g.Message, Fields: fields})
-}
-
-func (d *Doctor) diagnosed(k Kind) bool {
-	for _, g := range d.diags {
-		if g.Kind == k {
-			return true
-		}
-	}
-	return false
 }
 
 // clean makes evidence JSON-safe: non-finite floats become strings.

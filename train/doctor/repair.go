@@ -196,6 +196,7 @@ func (d *Doctor) forget() {
 	d.epochs, d.epochLoss = nil, nil
 	d.highRatio, d.vanishRun, d.bigSteps = 0, 0, 0
 	d.ratioHist = nil
+	clear(d.active)
 	for _, a := range d.acts {
 		a.runs = 0
 	}

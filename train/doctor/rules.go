@@ -70,6 +70,7 @@ func (d *Doctor) checkExploding(l *train.Loop, s *train.StepStats) error {
 }
 
 func (d *Doctor) explode(l *train.Loop, ev map[string]any, msg string) error {
+	msg += d.initNote(ev)
 	if err := d.diagnose(l, ExplodingGradients, "", l.Step, ev, msg, d.lowerLRAdvice(l, 10, true)); err != nil {
 		return err
 	}
@@ -368,7 +369,7 @@ func (d *Doctor) oscillation(l *train.Loop, e *train.EpochStats) error {
 			e.Epoch, d.epochMin, d.epochMax, e.TrainLoss, d.epochLoss[n-2])
 		return d.oscillating(l, ev, msg, lr)
 	}
-	if n < 5 || d.diagnosed(Overfitting) {
+	if n < 5 || d.byKey[string(Overfitting)] != nil { // a model that overfits has a noisy validation curve
 		return nil
 	}
 	val := make([]float64, 0, n)
@@ -417,7 +418,7 @@ func reversals(c []float64) (int, bool) {
 }
 
 func (d *Doctor) oscillating(l *train.Loop, ev map[string]any, msg string, lr float64) error {
-	if d.diagnosed(ExplodingGradients) || d.diagnosed(NaNLoss) {
+	if d.active[ExplodingGradients] || d.active[NaNLoss] {
 		return nil // the same trouble, already reported
 	}
 	if err := d.diagnose(l, OscillatingLoss, "", 0, ev, msg, fmt.Sprintf("lower --lr from %s to %s or add --scheduler plateau", lrs(lr), lrs(lr/3))); err != nil {
@@ -429,7 +430,7 @@ func (d *Doctor) oscillating(l *train.Loop, ev map[string]any, msg string, lr fl
 
 func (d *Doctor) overfit(l *train.Loop, e *train.EpochStats) error {
 	n := len(d.epochs)
-	if math.IsNaN(e.ValLoss) || n < overfitEpochs+1 || d.diagnosed(OscillatingLoss) || d.set.EarlyStopping > 0 || d.earlyOn {
+	if math.IsNaN(e.ValLoss) || n < overfitEpochs+1 || d.active[OscillatingLoss] || d.set.EarlyStopping > 0 || d.earlyOn {
 		// (With early stopping on, the remedy is already in place.)
 		return nil
 	}
@@ -545,10 +546,11 @@ func (d *Doctor) vanishAdvice(l *train.Loop) string {
 	return fmt.Sprintf("raise --lr from %s to %s; ", lrs(l.Opt.LR()), lrs(3*l.Opt.LR())) + s
 }
 
-// causeKnown: a diagnosis that explains a high, flat loss.
+// causeKnown: a diagnosis that explains a high, flat loss (since the last
+// repair: a repaired cause explains nothing any more).
 func (d *Doctor) causeKnown() bool {
 	for _, k := range []Kind{NaNLoss, ExplodingGradients, VanishingGradients, DyingReLU, SaturatedActivations, OscillatingLoss, SlowConvergence, LRTooHigh, LRTooLow} {
-		if d.diagnosed(k) {
+		if d.active[k] {
 			return true
 		}
 	}
@@ -586,3 +588,15 @@ func (d *Doctor) refName() string {
 // highFactor is the LR factor that brings a too-large update ratio r to
 // targetRatio: between 1/1000 and 1/10.
 func highFactor(r float64) float64 { return min(max(targetRatio/r, 1e-3), 0.1) }
+
+// initNote: a first loss far above chance level points at the
+// initialization or the input scale, whatever diverges later (the
+// criteria's "initial loss of a C-class classifier should be about ln C").
+func (d *Doctor) initNote(ev map[string]any) string {
+	if math.IsNaN(d.lnC) || len(d.firstLoss) == 0 || !(d.firstLoss[0] > 10*d.lnC) {
+		return ""
+	}
+	ev["first_loss"] = d.firstLoss[0]
+	return fmt.Sprintf("; the first step's loss %.3g was already %.3g× chance level ln C = %.4g: check the initialization and the input scale (nnlint model.onnx)",
+		d.firstLoss[0], d.firstLoss[0]/d.lnC, d.lnC)
+}
