@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"gonum.org/v1/gonum/blas/blas32"
@@ -13,8 +14,8 @@ import (
 )
 
 // Benchmarks for the baselines of /work/shared/reference/baselines.md.
-// testdata/exec/bench_torch.py runs the PyTorch side in the same
-// invocation and prints the ratios.
+// bench/compare.py runs the PyTorch side of the training and SGEMM
+// benchmarks in the same invocation and prints the ratios.
 //
 //	go test -run XXX -bench . -benchmem ./exec/
 
@@ -116,7 +117,7 @@ func BenchmarkPredictCNN(b *testing.B) {
 // combinations among them: "simd" is the default (package sgemm's AVX2/
 // AVX-512 kernel over the worker pool), "gonum" the previous default and
 // today's fallback (gonum's pure-Go Sgemm on tiles over the same pool).
-// testdata/exec/bench_torch.py prints torch.mm on the same shapes.
+// bench/compare.py prints torch.mm on the same shapes.
 func BenchmarkSGEMM(b *testing.B) {
 	for _, s := range gemmShapes {
 		a := randMat(s.m * s.k)
@@ -129,6 +130,20 @@ func BenchmarkSGEMM(b *testing.B) {
 		if s.tB {
 			ldb = s.k
 		}
+		// one thread, timed by its CPU time: the kernel's per-core speed,
+		// which a loaded machine does not distort
+		b.Run(s.name+"/serial", func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			gemmSerial(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+			t0 := threadCPU()
+			for b.Loop() {
+				gemmSerial(s.tA, s.tB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+			}
+			if cpu := threadCPU() - t0; cpu > 0 {
+				b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOPS")
+			}
+		})
 		for _, impl := range []string{"simd", "gonum"} {
 			b.Run(fmt.Sprintf("%s/%s", s.name, impl), func(b *testing.B) {
 				if impl == "gonum" {
@@ -148,7 +163,7 @@ func BenchmarkSGEMM(b *testing.B) {
 
 // gemmShapes: C[m×n] = op(A)·op(B) with inner dimension k, as the fixtures
 // produce them (names are model/layer/pass) and square ones. Kept in sync
-// with GEMM_SHAPES in testdata/exec/bench_torch.py.
+// with GEMM in bench/compare.py.
 var gemmShapes = []struct {
 	name    string
 	tA, tB  bool
@@ -174,4 +189,14 @@ func randMat(n int) []float32 {
 		m[i] = float32(rng.NormFloat64())
 	}
 	return m
+}
+
+// TestGEMMKernelName logs the float32 GEMM kernel this machine selects
+// (bench/compare.py prints it) and checks it is one the package names.
+func TestGEMMKernelName(t *testing.T) {
+	k := GEMMKernel()
+	if k == "" || k == "SetBLAS" {
+		t.Fatalf("GEMMKernel() = %q with no SetBLAS", k)
+	}
+	t.Logf("kernel: %s", k)
 }

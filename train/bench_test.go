@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/nnkit/nnkit/exec"
@@ -13,19 +14,29 @@ import (
 
 // BenchmarkTrainStep measures one full training step (forward in train
 // mode, cross-entropy, backward, clip_grad_norm_ 1.0, Adam) on random
-// batches of 64, the workloads of /work/shared/reference/baselines.md.
-// testdata/train/bench_train.py runs the PyTorch side and prints ratios.
+// batches, the workloads of /work/shared/reference/baselines.md and issue
+// 13. bench/compare.py runs the PyTorch side in the same invocation and
+// prints the ratios.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, c := range []struct {
 		name  string
+		file  string
 		shape []int
+		batch int
 	}{
-		{"dropoutnet", []int{784}},
-		{"robustnet", []int{784}},
-		{"small_cnn", []int{1, 28, 28}},
+		{"dropoutnet", "train.onnx", []int{784}, 64},
+		{"robustnet", "train.onnx", []int{784}, 64},
+		{"robustnet_b256", "train.onnx", []int{784}, 256},
+		{"small_cnn", "train.onnx", []int{1, 28, 28}, 64},
+		{"resnet18", "train.onnx.gz", []int{3, 32, 32}, 16},
+		{"mobilenet_v2", "train.onnx.gz", []int{3, 32, 32}, 16},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			m, err := onnxio.ReadFile("../testdata/models/" + c.name + "/train.onnx")
+			model, _, _ := strings.Cut(c.name, "_b")
+			if c.name == "mobilenet_v2" {
+				model = c.name
+			}
+			m, err := onnxio.ReadFile("../testdata/models/" + model + "/" + c.file)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -33,7 +44,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			const batch = 64
+			batch := c.batch
 			r := rand.New(rand.NewPCG(1, 2))
 			s := &data.Set{File: "random", N: batch, Shape: c.shape}
 			for i := 0; i < batch*s.SampleSize(); i++ {

@@ -51,6 +51,10 @@ func main() {
 		}
 		fmt.Fprintf(&g, "}\n")
 	}
+	fmt.Fprint(&s, transposeAsm)
+	fmt.Fprint(&s, copyRowsAsm)
+	fmt.Fprintf(&g, "\n//go:noescape\nfunc copyRows(rows int, src *float32, lds int, dst *float32, vecs int)\n")
+	fmt.Fprintf(&g, "\n//go:noescape\nfunc transpose8(blocks int, src *float32, lds int, dst *float32, ldd int)\n")
 	fmt.Fprintf(&s, `
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
@@ -142,3 +146,100 @@ func kernelAsm(s *bytes.Buffer, x isa, name string, r int) {
 	p("VZEROUPPER")
 	p("RET")
 }
+
+// transposeAsm: transpose8 transposes `blocks` 8×8 blocks side by side:
+// dst[(8q+c)·ldd + r] = src[r·lds + 8q + c] for r, c < 8 (strides in
+// elements), with the AVX unpack/shuffle/lane-permute network.
+const transposeAsm = `
+// func transpose8(blocks int, src *float32, lds int, dst *float32, ldd int)
+TEXT ·transpose8(SB), NOSPLIT, $0-40
+	MOVQ blocks+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ ldd+32(FP), R11
+	SHLQ $2, R8
+	SHLQ $2, R11
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+	LEAQ (R11)(R11*2), R12
+	MOVQ R11, R14
+	SHLQ $3, R14
+loop_transpose8:
+	LEAQ (DI)(R11*4), R13
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS (R10)(R8*2), Y6
+	VMOVUPS (R10)(R9*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(R11*1)
+	VMOVUPS Y10, (DI)(R11*2)
+	VMOVUPS Y11, (DI)(R12*1)
+	VMOVUPS Y12, (R13)
+	VMOVUPS Y13, (R13)(R11*1)
+	VMOVUPS Y14, (R13)(R11*2)
+	VMOVUPS Y15, (R13)(R12*1)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ R14, DI
+	DECQ CX
+	JNZ loop_transpose8
+	VZEROUPPER
+	RET
+`
+
+// copyRowsAsm: copyRows copies `rows` rows of 8·vecs floats, src rows lds
+// elements apart, into dst back to back (packing a full panel of B).
+const copyRowsAsm = `
+// func copyRows(rows int, src *float32, lds int, dst *float32, vecs int)
+TEXT ·copyRows(SB), NOSPLIT, $0-40
+	MOVQ rows+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ vecs+32(FP), R9
+	SHLQ $2, R8
+loop_copyrows:
+	MOVQ R9, DX
+	XORQ AX, AX
+loop_copyvec:
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, AX
+	ADDQ $32, DI
+	DECQ DX
+	JNZ loop_copyvec
+	ADDQ R8, SI
+	DECQ CX
+	JNZ loop_copyrows
+	VZEROUPPER
+	RET
+`

@@ -171,13 +171,8 @@ func packA(dst []float32, tA bool, a []float32, lda, i0, mcb, p0, kcb, mr int) {
 			}
 			continue
 		}
-		for i := 0; i < mm; i++ {
-			src := a[(i0+ir+i)*lda+p0:]
-			src = src[:kcb]
-			for p, v := range src {
-				d[p*mm+i] = v
-			}
-		}
+		// d[p*mm+i] = a[(i0+ir+i)*lda+p0+p]
+		transpose(d, mm, a[(i0+ir)*lda+p0:], lda, mm, kcb)
 	}
 }
 
@@ -188,6 +183,11 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kcb, j0, ncb, nr int) {
 		nn := min(nr, ncb-jr)
 		d := dst[jr*kcb : jr*kcb+nr*kcb]
 		if !tB {
+			if nn == nr && hasAVX2FMA && nr%8 == 0 {
+				_ = b[(p0+kcb-1)*ldb+j0+jr+nr-1] // copyRows stays inside b
+				copyRows(kcb, &b[p0*ldb+j0+jr], ldb, &d[0], nr/8)
+				continue
+			}
 			for p := 0; p < kcb; p++ {
 				src := b[(p0+p)*ldb+j0+jr:]
 				dp := d[p*nr : p*nr+nr]
@@ -197,17 +197,41 @@ func packB(dst []float32, tB bool, b []float32, ldb, p0, kcb, j0, ncb, nr int) {
 			continue
 		}
 		// op(B)[p][j] = b[j*ldb+p]
-		for j := 0; j < nn; j++ {
-			src := b[(j0+jr+j)*ldb+p0:]
-			src = src[:kcb]
-			for p, v := range src {
-				d[p*nr+j] = v
-			}
-		}
+		transpose(d, nr, b[(j0+jr)*ldb+p0:], ldb, nn, kcb)
 		for j := nn; j < nr; j++ {
 			for p := 0; p < kcb; p++ {
 				d[p*nr+j] = 0
 			}
+		}
+	}
+}
+
+// transpose writes dst[c*ldd+r] = src[r*lds+c] for r < rows, c < cols:
+// 8×8 blocks with the vector transpose where the CPU has AVX, the rest
+// element by element.
+func transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	r0 := 0
+	if hasAVX2FMA && ldd >= 8 && cols >= 8 {
+		blocks := cols / 8
+		// every access of transpose8 lies inside the slices
+		_ = dst[(blocks*8-1)*ldd+rows-1]
+		for ; r0+8 <= rows; r0 += 8 {
+			_ = src[(r0+7)*lds+blocks*8-1]
+			_ = dst[(blocks*8-1)*ldd+r0+7]
+			transpose8(blocks, &src[r0*lds], lds, &dst[r0], ldd)
+		}
+		for r := r0; r < rows; r++ {
+			s := src[r*lds : r*lds+blocks*8]
+			for c, v := range s {
+				dst[c*ldd+r] = v
+			}
+		}
+		r0, src, dst, cols = 0, src[blocks*8:], dst[blocks*8*ldd:], cols-blocks*8
+	}
+	for r := r0; r < rows; r++ {
+		s := src[r*lds : r*lds+cols]
+		for c, v := range s {
+			dst[c*ldd+r] = v
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -202,5 +203,77 @@ func sameBits(t *testing.T, name string, got, want []float32) {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("%s: differs from 1 thread at %d: %g vs %g", name, i, got[i], want[i])
 		}
+	}
+}
+
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, sh := range [][2]int{{1, 1}, {8, 8}, {7, 9}, {9, 7}, {14, 256}, {32, 201}, {16, 16}, {30, 17}} {
+		rows, cols := sh[0], sh[1]
+		lds, ldd := cols+3, rows+2
+		src := randSlice(rng, rows*lds)
+		dst := make([]float32, cols*ldd)
+		transpose(dst, ldd, src, lds, rows, cols)
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				if dst[c*ldd+r] != src[r*lds+c] {
+					t.Fatalf("%dx%d: dst[%d][%d] = %v, want %v", rows, cols, c, r, dst[c*ldd+r], src[r*lds+c])
+				}
+			}
+			for c := 0; c < cols; c++ {
+				for r := rows; r < ldd; r++ {
+					if dst[c*ldd+r] != 0 {
+						t.Fatalf("%dx%d: padding dst[%d][%d] written", rows, cols, c, r)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Each SIMD kernel on one thread, in GFLOPS per second of that thread's
+// CPU time (a per-core figure that load on the machine does not distort).
+func BenchmarkKernel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, kr := range kernels()[2:] {
+		for _, sh := range [][3]int{{512, 512, 512}, {64, 12544, 288}, {64, 512, 784}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			a, bb, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", kr.name, m, n, k), func(b *testing.B) {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				w := new(workspace)
+				t0 := threadCPU()
+				for b.Loop() {
+					block(kr, w, false, false, 0, m, 0, n, k, 1, a, k, bb, n, c, n)
+				}
+				if cpu := threadCPU() - t0; cpu > 0 {
+					b.ReportMetric(2*float64(m*n*k)*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOPS")
+				}
+			})
+		}
+	}
+}
+
+// The micro-kernels alone on panels that stay in cache: their ceiling.
+func BenchmarkMicroKernel(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, kr := range kernels()[2:] {
+		const k = 256
+		a, bb, c := randSlice(rng, kr.mr*k), randSlice(rng, k*kr.nr*4), make([]float32, kr.mr*kr.nr)
+		fn := kr.fns[kr.mr-1]
+		b.Run(kr.name, func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			t0 := threadCPU()
+			for b.Loop() {
+				for j := 0; j < 4; j++ {
+					fn(k, &a[0], &bb[j*k*kr.nr], &c[0], kr.nr, 1)
+				}
+			}
+			if cpu := threadCPU() - t0; cpu > 0 {
+				b.ReportMetric(2*float64(4*kr.mr*kr.nr*k)*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOPS")
+			}
+		})
 	}
 }

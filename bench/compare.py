@@ -1,0 +1,238 @@
+#!/usr/bin/python3
+"""nnkit against PyTorch 1.13 on this machine, side by side in one invocation.
+
+    /usr/bin/python3 bench/compare.py [--rounds 3] [--seconds 2] [--only train|gemm]
+
+Each round runs, one after the other: PyTorch with libgomp as shipped (OMP_WAIT_POLICY unset),
+PyTorch with OMP_WAIT_POLICY=PASSIVE (2-4x faster on small nets here, slower on ResNet/MobileNet),
+and nnkit's Go benchmarks (test binaries built once, before the first round). Every figure is the
+median of its rounds; a ratio is nnkit over the faster PyTorch configuration for that workload.
+PyTorch uses torch.set_num_threads(2); nnkit uses every CPU (2 here).
+
+Workloads (identical on both sides):
+  * training steps on random data: zero_grad / forward (train mode) / CrossEntropyLoss /
+    backward / clip_grad_norm_(1.0) / Adam.step, after 5 warm-up steps -- train/bench_test.go's
+    BenchmarkTrainStep against the testdata/models fixtures as make_fixtures.py builds them;
+  * SGEMM C = op(A) op(B) on the nets' shapes, all four transpose combinations among them --
+    exec/bench_test.go's BenchmarkSGEMM (package sgemm, and gonum's Sgemm, the fallback)
+    against torch.mm on transposed views where op is a transpose.
+
+Absolute numbers swing with load on a shared machine; quote the ratios of one invocation.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# name in BenchmarkTrainStep, fixture, input shape, batch
+TRAIN = [
+    ("dropoutnet", "dropoutnet", [784], 64),
+    ("robustnet", "robustnet", [784], 64),
+    ("robustnet_b256", "robustnet", [784], 256),
+    ("small_cnn", "small_cnn", [1, 28, 28], 64),
+    ("resnet18", "resnet18", [3, 32, 32], 16),
+    ("mobilenet_v2", "mobilenet_v2", [3, 32, 32], 16),
+]
+
+# kept in sync with gemmShapes in exec/bench_test.go: name, tA, tB, m, n, k
+GEMM = [
+    ("fc784x512/fwd", False, True, 64, 512, 784),
+    ("fc784x512/dX", False, False, 64, 784, 512),
+    ("fc784x512/dW", True, False, 512, 784, 64),
+    ("fc3136x128/fwd", False, True, 64, 128, 3136),
+    ("fc3136x128/dW", True, False, 128, 3136, 64),
+    ("conv32x64/fwd", False, False, 64, 12544, 288),
+    ("conv32x64/dW", False, True, 64, 288, 12544),
+    ("conv32x64/dcol", True, False, 288, 12544, 64),
+    ("square256/TT", True, True, 256, 256, 256),
+    ("square512", False, False, 512, 512, 512),
+    ("square1024", False, False, 1024, 1024, 1024),
+]
+
+
+def timed(step, seconds):
+    for _ in range(5):
+        step()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds or n < 3:
+        step()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def torch_worker(a):
+    """Runs in a child process so that OMP_WAIT_POLICY takes effect; prints JSON."""
+    import numpy as np
+    import torch
+    sys.path.insert(0, os.path.join(ROOT, "testdata"))
+    import make_fixtures as fx
+    torch.set_num_threads(2)
+    out = {}
+    if a.only in (None, "train"):
+        for name, fixture, shape, batch in TRAIN:
+            model = fx.build(fixture)[0].train()
+            rng = np.random.default_rng(1)
+            x = torch.from_numpy(rng.standard_normal([batch] + shape).astype(np.float32))
+            y = torch.from_numpy(rng.integers(0, 10, batch))
+            opt = torch.optim.Adam(model.parameters())
+            lossf = torch.nn.CrossEntropyLoss()
+
+            def step():
+                opt.zero_grad()
+                lossf(model(x), y).backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+            out["train/" + name] = batch * timed(step, a.seconds)
+    if a.only in (None, "gemm"):
+        for name, ta, tb, m, n, k in GEMM:
+            A = torch.randn(k, m).t() if ta else torch.randn(m, k)
+            B = torch.randn(n, k).t() if tb else torch.randn(k, n)
+            C = torch.empty(m, n)
+            out["gemm/" + name] = 2 * m * n * k * timed(lambda: torch.mm(A, B, out=C), a.seconds / 4) / 1e9
+    print(json.dumps(out))
+
+
+def torch_percore_worker(a):
+    """torch.mm on one thread (OPENBLAS_NUM_THREADS=1 set by the parent), in GFLOPS per second of
+    process CPU time: the per-core speed, which load from other processes does not distort."""
+    import torch
+    torch.set_num_threads(1)
+    out = {}
+    for name, ta, tb, m, n, k in GEMM:
+        A = torch.randn(k, m).t() if ta else torch.randn(m, k)
+        B = torch.randn(n, k).t() if tb else torch.randn(k, n)
+        C = torch.empty(m, n)
+        for _ in range(3):
+            torch.mm(A, B, out=C)
+        it, t0 = 0, time.process_time()
+        while time.process_time() - t0 < a.seconds / 4 or it < 3:
+            torch.mm(A, B, out=C)
+            it += 1
+        out["gemm/" + name] = 2 * m * n * k * it / (time.process_time() - t0) / 1e9
+    print(json.dumps(out))
+
+
+def torch_round(a, policy, percore=False):
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--seconds", str(a.seconds)]
+    if percore:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "1"
+        cmd = [sys.executable, os.path.abspath(__file__), "--torch-percore", "--seconds", str(a.seconds)]
+    if a.only:
+        cmd += ["--only", a.only]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def parse_go(text, prefix, unit):
+    res = {}
+    for line in text.splitlines():
+        m = re.match(r"Benchmark\w+/(\S+?)-\d+\s+\d+\s+[\d.]+ ns/op.*?([\d.]+) " + re.escape(unit), line)
+        if m:
+            res[prefix + m.group(1)] = float(m.group(2))
+    return res
+
+
+def go_round(a, bins):
+    out = {}
+    if a.only in (None, "train"):
+        p = subprocess.run([bins["train"], "-test.run", "^$", "-test.bench", "TrainStep", "-test.benchtime", "%gs" % a.seconds],
+                           cwd=os.path.join(ROOT, "train"), capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(p.stdout + p.stderr)
+        out.update(parse_go(p.stdout, "train/", "samples/s"))
+    if a.only in (None, "gemm"):
+        p = subprocess.run([bins["exec"], "-test.run", "^$", "-test.bench", "SGEMM", "-test.benchtime", "%gs" % (a.seconds / 4)],
+                           cwd=os.path.join(ROOT, "exec"), capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(p.stdout + p.stderr)
+        out.update(parse_go(p.stdout, "gemm/", "GFLOPS"))
+        out.update(parse_go(p.stdout, "cpugemm/", "cpu-GFLOPS"))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.0, help="per training workload and side; GEMMs get a quarter")
+    ap.add_argument("--only", choices=["train", "gemm"])
+    ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-percore", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.torch_worker:
+        return torch_worker(a)
+    if a.torch_percore:
+        return torch_percore_worker(a)
+
+    tmp = tempfile.mkdtemp(prefix="nnkit-bench-")
+    bins = {}
+    for pkg in ("train", "exec"):
+        bins[pkg] = os.path.join(tmp, pkg + ".test")
+        subprocess.run(["go", "test", "-c", "-o", bins[pkg], "./" + pkg], cwd=ROOT, check=True)
+    kernel = subprocess.run([bins["exec"], "-test.run", "TestGEMMKernelName", "-test.v"], cwd=os.path.join(ROOT, "exec"),
+                            capture_output=True, text=True).stdout
+    m = re.search(r"kernel: (.*)", kernel)
+
+    runs = {"default": [], "PASSIVE": [], "percore": [], "go": []}
+    for r in range(a.rounds):
+        runs["default"].append(torch_round(a, None))
+        runs["PASSIVE"].append(torch_round(a, "PASSIVE"))
+        if a.only in (None, "gemm"):
+            runs["percore"].append(torch_round(a, None, percore=True))
+        runs["go"].append(go_round(a, bins))
+        print("round %d/%d done" % (r + 1, a.rounds), file=sys.stderr)
+
+    def med(side, key):
+        vals = [x[key] for x in runs[side] if key in x]
+        return statistics.median(vals) if vals else float("nan")
+
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import torch  # noqa: only for the version in the header
+    print("machine: %s, %d CPUs; PyTorch %s, 2 threads; nnkit GEMM kernel: %s; median of %d rounds, %g s per workload"
+          % (cpu, os.cpu_count(), torch.__version__, m.group(1) if m else "?", a.rounds, a.seconds))
+    print("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
+    if a.only in (None, "train"):
+        print()
+        print("%-16s %12s %12s %12s %8s" % ("training /s", "nnkit", "torch", "torch PASSIVE", "ratio"))
+        for name, _, _, batch in TRAIN:
+            k = "train/" + name
+            g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
+            print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
+    if a.only in (None, "gemm"):
+        print()
+        print("%-16s %6s %6s %6s %2s%2s %10s %10s %10s %8s %8s" % ("SGEMM GFLOPS", "m", "n", "k", "tA", "tB", "nnkit", "gonum", "torch.mm", "nnkit/t", "gonum/t"))
+        for name, ta, tb, mm, n, k in GEMM:
+            key = "gemm/" + name
+            g, gn = med("go", key + "/simd"), med("go", key + "/gonum")
+            t = max(med("default", key), med("PASSIVE", key))
+            print("%-16s %6d %6d %6d %2s%2s %10.1f %10.1f %10.1f %7.2fx %7.2fx" % (name, mm, n, k, "T" if ta else "N", "T" if tb else "N", g, gn, t, g / t, gn / t))
+        print()
+        print("SGEMM per core: one thread each, GFLOPS per second of CPU time (robust to machine load)")
+        print("%-16s %10s %10s %8s" % ("", "nnkit", "torch.mm", "ratio"))
+        for name, ta, tb, mm, n, k in GEMM:
+            g = med("go", "cpugemm/" + name + "/serial")
+            t = med("percore", "gemm/" + name)
+            print("%-16s %10.1f %10.1f %7.2fx" % (name, g, t, g / t))
+
+
+if __name__ == "__main__":
+    main()
