@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -123,6 +124,27 @@ func fdIssue12Cases() []fdCase {
 	idx := func(b *gb, name string, dims []int64, v ...int64) *ir.Value {
 		return b.g.AddInitializer(ir.NewInt64(name, dims, v))
 	}
+	// sequence_lens (packed sequences): T = 3, batch 2
+	seqCase := func(name, op, dir string, D, gates int, lens []int64, attrs ...*ir.Attribute) fdCase {
+		return fdCase{name: fmt.Sprintf("%s sequence_lens %v", name, lens), build: func(b *gb) {
+			T, N, I, H := 3, 2, 4, 3
+			ins := []*ir.Value{b.input("x", T, N, I), b.param("W", D, gates*H, I), b.param("R", D, gates*H, H), b.param("B", D, 2*gates*H),
+				idx(b, "lens", []int64{int64(N)}, lens...), b.param("h0", D, N, H)}
+			nOut := 2
+			if op == "LSTM" {
+				ins, nOut = append(ins, b.param("c0", D, N, H)), 3
+			}
+			attrs = append(attrs, ir.IntAttr("hidden_size", int64(H)), ir.StringAttr("direction", dir))
+			b.out(b.nodeN(op, ins, nOut, attrs...)...)
+		}, shapes: map[string][]int{"x": {3, 2, 4}}}
+	}
+	cases = append(cases,
+		seqCase("LSTM bidirectional", "LSTM", "bidirectional", 2, 4, []int64{1, 3}),
+		seqCase("LSTM forward", "LSTM", "forward", 1, 4, []int64{2, 0}),
+		seqCase("GRU bidirectional linear_before_reset=1", "GRU", "bidirectional", 2, 3, []int64{3, 1}, lbr),
+		seqCase("GRU reverse linear_before_reset=0", "GRU", "reverse", 1, 3, []int64{2, 3}),
+		seqCase("RNN tanh bidirectional", "RNN", "bidirectional", 2, 1, []int64{1, 3}),
+	)
 	cases = append(cases,
 		fdCase{name: "Mod fmod=1 (torch.fmod) broadcast", build: func(b *gb) {
 			b.gen["d"] = func(r *rand.Rand) float64 { return 0.7 + r.Float64() }

@@ -26,6 +26,9 @@ import (
 //
 // Weights and biases get dW = Σ daᵀ·Xₜ, dR = Σ da_recᵀ·(Hₜ₋₁ or r⊙Hₜ₋₁),
 // dWb = Σ da, dRb = Σ da_rec; dX = da·W.
+//
+// sequence_lens works as for LSTM: past a sequence's end the state carries
+// over, Y is 0 and dH passes straight through.
 
 func registerGRU[T Float](m map[string]opDef[T]) {
 	m["GRU"] = opDef[T]{plan: planGRU[T], check: checkGRU}
@@ -145,6 +148,7 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 		drec []T // [N, G] gradients of the recurrent-side pre-activations
 		dh   []T // [N, H]
 		tmp  []T // [N, H]
+		hs   []T // [T, N, H] hidden states, with sequence_lens (Y is 0 past a sequence's end)
 		zero []T
 	}
 	st := make([]state, D)
@@ -153,7 +157,12 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 		if gru {
 			st[d].aux = make([]T, Tn*NH)
 		}
+		if seqLens != nil {
+			st[d].hs = make([]T, Tn*NH)
+		}
 	}
+	// valid(t, n): step t is inside sequence n (always, without sequence_lens)
+	valid := func(t, n int) bool { return seqLens == nil || int64(t) < seqLens.i[n] }
 	mm := c.e.mm
 	order := func(d, s int) int {
 		if d == 1 || dir == "reverse" {
@@ -161,7 +170,24 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 		}
 		return s
 	}
-	hAt := func(d, t int) []T { return y.f[(t*D+d)*NH : (t*D+d+1)*NH] }
+	// hAt is the hidden state after step t: Y itself, or (sequence_lens)
+	// the state that past a sequence's end carries the last valid one
+	hAt := func(d, t int) []T {
+		if seqLens != nil {
+			return st[d].hs[t*NH : (t+1)*NH]
+		}
+		return y.f[(t*D+d)*NH : (t*D+d+1)*NH]
+	}
+	carry := func(t int, ht, hPrev []T) {
+		if seqLens == nil {
+			return
+		}
+		for n := 0; n < N; n++ {
+			if !valid(t, n) {
+				copy(ht[n*H:(n+1)*H], hPrev[n*H:(n+1)*H])
+			}
+		}
+	}
 	hInit := func(d int, z []T) []T {
 		if h0 == nil {
 			return z
@@ -172,8 +198,8 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 	c.fwd = func(*runCtx) error {
 		if seqLens != nil {
 			for _, l := range seqLens.i {
-				if int(l) != Tn {
-					return fmt.Errorf("sequence_lens %v: variable sequence lengths are not supported (all must be %d)", seqLens.i, Tn)
+				if l < 0 || l > int64(Tn) {
+					return fmt.Errorf("sequence_lens %v: lengths must be in [0, %d]", seqLens.i, Tn)
 				}
 			}
 		}
@@ -219,6 +245,7 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 							ar[k], ht[n*H+k] = v, v
 						}
 					}
+					carry(t, ht, hPrev)
 					hPrev = ht
 					continue
 				}
@@ -264,9 +291,22 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 						ht[n*H+k] = (1-z)*ar[2*H+k] + z*hPrev[n*H+k]
 					}
 				}
+				carry(t, ht, hPrev)
 				hPrev = ht
 			}
 			copy(yh.f[d*NH:(d+1)*NH], hPrev)
+			if seqLens != nil {
+				for t := 0; t < Tn; t++ {
+					yt := y.f[(t*D+d)*NH : (t*D+d+1)*NH]
+					for n := 0; n < N; n++ {
+						if valid(t, n) {
+							copy(yt[n*H:(n+1)*H], s.hs[t*NH+n*H:t*NH+(n+1)*H])
+						} else {
+							clear(yt[n*H : (n+1)*H])
+						}
+					}
+				}
+			}
 		}
 		return nil
 	}
@@ -297,10 +337,21 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 				a := s.act[t*N*G : (t+1)*N*G]
 				dz := s.dz[t*N*G : (t+1)*N*G]
 				if y.g != nil {
-					add(s.dh, y.g[(t*D+d)*NH:(t*D+d+1)*NH])
+					yg := y.g[(t*D+d)*NH : (t*D+d+1)*NH]
+					for n := 0; n < N; n++ {
+						if valid(t, n) { // Y is the constant 0 past the end
+							add(s.dh[n*H:(n+1)*H], yg[n*H:(n+1)*H])
+						}
+					}
 				}
 				if !gru {
 					for n := 0; n < N; n++ {
+						if !valid(t, n) { // state carried: dh passes to the previous step
+							clear(dz[n*G : (n+1)*G])
+							clear(s.drec[n*G : (n+1)*G])
+							copy(s.tmp[n*H:(n+1)*H], s.dh[n*H:(n+1)*H])
+							continue
+						}
 						for k := 0; k < H; k++ {
 							j := n*H + k
 							v := a[n*G+k]
@@ -317,6 +368,11 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 					}
 					// dHₜ₋₁ = da·R
 					mm.gemm(false, false, N, H, G, 1, s.drec, G, rd, H, 0, s.dh, H)
+					for n := 0; seqLens != nil && n < N; n++ {
+						if !valid(t, n) {
+							copy(s.dh[n*H:(n+1)*H], s.tmp[n*H:(n+1)*H])
+						}
+					}
 					if rg != nil {
 						mm.gemm(true, false, G, H, N, 1, s.drec, G, hPrev, H, 1, rg, H)
 					}
@@ -331,6 +387,12 @@ func planGRU[T Float](c *nodeCtx[T]) error {
 				// s.tmp collects dHₜ₋₁ from the direct path z⊙Hₜ₋₁
 				for n := 0; n < N; n++ {
 					ar, dzr, drr := a[n*G:(n+1)*G], dz[n*G:(n+1)*G], s.drec[n*G:(n+1)*G]
+					if !valid(t, n) { // state carried: dh passes to the previous step
+						clear(dzr)
+						clear(drr)
+						copy(s.tmp[n*H:(n+1)*H], s.dh[n*H:(n+1)*H])
+						continue
+					}
 					for k := 0; k < H; k++ {
 						j := n*H + k
 						dH := s.dh[j]

@@ -9,7 +9,11 @@ import (
 )
 
 // LSTM (ONNX gate order i, o, f, c; default activations), forward, reverse
-// or bidirectional, with backpropagation through time.
+// or bidirectional, with backpropagation through time. With sequence_lens
+// (PyTorch's packed sequences) step t of sequence n runs only for
+// t < len(n): past the end the state carries over unchanged, Y is 0 and
+// the gradients of h and c pass straight through; the reverse direction
+// thereby starts at each sequence's own end.
 //
 //	z = Xₜ·Wᵀ + Hₜ₋₁·Rᵀ + Wb + Rb;  i,o,f = σ(zᵢ,z_o,z_f), c̃ = tanh z_c
 //	Cₜ = f⊙Cₜ₋₁ + i⊙c̃;  Hₜ = o⊙tanh Cₜ
@@ -103,13 +107,19 @@ func planLSTM[T Float](c *nodeCtx[T]) error {
 	NH := N * H
 	type state struct {
 		act, cs, tc, dz []T // [T, N, 4H], [T, N, H], [T, N, H], [T, N, 4H]
+		hs              []T // [T, N, H] hidden states, with sequence_lens (Y is 0 past a sequence's end)
 		dh, dc, tmp     []T // [N, H]
 		zero            []T
 	}
 	st := make([]state, D)
 	for d := range st {
 		st[d] = state{act: make([]T, Tn*N*G), cs: make([]T, Tn*NH), tc: make([]T, Tn*NH), zero: make([]T, NH)}
+		if seqLens != nil {
+			st[d].hs = make([]T, Tn*NH)
+		}
 	}
+	// valid(t, n): step t is inside sequence n (always, without sequence_lens)
+	valid := func(t, n int) bool { return seqLens == nil || int64(t) < seqLens.i[n] }
 	mm := c.e.mm
 	order := func(d, s int) int {
 		if d == 1 || dir == "reverse" {
@@ -117,7 +127,14 @@ func planLSTM[T Float](c *nodeCtx[T]) error {
 		}
 		return s
 	}
-	hAt := func(d, t int) []T { return y.f[(t*D+d)*NH : (t*D+d+1)*NH] }
+	// hAt is the hidden state after step t: Y itself, or (sequence_lens)
+	// the state that past a sequence's end carries the last valid one
+	hAt := func(d, t int) []T {
+		if seqLens != nil {
+			return st[d].hs[t*NH : (t+1)*NH]
+		}
+		return y.f[(t*D+d)*NH : (t*D+d+1)*NH]
+	}
 	init := func(t *tensor[T], d int, z []T) []T {
 		if t == nil {
 			return z
@@ -127,8 +144,8 @@ func planLSTM[T Float](c *nodeCtx[T]) error {
 	c.fwd = func(*runCtx) error {
 		if seqLens != nil {
 			for _, l := range seqLens.i {
-				if int(l) != Tn {
-					return fmt.Errorf("sequence_lens %v: variable sequence lengths are not supported (all must be %d)", seqLens.i, Tn)
+				if l < 0 || l > int64(Tn) {
+					return fmt.Errorf("sequence_lens %v: lengths must be in [0, %d]", seqLens.i, Tn)
 				}
 			}
 		}
@@ -164,11 +181,27 @@ func planLSTM[T Float](c *nodeCtx[T]) error {
 						ct[n*H+k], tct[n*H+k] = cv, tc
 						ht[n*H+k] = og * tc
 					}
+					if !valid(t, n) { // past the end: the state carries over
+						copy(ct[n*H:(n+1)*H], cPrev[n*H:(n+1)*H])
+						copy(ht[n*H:(n+1)*H], hPrev[n*H:(n+1)*H])
+					}
 				}
 				hPrev, cPrev = ht, ct
 			}
 			copy(yh.f[d*NH:(d+1)*NH], hPrev)
 			copy(yc.f[d*NH:(d+1)*NH], cPrev)
+			if seqLens != nil {
+				for t := 0; t < Tn; t++ {
+					yt := y.f[(t*D+d)*NH : (t*D+d+1)*NH]
+					for n := 0; n < N; n++ {
+						if valid(t, n) {
+							copy(yt[n*H:(n+1)*H], s.hs[t*NH+n*H:t*NH+(n+1)*H])
+						} else {
+							clear(yt[n*H : (n+1)*H])
+						}
+					}
+				}
+			}
 		}
 		return nil
 	}
@@ -201,6 +234,12 @@ func planLSTM[T Float](c *nodeCtx[T]) error {
 				tct := s.tc[t*NH : (t+1)*NH]
 				for n := 0; n < N; n++ {
 					ar, dzr := a[n*G:(n+1)*G], dz[n*G:(n+1)*G]
+					if !valid(t, n) {
+						// state carried: dh and dc pass to the previous step
+						clear(dzr)
+						copy(s.tmp[n*H:(n+1)*H], s.dh[n*H:(n+1)*H])
+						continue
+					}
 					for k := 0; k < H; k++ {
 						j := n*H + k
 						dh := s.dh[j]
@@ -219,6 +258,13 @@ func planLSTM[T Float](c *nodeCtx[T]) error {
 				}
 				// dHₜ₋₁ = dz·R
 				mm.gemm(false, false, N, H, G, 1, dz, G, rd, H, 0, s.dh, H)
+				if seqLens != nil {
+					for n := 0; n < N; n++ {
+						if !valid(t, n) {
+							copy(s.dh[n*H:(n+1)*H], s.tmp[n*H:(n+1)*H])
+						}
+					}
+				}
 				if rw.g != nil {
 					mm.gemm(true, false, G, H, N, 1, dz, G, hPrev, H, 1, rw.g[d*G*H:], H)
 				}

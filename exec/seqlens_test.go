@@ -1,0 +1,70 @@
+package exec
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/nnkit/nnkit/onnxio"
+)
+
+// LSTM, GRU and RNN with sequence_lens against PyTorch's packed sequences
+// (testdata/exec/seqlens/make_seqlens.py): pack_padded_sequence →
+// bidirectional module → pad_packed_sequence, in float64 on the float32
+// weights the files store. Y must be zero past each sequence's end, Y_h
+// the last valid state of each direction (the reverse direction starting
+// at the sequence's own end), and the gradients must follow.
+//
+// Tolerance: the float64 engine on the same inputs as PyTorch's float64
+// run differs only by summation order, ~1e-15 relative; 1e-10 leaves room
+// for that and catches any real error (a state read one step off is O(1)).
+func TestSequenceLensMatchesPyTorch(t *testing.T) {
+	for _, op := range []string{"lstm", "gru", "rnn"} {
+		t.Run(op, func(t *testing.T) {
+			m, err := onnxio.ReadFile(filepath.Join("../testdata/exec/seqlens", op+".onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := loadRef64(t, "../seqlens/"+op)
+			e, err := compileEngine[float64](m, Options{InputGrads: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := feed64(t, e, []int{5, 3, 4}, ref.get(t, "x"))
+			if err := e.run(p, Eval); err != nil {
+				t.Fatal(err)
+			}
+			check := func(what string, got, want []float64) {
+				t.Helper()
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+				}
+				var d, s float64
+				for i, v := range want {
+					d = math.Max(d, math.Abs(got[i]-v))
+					s = math.Max(s, math.Abs(v))
+				}
+				if d > 1e-10*s {
+					t.Errorf("%s: max error %.3g (scale %.3g)", what, d, s)
+				}
+			}
+			check("Y", p.outputs[0].f, ref.get(t, "y"))
+			check("Y_h", p.outputs[1].f, ref.get(t, "y_h"))
+			wy, wh := ref.get(t, "wy"), ref.get(t, "wh")
+			if err := e.backward(func(i int, g []float64) {
+				for j, w := range [][]float64{wy, wh}[i] {
+					g[j] += w
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			check("dX", p.inputs[0].g, ref.get(t, "grad_x"))
+			for _, q := range e.params {
+				check("d"+q.name, q.grad, ref.get(t, "grad_"+q.name))
+			}
+			if len(e.params) != 3 {
+				t.Errorf("%d parameters, want W, R, B", len(e.params))
+			}
+		})
+	}
+}
