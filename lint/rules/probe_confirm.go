@@ -22,7 +22,7 @@ import (
 // either way for one: the probe confirms the hypothesis. In between: the
 // finding keeps its severity and quotes the milder measurement.
 // Calibrated on the real-architecture corpus (testdata/lint/realarch):
-// healthy training exports measure early/late ratios of 0.05 to 56 over
+// healthy training exports measure early/late ratios of 0.05 to 57 over
 // the whole network and activation stds of 0.03 to 2 at the last layer;
 // the seeded faults measure 4e-6 (deep plain ReLU MLP), 4e-9 (deep sigmoid
 // MLP), 205 (deep plain BatchNorm stack), 0.028 (deep tanh MLP).
