@@ -43,6 +43,9 @@ type OpVersion struct {
 	MinIn, MaxIn   int
 	MinOut, MaxOut int
 	Attrs          []AttrSpec
+	// Removed marks the opset from which the operator is deprecated (ONNX
+	// removes it from the opset: Upsample at 10, replaced by Resize).
+	Removed bool
 }
 
 // Attr returns the attribute spec called name, or nil.
@@ -68,6 +71,9 @@ func LookupSchema(op string, opset int64) (v *OpVersion, known bool) {
 	}
 	for i := len(vs) - 1; i >= 0; i-- {
 		if vs[i].From <= opset {
+			if vs[i].Removed {
+				return nil, true
+			}
 			return &vs[i], true
 		}
 	}
@@ -97,7 +103,11 @@ func CheckNode(n *Node, opset int64) error {
 	}
 	where := func() string { return fmt.Sprintf("node %s (%s)", n.Label(), n.OpType) }
 	if v == nil {
-		return fmt.Errorf("%s: %s does not exist at opset %d (it was added in opset %d)", where(), n.OpType, opset, schemas[n.OpType][0].From)
+		vs := schemas[n.OpType]
+		if last := vs[len(vs)-1]; last.Removed && last.From <= opset {
+			return fmt.Errorf("%s: %s was deprecated in opset %d and does not exist at opset %d", where(), n.OpType, last.From, opset)
+		}
+		return fmt.Errorf("%s: %s does not exist at opset %d (it was added in opset %d)", where(), n.OpType, opset, vs[0].From)
 	}
 	var errs ErrorList
 	count := func(what string, have, lo, hi int) {
@@ -270,6 +280,11 @@ func def(op string, from int64, in, out [2]int, attrs ...string) {
 	schemas[op] = vs
 }
 
+// removed marks op as deprecated from opset from on.
+func removed(op string, from int64) {
+	schemas[op] = append(schemas[op], OpVersion{From: from, Removed: true})
+}
+
 var attrKinds = map[string]AttrType{
 	"float": AttrFloat, "int": AttrInt, "string": AttrString, "tensor": AttrTensor,
 	"graph": AttrGraph, "floats": AttrFloats, "ints": AttrInts, "strings": AttrStrings,
@@ -427,6 +442,7 @@ func init() {
 	def("Resize", 18, span(1, 4), oneOut, "antialias:int axes:ints coordinate_transformation_mode:string cubic_coeff_a:float exclude_outside:int extrapolation_value:float keep_aspect_ratio_policy:string mode:string nearest_mode:string")
 	def("Upsample", 7, one, oneOut, "mode:string scales:floats")
 	def("Upsample", 9, two, oneOut, "mode:string")
+	removed("Upsample", 10) // replaced by Resize
 	def("ScatterElements", 11, three, oneOut, "axis:int")
 	def("ScatterElements", 16, three, oneOut, "axis:int reduction:string")
 	def("ScatterND", 11, three, oneOut)
@@ -447,6 +463,7 @@ func init() {
 	def("Transpose", 1, one, oneOut, "perm:ints")
 	def("Trilu", 14, span(1, 2), oneOut, "upper:int")
 	def("OneHot", 9, three, oneOut, "axis:int")
+	def("TopK", 1, one, two, "axis:int k:int")
 	def("TopK", 10, two, two, "axis:int")
 	def("TopK", 11, two, two, "axis:int largest:int sorted:int")
 	def("NonZero", 9, one, oneOut)

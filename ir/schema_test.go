@@ -43,6 +43,9 @@ func TestSchemaArity(t *testing.T) {
 		{"gru four outputs", 14, "GRU", 3, 4, "takes at most 2"},
 		{"gelu before opset 20", 17, "Gelu", 1, 1, "Gelu does not exist at opset 17 (it was added in opset 20)"},
 		{"unknown op passes", 13, "FancyOp", 4, 4, ""},
+		{"topk k attribute era", 9, "TopK", 1, 2, ""},
+		{"topk k input era", 11, "TopK", 2, 2, ""},
+		{"upsample deprecated", 10, "Upsample", 2, 1, "Upsample was deprecated in opset 10"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var attrs []*ir.Attribute
