@@ -14,8 +14,8 @@ import (
 // schemas (onnx.defs of Debian's python3-onnx 1.12, opsets 7 to 17) for
 // every operator in ir's table, written by testdata/schema/make_schemas.py.
 type onnxSchemas struct {
-	ONNX     string                                `json:"onnx"`
-	MaxOpset int64                                 `json:"max_opset"`
+	ONNX     string                               `json:"onnx"`
+	MaxOpset int64                                `json:"max_opset"`
 	Ops      map[string]map[string]*onnxOpVersion `json:"ops"`
 }
 
