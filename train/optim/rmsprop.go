@@ -88,30 +88,20 @@ func (o *RMSprop) Step(params []*exec.Param) {
 
 func (o *RMSprop) update(value, grad []float32, st *rmsState) {
 	c := o.cfg
-	wd := f32(c.WeightDecay)
-	alpha := f32(c.Alpha)
-	one := f32(1 - c.Alpha)
-	eps := f32(c.Eps)
-	mom := f32(c.Momentum)
-	negLR := f32(-c.LR)
-	for i, g := range grad {
-		if c.WeightDecay != 0 {
-			g = fma32(g, wd, value[i]) // grad.add(param, alpha=wd)
-		}
-		st.sq[i] = addcmul32(st.sq[i]*alpha, one, g, g) // square_avg.mul_(α).addcmul_(g, g, value=1−α)
-		var avg float32
-		if c.Centered {
-			st.gavg[i] = fma32(st.gavg[i]*alpha, one, g) // grad_avg.mul_(α).add_(g, alpha=1−α)
-			avg = sqrt32(addcmul32(st.sq[i], -1, st.gavg[i], st.gavg[i]))
-		} else {
-			avg = sqrt32(st.sq[i])
-		}
-		avg += eps // avg.add_(eps)
-		if c.Momentum > 0 {
-			st.buf[i] = addcdiv32(st.buf[i]*mom, 1, g, avg) // buf.mul_(μ).addcdiv_(g, avg)
-			value[i] = fma32(value[i], negLR, st.buf[i])    // param.add_(buf, alpha=−lr)
-		} else {
-			value[i] = addcdiv32(value[i], negLR, g, avg) // param.addcdiv_(g, avg, value=−lr)
-		}
+	h := fused.RMSHyper{WD: f32(c.WeightDecay), Alpha: f32(c.Alpha), One: f32(1 - c.Alpha), Eps: f32(c.Eps), Mom: f32(c.Momentum), NegLR: f32(-c.LR)}
+	if c.WeightDecay != 0 {
+		h.Flags |= fused.RMSWeightDecay // grad.add(param, alpha=wd)
 	}
+	// square_avg.mul_(α).addcmul_(g, g, value=1−α)
+	if c.Centered {
+		// grad_avg.mul_(α).add_(g, alpha=1−α); square_avg.addcmul(grad_avg, grad_avg, value=−1).sqrt_()
+		h.Flags |= fused.RMSCentered
+	}
+	// avg.add_(eps)
+	if c.Momentum > 0 {
+		// buf.mul_(μ).addcdiv_(g, avg); param.add_(buf, alpha=−lr)
+		h.Flags |= fused.RMSMomentum
+	}
+	// else param.addcdiv_(g, avg, value=−lr)
+	fused.RMSprop(value, grad, st.sq, st.gavg, st.buf, &h)
 }

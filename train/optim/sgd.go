@@ -79,27 +79,18 @@ func (o *SGD) Step(params []*exec.Param) {
 
 func (o *SGD) update(value, grad, buf []float32, first bool) {
 	c := o.cfg
-	wd := f32(c.WeightDecay)
-	mom := f32(c.Momentum)
-	damp := f32(1 - c.Dampening)
-	alpha := f32(-c.LR)
-	for i, g := range grad {
-		d := g
-		if c.WeightDecay != 0 {
-			d = fma32(d, wd, value[i]) // d_p.add(param, alpha=wd)
-		}
-		if c.Momentum != 0 {
-			if first {
-				buf[i] = d // clone: no dampening on the first step
-			} else {
-				buf[i] = fma32(buf[i]*mom, damp, d) // buf.mul_(μ).add_(d_p, alpha=1−dampening)
-			}
-			if c.Nesterov {
-				d = fma32(d, mom, buf[i]) // d_p.add(buf, alpha=μ)
-			} else {
-				d = buf[i]
-			}
-		}
-		value[i] = fma32(value[i], alpha, d) // param.add_(d_p, alpha=−lr)
+	h := fused.SGDHyper{WD: f32(c.WeightDecay), Mom: f32(c.Momentum), Damp: f32(1 - c.Dampening), Alpha: f32(-c.LR)}
+	if c.WeightDecay != 0 {
+		h.Flags |= fused.SGDWeightDecay // d_p.add(param, alpha=wd)
 	}
+	if c.Momentum != 0 {
+		h.Flags |= fused.SGDMomentum // buf.mul_(μ).add_(d_p, alpha=1−dampening)
+		if first {
+			h.Flags |= fused.SGDFirst // clone: no dampening on the first step
+		}
+		if c.Nesterov {
+			h.Flags |= fused.SGDNesterov // d_p.add(buf, alpha=μ)
+		}
+	}
+	fused.SGD(value, grad, buf, &h) // param.add_(d_p, alpha=−lr)
 }

@@ -105,6 +105,172 @@ func FMA32(a, b, c float32) float32 {
 	return float32(s)
 }
 
+// SGD flags.
+const (
+	SGDWeightDecay = 1 << iota // d ← g + WD·θ
+	SGDMomentum                // buf ← μ·buf + (1−dampening)·d, d ← buf
+	SGDFirst                   // first momentum step: buf ← d
+	SGDNesterov                // d ← d + μ·buf
+)
+
+// SGDHyper holds torch.optim.SGD's scalars for a step, rounded to
+// float32. The layout is read by the assembly: keep the field order.
+type SGDHyper struct {
+	WD, Mom, Damp float32 // Damp is 1 − dampening
+	Alpha         float32 // −lr
+	Flags         uint32
+}
+
+// SGD applies one SGD update to θ (and buf, with SGDMomentum; otherwise
+// buf is ignored) from g:
+//
+//	d ← g + WD·θ                                   (SGDWeightDecay, fused)
+//	buf ← d (SGDFirst) or buf·μ + Damp·d (fused)     (SGDMomentum)
+//	d ← d + μ·buf (SGDNesterov, fused) or d ← buf  (SGDMomentum)
+//	θ ← θ + Alpha·d                                (fused)
+func SGD(theta, g, buf []float32, h *SGDHyper) {
+	n := len(theta)
+	g = g[:n]
+	if h.Flags&SGDMomentum != 0 {
+		buf = buf[:n]
+	} else {
+		buf = g // never read or written
+	}
+	if !haveAVX2 {
+		sgdGo(theta, g, buf, h)
+		return
+	}
+	body := n &^ (Lanes - 1)
+	if body > 0 {
+		sgdAVX2(body, &theta[0], &g[0], &buf[0], h)
+	}
+	if body == n {
+		return
+	}
+	var t, gg, bb [Lanes]float32
+	r := n - body
+	copy(t[:], theta[body:])
+	copy(gg[:], g[body:])
+	copy(bb[:], buf[body:])
+	sgdAVX2(Lanes, &t[0], &gg[0], &bb[0], h)
+	copy(theta[body:], t[:r])
+	if h.Flags&SGDMomentum != 0 {
+		copy(buf[body:], bb[:r])
+	}
+}
+
+func sgdGo(theta, g, buf []float32, h *SGDHyper) {
+	for i, d := range g {
+		if h.Flags&SGDWeightDecay != 0 {
+			d = FMA32(h.WD, theta[i], d)
+		}
+		if h.Flags&SGDMomentum != 0 {
+			if h.Flags&SGDFirst != 0 {
+				buf[i] = d
+			} else {
+				buf[i] = FMA32(h.Damp, d, buf[i]*h.Mom)
+			}
+			if h.Flags&SGDNesterov != 0 {
+				d = FMA32(h.Mom, buf[i], d)
+			} else {
+				d = buf[i]
+			}
+		}
+		theta[i] = FMA32(h.Alpha, d, theta[i])
+	}
+}
+
+// RMSprop flags.
+const (
+	RMSWeightDecay = 1 << iota // g ← g + WD·θ
+	RMSCentered                // subtract the squared running mean of g
+	RMSMomentum                // θ moves by the momentum buffer
+)
+
+// RMSHyper holds torch.optim.RMSprop's scalars for a step, rounded to
+// float32. The layout is read by the assembly: keep the field order.
+type RMSHyper struct {
+	WD, Alpha, One, Eps, Mom, NegLR float32 // One is 1 − α
+	Flags                           uint32
+}
+
+// RMSprop applies one RMSprop update (gavg used with RMSCentered, buf with
+// RMSMomentum; otherwise ignored):
+//
+//	g ← g + WD·θ (fused);  sq ← sq·α + ((1−α)·g)·g (fused)
+//	avg = √sq, or √(sq + (−gavg)·gavg) (fused) with gavg ← gavg·α + (1−α)·g (fused)
+//	avg ← avg + eps
+//	buf ← buf·μ + g/avg, θ ← θ + NegLR·buf (fused)   (RMSMomentum)
+//	θ ← θ + (NegLR·g)/avg                            (otherwise)
+func RMSprop(theta, g, sq, gavg, buf []float32, h *RMSHyper) {
+	n := len(theta)
+	g, sq = g[:n], sq[:n]
+	if h.Flags&RMSCentered == 0 {
+		gavg = sq
+	}
+	if h.Flags&RMSMomentum == 0 {
+		buf = sq
+	}
+	gavg, buf = gavg[:n], buf[:n]
+	if !haveAVX2 {
+		rmsGo(theta, g, sq, gavg, buf, h)
+		return
+	}
+	body := n &^ (Lanes - 1)
+	if body > 0 {
+		rmsAVX2(body, &theta[0], &g[0], &sq[0], &gavg[0], &buf[0], h)
+	}
+	if body == n {
+		return
+	}
+	var t, gg, ss, ga, bb [Lanes]float32
+	r := n - body
+	copy(t[:], theta[body:])
+	copy(gg[:], g[body:])
+	copy(ss[:], sq[body:])
+	copy(ga[:], gavg[body:])
+	copy(bb[:], buf[body:])
+	gp, bp := &ga[0], &bb[0]
+	if h.Flags&RMSCentered == 0 {
+		gp = &ss[0]
+	}
+	if h.Flags&RMSMomentum == 0 {
+		bp = &ss[0]
+	}
+	rmsAVX2(Lanes, &t[0], &gg[0], &ss[0], gp, bp, h)
+	copy(theta[body:], t[:r])
+	copy(sq[body:], ss[:r])
+	if h.Flags&RMSCentered != 0 {
+		copy(gavg[body:], ga[:r])
+	}
+	if h.Flags&RMSMomentum != 0 {
+		copy(buf[body:], bb[:r])
+	}
+}
+
+func rmsGo(theta, g, sq, gavg, buf []float32, h *RMSHyper) {
+	for i, gi := range g {
+		if h.Flags&RMSWeightDecay != 0 {
+			gi = FMA32(h.WD, theta[i], gi)
+		}
+		sq[i] = FMA32(h.One*gi, gi, sq[i]*h.Alpha)
+		var avg float32
+		if h.Flags&RMSCentered != 0 {
+			gavg[i] = FMA32(h.One, gi, gavg[i]*h.Alpha)
+			avg = sqrt32(FMA32(-gavg[i], gavg[i], sq[i]))
+		} else {
+			avg = sqrt32(sq[i])
+		}
+		avg += h.Eps
+		if h.Flags&RMSMomentum != 0 {
+			buf[i] = float32(buf[i]*h.Mom) + float32(gi/avg) // two roundings: addcdiv is not fused
+			theta[i] = FMA32(h.NegLR, buf[i], theta[i])
+		} else {
+			theta[i] += float32(h.NegLR*gi) / avg
+		}
+	}
+}
+
 // SumSquares is Σ x² in float64: the vector kernel keeps four partial
 // sums per lane group, then adds them in a fixed order; the tail is added
 // last, in order. Same input, same bits.

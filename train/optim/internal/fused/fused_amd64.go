@@ -6,6 +6,12 @@ package fused
 func adamAVX2(n int, theta, grad, m, v *float32, h *AdamHyper)
 
 //go:noescape
+func sgdAVX2(n int, theta, grad, buf *float32, h *SGDHyper)
+
+//go:noescape
+func rmsAVX2(n int, theta, grad, sq, gavg, buf *float32, h *RMSHyper)
+
+//go:noescape
 func sumSquaresAVX2(n int, x *float32) float64
 
 //go:noescape

@@ -58,6 +58,140 @@ adamdecoupled:
 	VZEROUPPER
 	RET
 
+// func sgdAVX2(n int, theta, grad, buf *float32, h *SGDHyper)
+// n is a positive multiple of 8. Y8..Y11: WD, Mom, Damp, Alpha; R9: Flags
+// (1 weight decay, 2 momentum, 4 first step, 8 nesterov).
+TEXT ·sgdAVX2(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ theta+8(FP), SI
+	MOVQ grad+16(FP), DI
+	MOVQ buf+24(FP), R10
+	MOVQ h+32(FP), AX
+	VBROADCASTSS 0(AX), Y8
+	VBROADCASTSS 4(AX), Y9
+	VBROADCASTSS 8(AX), Y10
+	VBROADCASTSS 12(AX), Y11
+	MOVL 16(AX), R9
+	SHRQ $3, CX
+
+sgdloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1           // d
+	TESTL $1, R9
+	JZ sgdnowd
+	VFMADD231PS Y0, Y8, Y1     // d ← WD·θ + d
+
+sgdnowd:
+	TESTL $2, R9
+	JZ sgdupdate
+	TESTL $4, R9
+	JZ sgdlater
+	VMOVAPS Y1, Y2             // buf ← d
+	JMP sgdbuf
+
+sgdlater:
+	VMOVUPS (R10), Y2
+	VMULPS Y9, Y2, Y2          // buf·μ
+	VFMADD231PS Y1, Y10, Y2    // buf ← Damp·d + buf·μ
+
+sgdbuf:
+	VMOVUPS Y2, (R10)
+	TESTL $8, R9
+	JZ sgdplain
+	VFMADD231PS Y2, Y9, Y1     // d ← μ·buf + d
+	JMP sgdupdate
+
+sgdplain:
+	VMOVAPS Y2, Y1             // d ← buf
+
+sgdupdate:
+	VFMADD231PS Y1, Y11, Y0    // θ ← Alpha·d + θ
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R10
+	DECQ CX
+	JNZ sgdloop
+	VZEROUPPER
+	RET
+
+// func rmsAVX2(n int, theta, grad, sq, gavg, buf *float32, h *RMSHyper)
+// n is a positive multiple of 8. Y8..Y13: WD, Alpha, One, Eps, Mom, NegLR;
+// R9: Flags (1 weight decay, 2 centered, 4 momentum).
+TEXT ·rmsAVX2(SB), NOSPLIT, $0-56
+	MOVQ n+0(FP), CX
+	MOVQ theta+8(FP), SI
+	MOVQ grad+16(FP), DI
+	MOVQ sq+24(FP), R10
+	MOVQ gavg+32(FP), R11
+	MOVQ buf+40(FP), R12
+	MOVQ h+48(FP), AX
+	VBROADCASTSS 0(AX), Y8
+	VBROADCASTSS 4(AX), Y9
+	VBROADCASTSS 8(AX), Y10
+	VBROADCASTSS 12(AX), Y11
+	VBROADCASTSS 16(AX), Y12
+	VBROADCASTSS 20(AX), Y13
+	MOVL 24(AX), R9
+	SHRQ $3, CX
+
+rmsloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y1           // g
+	TESTL $1, R9
+	JZ rmsnowd
+	VFMADD231PS Y0, Y8, Y1     // g ← WD·θ + g
+
+rmsnowd:
+	VMOVUPS (R10), Y2
+	VMULPS Y9, Y2, Y2          // sq·α
+	VMULPS Y10, Y1, Y3         // (1−α)·g
+	VFMADD231PS Y1, Y3, Y2     // sq ← ((1−α)·g)·g + sq·α
+	VMOVUPS Y2, (R10)
+	TESTL $2, R9
+	JZ rmsplainavg
+	VMOVUPS (R11), Y4
+	VMULPS Y9, Y4, Y4          // gavg·α
+	VFMADD231PS Y1, Y10, Y4    // gavg ← (1−α)·g + gavg·α
+	VMOVUPS Y4, (R11)
+	VXORPS Y5, Y5, Y5
+	VSUBPS Y4, Y5, Y5          // −gavg (exact)
+	VFMADD231PS Y4, Y5, Y2     // sq + (−gavg)·gavg (Y2 is stored already)
+	VSQRTPS Y2, Y3
+	JMP rmseps
+
+rmsplainavg:
+	VSQRTPS Y2, Y3
+
+rmseps:
+	VADDPS Y11, Y3, Y3         // avg + eps
+	TESTL $4, R9
+	JZ rmsnomom
+	VDIVPS Y3, Y1, Y6          // g/avg
+	VMOVUPS (R12), Y7
+	VMULPS Y12, Y7, Y7         // buf·μ
+	VADDPS Y6, Y7, Y7          // buf ← buf·μ + g/avg
+	VMOVUPS Y7, (R12)
+	VFMADD231PS Y7, Y13, Y0    // θ ← NegLR·buf + θ
+	JMP rmsstore
+
+rmsnomom:
+	VMULPS Y13, Y1, Y6         // NegLR·g
+	VDIVPS Y3, Y6, Y6          // / avg
+	VADDPS Y6, Y0, Y0
+
+rmsstore:
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R10
+	ADDQ $32, R11
+	ADDQ $32, R12
+	DECQ CX
+	JNZ rmsloop
+	VZEROUPPER
+	RET
+
 // func sumSquaresAVX2(n int, x *float32) float64
 // n is a positive multiple of 16: four float64×4 accumulators, added
 // (0+1)+(2+3), then the lanes (0+2)+(1+3).

@@ -1,6 +1,7 @@
 package fused
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -131,6 +132,56 @@ func TestRunCoversEachIndexOnce(t *testing.T) {
 			if h != 1 {
 				t.Fatalf("n=%d: index %d run %d times", n, i, h)
 			}
+		}
+	}
+}
+
+// The AVX2 kernels and the Go fallbacks give the same bits for every SGD
+// and RMSprop flag combination.
+func TestSGDAndRMSpropKernelsMatchGo(t *testing.T) {
+	if !haveAVX2 {
+		t.Log("no AVX2 on this CPU: SGD and RMSprop run the Go fallback only (nothing to compare)")
+		return
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	same := func(what string, a, b []float32) {
+		t.Helper()
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s[%d]: kernel %g, Go %g", what, i, a[i], b[i])
+			}
+		}
+	}
+	for _, n := range []int{1, 7, 8, 13, 1000} {
+		for flags := uint32(0); flags < 16; flags++ {
+			if flags&SGDMomentum == 0 && flags&(SGDFirst|SGDNesterov) != 0 {
+				continue
+			}
+			h := &SGDHyper{WD: 1e-3, Mom: 0.9, Damp: 0.75, Alpha: -0.05, Flags: flags}
+			th, g, buf := randVec(rng, n, 1), randVec(rng, n, 0.1), randVec(rng, n, 0.1)
+			th2, buf2 := append([]float32(nil), th...), append([]float32(nil), buf...)
+			SGD(th, g, buf, h)
+			sgdGo(th2, g, buf2, h)
+			same(fmt.Sprintf("sgd n=%d flags=%d θ", n, flags), th, th2)
+			same(fmt.Sprintf("sgd n=%d flags=%d buf", n, flags), buf, buf2)
+		}
+		for flags := uint32(0); flags < 8; flags++ {
+			h := &RMSHyper{WD: 1e-3, Alpha: 0.99, One: float32(1 - 0.99), Eps: 1e-8, Mom: 0.9, NegLR: -0.01, Flags: flags}
+			th, g := randVec(rng, n, 1), randVec(rng, n, 0.1)
+			sq, gavg, buf := randVec(rng, n, 0.01), randVec(rng, n, 0.01), randVec(rng, n, 0.1)
+			for i := range sq {
+				sq[i] = sq[i]*sq[i] + gavg[i]*gavg[i] // keeps sq − gavg² ≥ 0
+			}
+			th2, sq2, gavg2, buf2 := append([]float32(nil), th...), append([]float32(nil), sq...), append([]float32(nil), gavg...), append([]float32(nil), buf...)
+			for step := 0; step < 3; step++ {
+				RMSprop(th, g, sq, gavg, buf, h)
+				rmsGo(th2, g, sq2, gavg2, buf2, h)
+			}
+			name := fmt.Sprintf("rmsprop n=%d flags=%d", n, flags)
+			same(name+" θ", th, th2)
+			same(name+" sq", sq, sq2)
+			same(name+" gavg", gavg, gavg2)
+			same(name+" buf", buf, buf2)
 		}
 	}
 }
