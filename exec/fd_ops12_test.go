@@ -156,6 +156,26 @@ func fdIssue12Cases() []fdCase {
 			b.gen["x"] = func(r *rand.Rand) float64 { return 10 * (r.Float64() - 0.5) }
 			b.out(b.node("Mod", []*ir.Value{b.input("x", 2, 3), b.input("d", 2, 1)}))
 		}, shapes: map[string][]int{"x": {2, 3}, "d": {2, 1}}},
+		fdCase{name: "TopK k=2 axis 1 largest", build: func(b *gb) {
+			outs := b.nodeN("TopK", []*ir.Value{b.input("x", 2, 5, 3), b.ints("k", 2)}, 2, ir.IntAttr("axis", 1))
+			b.out(outs[0])
+		}, shapes: map[string][]int{"x": {2, 5, 3}}},
+		fdCase{name: "TopK smallest, indices feed a Gather", build: func(b *gb) {
+			x := b.input("x", 6)
+			outs := b.nodeN("TopK", []*ir.Value{x, b.ints("k", 3)}, 2, ir.IntAttr("largest", 0))
+			b.out(outs[0], b.node("Gather", []*ir.Value{b.param("table", 6, 2), outs[1]}))
+		}, shapes: map[string][]int{"x": {6}}},
+		fdCase{name: "ScatterElements axis 1 negative index", build: func(b *gb) {
+			i := idx(b, "i", []int64{2, 2}, 2, -3, 0, 1)
+			b.out(b.node("ScatterElements", []*ir.Value{b.input("x", 3, 3), i, b.input("u", 2, 2)}, ir.IntAttr("axis", 1)))
+		}, shapes: map[string][]int{"x": {3, 3}, "u": {2, 2}}},
+		fdCase{name: "ScatterElements reduction=add (opset 16)", opset: 16, build: func(b *gb) {
+			i := idx(b, "i", []int64{3}, 1, 1, 0)
+			b.out(b.node("ScatterElements", []*ir.Value{b.input("x", 4), i, b.input("u", 3)}, ir.StringAttr("reduction", "add")))
+		}, shapes: map[string][]int{"x": {4}, "u": {3}}},
+		fdCase{name: "ReduceProd axes [1]", build: func(b *gb) {
+			b.out(b.node("ReduceProd", []*ir.Value{b.input("x", 2, 3, 2)}, ir.IntsAttr("axes", 1)))
+		}, shapes: map[string][]int{"x": {2, 3, 2}}},
 		fdCase{name: "ScatterND rows (Swin's mask), negative index", build: func(b *gb) {
 			i := idx(b, "i", []int64{2, 1}, 2, -4)
 			b.out(b.node("ScatterND", []*ir.Value{b.input("x", 4, 3), i, b.input("u", 2, 3)}))

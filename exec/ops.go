@@ -160,6 +160,7 @@ func opTable[T Float]() map[string]opDef[T] {
 	registerLSTM(m)
 	registerGRU(m)
 	registerScatter(m)
+	registerTopK(m)
 	registerConst(m)
 	return m
 }

@@ -12,6 +12,8 @@ import (
 //	Max/Min:   y = max x    → dx = dy/k at the k positions equal to y
 //	SumSquare: y = Σx²      → dx = 2x·dy
 //	L2:        y = √Σx²     → dx = dy·x/y
+//	Prod:      y = Πx       → dx_i = dy·Π_{j≠i} x_j (exact with zeros: the
+//	                           product of the non-zero values where x_i is the only zero)
 
 type rop int
 
@@ -22,11 +24,12 @@ const (
 	rMin
 	rSumSquare
 	rL2
+	rProd
 )
 
 func registerReduce[T Float](m map[string]opDef[T]) {
 	for name, op := range map[string]rop{"ReduceSum": rSum, "ReduceMean": rMean, "ReduceMax": rMax,
-		"ReduceMin": rMin, "ReduceSumSquare": rSumSquare, "ReduceL2": rL2} {
+		"ReduceMin": rMin, "ReduceSumSquare": rSumSquare, "ReduceL2": rL2, "ReduceProd": rProd} {
 		m[name] = opDef[T]{plan: func(c *nodeCtx[T]) error { return planReduce(c, op) }}
 	}
 }
@@ -75,8 +78,8 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 	}
 	m := newBmap(x.shape, kept)
 	if x.kind != kFloat {
-		if op != rSum && op != rMax && op != rMin {
-			return fmt.Errorf("integer input %s is only supported by ReduceSum/Max/Min", x.name)
+		if op != rSum && op != rMax && op != rMin && op != rProd {
+			return fmt.Errorf("integer input %s is only supported by ReduceSum/Max/Min/Prod", x.name)
 		}
 		y := c.output(0, x.kind, out)
 		c.fwd = func(*runCtx) error {
@@ -86,6 +89,8 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 					y.i[i] = math.MinInt64
 				case rMin:
 					y.i[i] = math.MaxInt64
+				case rProd:
+					y.i[i] = 1
 				default:
 					y.i[i] = 0
 				}
@@ -99,6 +104,8 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 						y.i[j] = max(y.i[j], v)
 					case rMin:
 						y.i[j] = min(y.i[j], v)
+					case rProd:
+						y.i[j] *= v
 					default:
 						y.i[j] += v
 					}
@@ -145,6 +152,11 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 		case rSumSquare, rL2:
 			clear(acc)
 			visit(func(xi, yi int) { v := float64(x.f[xi]); acc[yi] += v * v })
+		case rProd:
+			for i := range acc {
+				acc[i] = 1
+			}
+			visit(func(xi, yi int) { acc[yi] *= float64(x.f[xi]) })
 		default:
 			clear(acc)
 			visit(func(xi, yi int) { acc[yi] += float64(x.f[xi]) })
@@ -177,6 +189,28 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 			visit(func(xi, yi int) {
 				if y.f[yi] != 0 {
 					x.g[xi] += y.g[yi] * x.f[xi] / y.f[yi]
+				}
+			})
+		case rProd:
+			// ties counts the zeros, acc becomes the product of the non-zeros
+			clear(ties)
+			for i := range acc {
+				acc[i] = 1
+			}
+			visit(func(xi, yi int) {
+				if v := float64(x.f[xi]); v == 0 {
+					ties[yi]++
+				} else {
+					acc[yi] *= v
+				}
+			})
+			visit(func(xi, yi int) {
+				v := float64(x.f[xi])
+				switch {
+				case ties[yi] == 0:
+					x.g[xi] += y.g[yi] * T(acc[yi]/v)
+				case ties[yi] == 1 && v == 0:
+					x.g[xi] += y.g[yi] * T(acc[yi])
 				}
 			})
 		case rMax, rMin:

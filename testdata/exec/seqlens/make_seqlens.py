@@ -89,5 +89,55 @@ def main():
         print(op, "ok")
 
 
+
+class Packed(nn.Module):
+    """What users write: batch-first padded batch + lengths -> packed bidirectional LSTM -> padded output."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 3, batch_first=True, bidirectional=True)
+
+    def forward(self, x, lens):
+        p = pack_padded_sequence(x, lens, batch_first=True, enforce_sorted=False)
+        out, (h, _) = self.lstm(p)
+        o, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return o, h
+
+
+def packed():
+    """packed_lstm.onnx: PyTorch's own export of Packed (opset 13, training mode, no constant folding:
+    Cast/TopK/Gather/ScatterElements around an LSTM with sequence_lens), inputs x [3, 6, 4] float32 and
+    lens [3] int64; packed_lstm.npz: x, lens, loss weights wo, wh, PyTorch float64 outputs o, h and the
+    gradients of L = sum(o*wo) + sum(h*wh) (grad_x, grad:<param>)."""
+    import io
+    torch.manual_seed(99)
+    m = Packed()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(p.float())
+    x = torch.from_numpy(np.random.default_rng(5).standard_normal((3, 6, 4)).astype(np.float32))
+    lens = torch.tensor([4, 6, 2])
+    f = io.BytesIO()
+    torch.onnx.export(m, (x, lens), f, opset_version=13, input_names=["x", "lens"], output_names=["o", "h"],
+                      training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False,
+                      dynamic_axes={"x": {0: "batch"}, "lens": {0: "batch"}, "o": {0: "batch"}, "h": {1: "batch"}})
+    with open(os.path.join(HERE, "packed_lstm.onnx"), "wb") as fh:
+        fh.write(f.getvalue())
+    m64 = m.double()
+    xt = x.double().requires_grad_(True)
+    o, h = m64(xt, lens)
+    rng = np.random.default_rng(6)
+    wo, wh = rng.standard_normal(tuple(o.shape)), rng.standard_normal(tuple(h.shape))
+    ((o * torch.from_numpy(wo)).sum() + (h * torch.from_numpy(wh)).sum()).backward()
+    arrays = dict(x=x.double().numpy(), lens=lens.numpy().astype(np.float64), wo=wo, wh=wh,
+                  o=o.detach().numpy(), h=h.detach().numpy(), grad_x=xt.grad.numpy())
+    for n, p in m64.named_parameters():
+        arrays["grad:" + n] = p.grad.numpy()
+    np.savez_compressed(os.path.join(HERE, "packed_lstm.npz"), **arrays)
+    print("packed LSTM ok")
+
+
+
 if __name__ == "__main__":
     main()
+    packed()
