@@ -167,6 +167,26 @@ func fuzzSeeds() []*ir.Model {
 		b.out(b.node("Add", []*ir.Value{y, b.node("Cast", []*ir.Value{d[1]}, ir.IntAttr("to", 1))}))
 		ms = append(ms, b.model())
 	}
+	{ // instance norm, transposed convolution, resize, mod
+		b := newGB(13)
+		x := b.input("x", -1, 2, 4, 4)
+		h := b.node("InstanceNormalization", []*ir.Value{x, b.param("in_s", 2), b.param("in_b", 2)})
+		h = b.node("ConvTranspose", []*ir.Value{h, b.param("ct_w", 2, 2, 2, 2), b.param("ct_b", 2)}, ir.IntsAttr("strides", 2, 2))
+		scales := b.g.AddInitializer(ir.NewFloat32("scales", []int64{4}, []float32{1, 1, 0.5, 0.5}))
+		h = b.node("Resize", []*ir.Value{h, nil, scales}, ir.StringAttr("mode", "nearest"))
+		b.out(b.node("Mod", []*ir.Value{h, b.constF(0.7)}, ir.IntAttr("fmod", 1)))
+		ms = append(ms, b.model())
+	}
+	{ // GRU and RNN side by side, ScatterND
+		b := newGB(14)
+		x := b.input("x", 3, -1, 2)
+		g := b.nodeN("GRU", []*ir.Value{x, b.param("gw", 1, 6, 2), b.param("gr", 1, 6, 2), b.param("gb", 1, 12)}, 2, ir.IntAttr("hidden_size", 2))
+		r := b.nodeN("RNN", []*ir.Value{x, b.param("rw", 1, 2, 2), b.param("rr", 1, 2, 2)}, 2, ir.IntAttr("hidden_size", 2))
+		b.out(b.node("Add", []*ir.Value{g[1], r[1]}))
+		idx := b.g.AddInitializer(ir.NewInt64("idx", []int64{1, 1}, []int64{0}))
+		b.out(b.node("ScatterND", []*ir.Value{b.param("sd", 2, 2), idx, b.param("su", 1, 2)}))
+		ms = append(ms, b.model())
+	}
 	return ms
 }
 
