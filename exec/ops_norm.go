@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/nnkit/nnkit/exec/internal/vec"
 )
 
 // BatchNormalization and LayerNormalization.
@@ -70,6 +72,7 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 	train := false
 	// A frozen layer (Options.Frozen) keeps its running statistics.
 	frozen := scale.frozen && bias.frozen && !c.e.opts.TrainFrozenBatchNorm
+	f32 := is32[T]() // float32 loops run on package vec's kernels
 	fwd := func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			if train {
@@ -80,6 +83,11 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 				var s, q float64
 				for i := 0; i < N; i++ {
 					o := (i*C + ch) * S
+					if f32 {
+						ds, dq := vec.ShiftedSums(asF32(x.f[o:o+S]), K)
+						s, q = s+ds, q+dq
+						continue
+					}
 					for _, v := range x.f[o : o+S] {
 						f := float64(v) - K
 						s += f
@@ -98,6 +106,10 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 			for i := 0; i < N; i++ {
 				o := (i*C + ch) * S
 				xs, ys := x.f[o:o+S], y.f[o:o+S]
+				if f32 {
+					vec.Affine(asF32(ys), asF32(xs), float32(alpha), float32(beta))
+					continue
+				}
 				for k, v := range xs {
 					ys[k] = v*alpha + beta
 				}
@@ -138,6 +150,11 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 			for i := 0; i < N; i++ {
 				o := (i*C + ch) * S
 				xs, dys := x.f[o:o+S], y.g[o:o+S]
+				if f32 {
+					a, b := vec.CenteredDots(asF32(dys), asF32(xs), mu)
+					sdy, sdyx = sdy+a, sdyx+b
+					continue
+				}
 				for k, d := range dys {
 					sdy += float64(d)
 					sdyx += float64(d) * (float64(xs[k]) - mu)
@@ -157,6 +174,10 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 				for i := 0; i < N; i++ {
 					o := (i*C + ch) * S
 					xs, dys, gx := x.f[o:o+S], y.g[o:o+S], x.g[o:o+S]
+					if f32 {
+						vec.BNGrad(asF32(gx), asF32(dys), asF32(xs), float32(k1), float32(k2), float32(k3), float32(muT))
+						continue
+					}
 					for k, d := range dys {
 						gx[k] += k1 * (d - k2 - (xs[k]-muT)*k3)
 					}
