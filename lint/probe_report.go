@@ -100,11 +100,17 @@ func (l ProbeLayer) RelGrad() float64 {
 // than eight). Medians over quarters keep a single odd layer — a small stem
 // convolution, a classifier initialized at std 0.01 — from deciding the
 // verdict for the whole network. Layers without a finite relative gradient
-// are left out; ok is false when fewer than two remain.
+// and layers whose gradient is exactly 0 (see below) are left out; ok is
+// false when fewer than two remain.
 func GradFlow(ls []ProbeLayer) (early, late float64, ok bool) {
 	var r []float64
 	for _, l := range ls {
-		if g := l.RelGrad(); !math.IsNaN(g) && !math.IsInf(g, 0) {
+		// A gradient of exactly 0 is blocked by design, not vanishing: the
+		// layers of a residual branch that a zero-initialized layer or
+		// BatchNorm weight ends (Fixup, torchvision's zero_init_residual),
+		// whose gradient flows once that layer has moved. Rounding never
+		// takes a vanishing gradient to exactly 0 in float32 this early.
+		if g := l.RelGrad(); !math.IsNaN(g) && !math.IsInf(g, 0) && g != 0 {
 			r = append(r, g)
 		}
 	}

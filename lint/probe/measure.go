@@ -102,7 +102,10 @@ func perSample(m *ir.Model, f *lint.Facts, specs []exec.InputSpec, dimSize int) 
 		}
 		for _, sym := range (ir.Shape{e}).Symbols() {
 			if _, ok := env[sym]; !ok {
-				env[sym] = int64(dimSize)
+				// A symbol no input declares: the exporter names the
+				// dynamic axes of intermediate values itself
+				// ("Gemmoutput_dim_0"), and they are the batch.
+				env[sym] = 1
 			}
 		}
 		x, ok := e.Eval(env)
@@ -111,9 +114,27 @@ func perSample(m *ir.Model, f *lint.Facts, specs []exec.InputSpec, dimSize int) 
 		}
 		return float64(x)
 	}
+	// Values computed from the inputs only: an eval export's Identity
+	// copies of de-duplicated weights, and a training export's weight
+	// transposes, are not activations.
+	fromInput := map[*ir.Value]bool{}
+	for _, v := range g.Inputs {
+		fromInput[v] = true
+	}
 	for _, n := range f.Order {
+		data := false
+		for _, in := range n.Inputs {
+			data = data || fromInput[in]
+		}
+		if !data {
+			continue
+		}
 		for _, o := range n.Outputs {
-			if o != nil && f.DType(o) == ir.Float32 {
+			if o == nil {
+				continue
+			}
+			fromInput[o] = true
+			if f.DType(o) == ir.Float32 {
 				acts += numel(o)
 			}
 		}

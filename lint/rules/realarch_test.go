@@ -62,6 +62,14 @@ var realArch = []struct {
 		{"NN304", "/features/features.0/Conv", lint.Info, `bias features\.0\.bias \(8 values\) is added right before InstanceNormalization`},
 		{"NN304", "/features/features.3/Conv", lint.Info, ``},
 	}, nil},
+	// zero_init_residual: each block's last BatchNorm weight is 0 (folded
+	// into a zero Conv by the eval export). By design: no NN201 error, and
+	// the conv1 layers' exactly-zero gradients are not vanishing ones.
+	{"resnet_zir_s.train.onnx", nil, []string{"NN201", "NN601"}},
+	{"resnet_zir_s.eval.onnx", []want{
+		{"NN201", "/blocks/blocks.0/conv2/Conv", lint.Info, `is all zeros \(576 values\) and ends a residual branch`},
+		{"NN201", "/blocks/blocks.1/conv2/Conv", lint.Info, `ends a residual branch`},
+	}, []string{"NN601"}},
 	// Dropout → Linear → BatchNorm (Li et al. 2019): measured variance shift,
 	// a warning at p = 0.5 (theory 2.47), info at p = 0.1 (theory 1.17).
 	{"drop_lin_bn_s.train.onnx", []want{

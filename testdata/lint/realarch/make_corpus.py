@@ -119,6 +119,7 @@ FULL = {
     "resnet34": (lambda: tvm.resnet34(num_classes=10), (3, 32, 32)),
     "resnet50": (lambda: tvm.resnet50(num_classes=10), (3, 32, 32)),
     "resnet50_224": (lambda: tvm.resnet50(), (3, 224, 224)),  # the probe's scaling benchmark
+    "resnet18_zir": (lambda: tvm.resnet18(num_classes=10, zero_init_residual=True), (3, 32, 32)),
     "resnet18_gn": (lambda: tvm.resnet18(num_classes=10, norm_layer=gn), (3, 32, 32)),
     "resnext50_32x4d": (lambda: tvm.resnext50_32x4d(num_classes=10), (3, 32, 32)),
     "densenet121": (lambda: tvm.densenet121(num_classes=10), (3, 32, 32)),
@@ -185,6 +186,26 @@ def mini_squeezenet(classes=10):
     return m
 
 
+class TinyResNetZIR(nn.Module):
+    """Two torchvision BasicBlocks of 8 channels built like resnet18(zero_init_residual=True):
+    each block's last BatchNorm weight is 0, which the eval export folds into a zero Conv."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        from torchvision.models.resnet import BasicBlock
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.blocks = nn.Sequential(BasicBlock(8, 8), BasicBlock(8, 8))
+        self.fc = nn.Linear(8, classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        for b in self.blocks:
+            nn.init.constant_(b.bn2.weight, 0)
+
+    def forward(self, x):
+        return self.fc(self.blocks(self.stem(x)).mean((2, 3)))
+
+
 # Committed subset (testdata/lint/realarch/*.onnx, checked by lint/rules/realarch_test.go):
 # reduced widths so that all files together stay a few hundred KB.
 SMALL = {
@@ -194,6 +215,7 @@ SMALL = {
     "swin_s": (lambda: tvm.SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[1, 1], num_heads=[1, 2],
                                            window_size=[4, 4], stochastic_depth_prob=0.0, num_classes=10),
                (3, 32, 32)),
+    "resnet_zir_s": (TinyResNetZIR, (3, 8, 8)),
     "alexnet_s": (MiniAlexNet, (3, 112, 112)),
     "gn_convnet_s": (lambda: GNNet(width=16, groups=4, blocks=3), (3, 16, 16)),
     "gn_instance_s": (lambda: GNNet(width=8, groups=8, blocks=2), (3, 8, 8)),  # groups == channels
