@@ -171,3 +171,22 @@ func TestHugeInputDoesNotAllocate(t *testing.T) {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s\nwant the probe's refusal naming input x and the budget", code, stdout, stderr)
 	}
 }
+
+// nnlint summary recovers a crash on one file the same way: exit 3, the
+// other files' tables still printed.
+func TestSummaryInternalError(t *testing.T) {
+	good, bad := zoo+"dropoutnet/train.onnx", faults+"dropout_high.onnx"
+	testHookLintFile = func(file string) {
+		if file == bad {
+			panic("summary boom")
+		}
+	}
+	defer func() { testHookLintFile = nil }()
+	code, stdout, stderr := nnlint(t, "summary", bad, good)
+	if code != cli.ExitInternal || !strings.Contains(stderr, "internal error") || !strings.Contains(stderr, "summary boom") {
+		t.Errorf("exit %d, stderr %q; want exit 3 reporting the crash", code, stderr)
+	}
+	if !strings.Contains(stdout, "Model: "+good) {
+		t.Errorf("the good file's table is missing:\n%s", stdout)
+	}
+}
