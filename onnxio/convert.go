@@ -112,7 +112,8 @@ func (d *decoder) attribute(ap *pb.AttributeProto, b *ir.Builder, n *ir.Node) *i
 		DocString:   ap.GetDocString(),
 		Unknown:     unknown(ap),
 	}
-	where := fmt.Sprintf("attribute %q of node %s", a.Name, nodeLabel(n))
+	// Formatted only when needed: a model has an attribute on most nodes.
+	where := func() string { return fmt.Sprintf("attribute %q of node %s", a.Name, nodeLabel(n)) }
 	switch a.Type {
 	case ir.AttrFloat:
 		a.F = ap.GetF()
@@ -122,13 +123,13 @@ func (d *decoder) attribute(ap *pb.AttributeProto, b *ir.Builder, n *ir.Node) *i
 		a.S = ap.GetS()
 	case ir.AttrTensor:
 		if ap.T == nil {
-			d.errs.Add(fmt.Errorf("%s: type tensor but no tensor", where))
+			d.errs.Add(fmt.Errorf("%s: type tensor but no tensor", where()))
 		} else {
-			a.T = d.tensor(ap.T, where)
+			a.T = d.tensor(ap.T, where())
 		}
 	case ir.AttrGraph:
 		if ap.G == nil {
-			d.errs.Add(fmt.Errorf("%s: type graph but no graph", where))
+			d.errs.Add(fmt.Errorf("%s: type graph but no graph", where()))
 		} else {
 			a.G = d.graph(ap.G, b).Graph()
 			a.G.Owner = n
@@ -141,7 +142,7 @@ func (d *decoder) attribute(ap *pb.AttributeProto, b *ir.Builder, n *ir.Node) *i
 		a.Strings = ap.GetStrings()
 	case ir.AttrTensors:
 		for _, t := range ap.GetTensors() {
-			a.Tensors = append(a.Tensors, d.tensor(t, where))
+			a.Tensors = append(a.Tensors, d.tensor(t, where()))
 		}
 	case ir.AttrGraphs:
 		for _, gp := range ap.GetGraphs() {
@@ -164,7 +165,7 @@ func (d *decoder) attribute(ap *pb.AttributeProto, b *ir.Builder, n *ir.Node) *i
 		case ap.S != nil:
 			a.Type, a.S = ir.AttrString, ap.GetS()
 		case ap.T != nil:
-			a.Type, a.T = ir.AttrTensor, d.tensor(ap.T, where)
+			a.Type, a.T = ir.AttrTensor, d.tensor(ap.T, where())
 		default:
 			a.Opaque = encode(ap)
 		}
