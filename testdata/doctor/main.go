@@ -78,6 +78,20 @@ func run(root string, overhead bool, rounds int) error {
 		fmt.Printf("  %-22s %d/%d  %d\n", v.Kind, got, exp, extra)
 	}
 
+	fmt.Println("\n== the published criteria as they are (initial loss as reference, AUTOTRAINER's oscillation count")
+	fmt.Println("   without a trend test, underfitting from epoch 4, no finding suppressed by its cause)")
+	var pub []suite.Outcome
+	for _, c := range suite.Select(true) {
+		o, err := suite.RunConfig(c, env, doctor.Config{Mode: doctor.Warn, Published: true})
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name, err)
+		}
+		pub = append(pub, o)
+	}
+	pdet, _, pfa, _ := suite.Matrix(os.Stdout, pub)
+	fmt.Printf("\npublished criteria: detected %d/%d faulty runs, false alarms %d/%d healthy runs, %d secondary diagnoses (ours: %d/%d, %d/%d, %d)\n",
+		pdet, faulty, pfa, healthy, secondary(pub), det, faulty, fa, healthy, secondary(outs))
+
 	fmt.Println("\n== repairs (fix mode) against the healthy baseline (final validation accuracy)")
 	fmt.Printf("%-36s %-9s %-9s %-34s %-9s %s\n", "run", "warn", "fix", "baseline", "baseline", "flags to make it permanent")
 	repaired, tried := 0, 0
@@ -121,6 +135,22 @@ func run(root string, overhead bool, rounds int) error {
 		fmt.Printf("%-18s %12v %12v %8.2f%%\n", m.Name, step.Round(time.Microsecond/10), doc.Round(time.Microsecond/10), 100*share)
 	}
 	return nil
+}
+
+// secondary counts diagnoses of faulty runs other than the expected kinds.
+func secondary(outs []suite.Outcome) int {
+	n := 0
+	for _, o := range outs {
+		if len(o.Case.Expect) == 0 {
+			continue
+		}
+		for _, k := range o.Kinds {
+			if !slices.Contains(o.Case.Expect, k) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func acc(o suite.Outcome) string {

@@ -42,6 +42,11 @@ type Config struct {
 	Summary io.Writer
 	// Seed seeds re-initializations.
 	Seed uint64
+	// Published applies the published criteria as they are — the
+	// initial loss as reference, AUTOTRAINER's oscillation count without
+	// the trend test, underfitting from epoch 4, no finding suppressed by
+	// its cause — for comparison (go run ./testdata/doctor prints both).
+	Published bool
 }
 
 // Diagnosis is one finding.

@@ -380,7 +380,7 @@ func (d *Doctor) oscillation(l *train.Loop, e *train.EpochStats) error {
 		name  string
 		curve []float64
 	}{{"training", d.epochLoss}, {"validation", val}} {
-		rev, ok := reversals(c.curve)
+		rev, ok := reversals(c.curve, d.cfg.Published)
 		if !ok {
 			continue
 		}
@@ -396,7 +396,7 @@ func (d *Doctor) oscillation(l *train.Loop, e *train.EpochStats) error {
 // at least max(2, 0.3·epochs) of them (AUTOTRAINER counts 0.2·epochs of
 // accuracy swings ≥ 0.03), and no clear downward trend (the second half of
 // the curve does not beat the first by 10 %).
-func reversals(c []float64) (int, bool) {
+func reversals(c []float64, published bool) (int, bool) {
 	n := len(c)
 	for _, v := range c {
 		if math.IsNaN(v) {
@@ -409,6 +409,9 @@ func reversals(c []float64) (int, bool) {
 		if (b-a)*(x-b) < 0 && math.Abs(b-a) >= oscSwing*a && math.Abs(x-b) >= oscSwing*b {
 			rev++
 		}
+	}
+	if published { // AUTOTRAINER: 0.2·epochs reversals, no trend test
+		return rev, rev >= max(1, int(math.Ceil(0.2*float64(n))))
 	}
 	if rev < max(2, int(math.Ceil(0.3*float64(n)))) {
 		return rev, false
@@ -481,7 +484,7 @@ func (d *Doctor) underfit(l *train.Loop, e *train.EpochStats) error {
 	// Heavy regularization explains a high, flat loss from epoch 4 on;
 	// without it, only in the second half of the run (deep nets often sit
 	// near chance level for a few epochs before they take off).
-	if n < 4 || !d.regularized() && 2*n < l.Epochs {
+	if n < 4 || !d.cfg.Published && !d.regularized() && 2*n < l.Epochs {
 		return nil
 	}
 	level := e.TrainLoss / d.refLoss()
@@ -549,6 +552,9 @@ func (d *Doctor) vanishAdvice(l *train.Loop) string {
 // causeKnown: a diagnosis that explains a high, flat loss (since the last
 // repair: a repaired cause explains nothing any more).
 func (d *Doctor) causeKnown() bool {
+	if d.cfg.Published {
+		return false
+	}
 	for _, k := range []Kind{NaNLoss, ExplodingGradients, VanishingGradients, DyingReLU, SaturatedActivations, OscillatingLoss, SlowConvergence, LRTooHigh, LRTooLow} {
 		if d.active[k] {
 			return true
@@ -560,6 +566,9 @@ func (d *Doctor) causeKnown() bool {
 // actTrouble: some activation layer is dead or saturated right now (then
 // a vanishing gradient is its consequence, not a separate finding).
 func (d *Doctor) actTrouble() bool {
+	if d.cfg.Published {
+		return false
+	}
 	for _, a := range d.acts {
 		if a.runs > 0 {
 			return true
@@ -572,6 +581,9 @@ func (d *Doctor) actTrouble() bool {
 // for cross-entropy (uniform predictions), or the run's initial loss when
 // that is lower or the loss is not cross-entropy.
 func (d *Doctor) refLoss() float64 {
+	if d.cfg.Published {
+		return d.initLoss
+	}
 	if d.lnC < d.initLoss {
 		return d.lnC
 	}
@@ -579,7 +591,7 @@ func (d *Doctor) refLoss() float64 {
 }
 
 func (d *Doctor) refName() string {
-	if d.lnC < d.initLoss {
+	if !d.cfg.Published && d.lnC < d.initLoss {
 		return fmt.Sprintf("chance level ln C = %.4g", d.lnC)
 	}
 	return fmt.Sprintf("the initial loss %.4g", d.initLoss)

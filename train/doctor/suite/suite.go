@@ -178,6 +178,13 @@ func (o Outcome) Detected() bool {
 
 // Run trains one case with the doctor in the given mode.
 func Run(c Case, env Env, mode doctor.Mode) (Outcome, error) {
+	return RunConfig(c, env, doctor.Config{Mode: mode})
+}
+
+// RunConfig trains one case with the doctor configured by cfg (its
+// Summary and Seed are set here).
+func RunConfig(c Case, env Env, cfg doctor.Config) (Outcome, error) {
+	mode := cfg.Mode
 	out := Outcome{Case: c, Mode: mode, ValAcc: math.NaN(), ValLoss: math.NaN()}
 	m, err := env.Load(c.Model)
 	if err != nil {
@@ -226,7 +233,8 @@ func Run(c Case, env Env, mode doctor.Mode) (Outcome, error) {
 		batch = 64
 	}
 	var log, console bytes.Buffer
-	d := doctor.New(m, doctor.Settings{Optimizer: s, EarlyStopping: c.EarlyStopping}, doctor.Config{Mode: mode, Summary: &console, Seed: 1})
+	cfg.Summary, cfg.Seed = &console, 1
+	d := doctor.New(m, doctor.Settings{Optimizer: s, EarlyStopping: c.EarlyStopping}, cfg)
 	l := &train.Loop{Model: prog, Train: tr, Val: val, Loss: loss.CrossEntropy{}, Opt: o,
 		Epochs: epochs, BatchSize: batch, Shuffle: true, Seed: 1, BatchNormInputs: train.BatchNormInputs(m),
 		Hooks: []train.Hook{train.NewJSONLog(&log), train.NewProgress(&console, false), d}}
