@@ -176,6 +176,18 @@ func fdIssue12Cases() []fdCase {
 		fdCase{name: "ReduceProd axes [1]", build: func(b *gb) {
 			b.out(b.node("ReduceProd", []*ir.Value{b.input("x", 2, 3, 2)}, ir.IntsAttr("axes", 1)))
 		}, shapes: map[string][]int{"x": {2, 3, 2}}},
+		fdCase{name: "Conv3d groups2 stride (2,1,2) pads dilation", build: func(b *gb) {
+			b.out(b.node("Conv", []*ir.Value{b.input("x", 2, 4, 4, 3, 5), b.param("w", 6, 2, 3, 2, 3), b.param("b", 6)},
+				ir.IntAttr("group", 2), ir.IntsAttr("strides", 2, 1, 2), ir.IntsAttr("pads", 1, 0, 1, 1, 1, 0), ir.IntsAttr("dilations", 1, 2, 1)))
+		}, shapes: map[string][]int{"x": {2, 4, 4, 3, 5}}},
+		fdCase{name: "MaxPool3d 2x2x2 ceil pads", build: func(b *gb) {
+			b.out(b.node("MaxPool", []*ir.Value{b.input("x", 1, 2, 5, 4, 3)}, ir.IntsAttr("kernel_shape", 2, 2, 2),
+				ir.IntsAttr("strides", 2, 2, 2), ir.IntsAttr("pads", 1, 0, 0, 0, 0, 1), ir.IntAttr("ceil_mode", 1)))
+		}, shapes: map[string][]int{"x": {1, 2, 5, 4, 3}}},
+		fdCase{name: "AveragePool3d count_include_pad", build: func(b *gb) {
+			b.out(b.node("AveragePool", []*ir.Value{b.input("x", 2, 1, 4, 4, 4)}, ir.IntsAttr("kernel_shape", 3, 3, 2),
+				ir.IntsAttr("strides", 2, 2, 2), ir.IntsAttr("pads", 1, 1, 0, 1, 1, 1), ir.IntAttr("count_include_pad", 1)))
+		}, shapes: map[string][]int{"x": {2, 1, 4, 4, 4}}},
 		fdCase{name: "ScatterND rows (Swin's mask), negative index", build: func(b *gb) {
 			i := idx(b, "i", []int64{2, 1}, 2, -4)
 			b.out(b.node("ScatterND", []*ir.Value{b.input("x", 4, 3), i, b.input("u", 2, 3)}))

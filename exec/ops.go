@@ -162,6 +162,7 @@ func opTable[T Float]() map[string]opDef[T] {
 	registerScatter(m)
 	registerTopK(m)
 	registerConst(m)
+	registerVolumes(m) // after registerConv and registerPool: wraps them
 	return m
 }
 

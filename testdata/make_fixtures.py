@@ -286,6 +286,23 @@ class GRUClassifier(nn.Module):
         return self.fc(torch.cat([r[:, -1], t[:, -1]], 1))
 
 
+# conv3d_net: a small video/volume CNN on [N,2,8,8,8]: Conv3d(2,4,3,p1)-BatchNorm3d-ReLU-MaxPool3d(2),
+# Conv3d(4,6,3,stride 2,p1,groups 2)-ReLU-AvgPool3d(2,stride 1,padding 1,ceil_mode) (count_include_pad),
+# flatten, Linear(6*3*3*3,10).
+class Conv3DNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv3d(2, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm3d(4)
+        self.conv2 = nn.Conv3d(4, 6, 3, stride=2, padding=1, groups=2)
+        self.fc = nn.Linear(6 * 3 * 3 * 3, 10)
+
+    def forward(self, x):
+        x = F.max_pool3d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.avg_pool3d(F.relu(self.conv2(x)), 2, stride=1, padding=1, ceil_mode=True)
+        return self.fc(torch.flatten(x, 1))
+
+
 # lstm_classifier: nn.LSTM(8,16,batch_first) over [N,6,8], last step via out[:, -1], Linear(16,10).
 class LSTMClassifier(nn.Module):
     def __init__(self):
@@ -452,6 +469,7 @@ FIXTURES = OrderedDict([
     ("unet_tiny", (UNetTiny, [3, 8, 8], {"norm": True, "opsets": [11, 17]})),
     ("gru_classifier", (GRUClassifier, [6, 8], {"opsets": [17]})),
     ("swin_tiny", (swin_tiny, [3, 32, 32], {"norm": True, "gzip": True})),
+    ("conv3d_net", (Conv3DNet, [2, 8, 8, 8], {"norm": True, "opset15": True})),
 ])
 
 

@@ -292,6 +292,59 @@ def swin_ops(op, ins, a):
     return None
 
 
+def volume_ops(op, ins, a):
+    """3-D Conv, MaxPool and AveragePool ([N, C, D, H, W]); None for anything else."""
+    if op not in ("Conv", "MaxPool", "AveragePool") or np.ndim(ins[0]) != 5:
+        return None
+    x = ins[0]
+    r = 3
+    kernel = list(ins[1].shape[2:]) if op == "Conv" else list(a["kernel_shape"])
+    strides = list(a.get("strides", [1] * r))
+    dil = list(a.get("dilations", [1] * r))
+    pads = list(a.get("pads", [0] * 2 * r))
+    assert a.get("auto_pad", "NOTSET") in ("NOTSET", b"NOTSET")
+    if op == "AveragePool":
+        assert not any(pads) or a.get("count_include_pad", 0), "average pooling over padding"
+    fill = -np.inf if op == "MaxPool" else 0.0
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(pads[i], pads[i + r]) for i in range(r)], constant_values=fill)
+    ceil = a.get("ceil_mode", 0)
+    out = []
+    for i in range(r):
+        span = xp.shape[2 + i] - dil[i] * (kernel[i] - 1) - 1
+        o = span // strides[i] + 1
+        if ceil and span % strides[i]:
+            o += 1
+            if (o - 1) * strides[i] >= x.shape[2 + i] + pads[i]:
+                o -= 1
+        out.append(o)
+    need = [dil[i] * (kernel[i] - 1) + strides[i] * (out[i] - 1) + 1 for i in range(r)]
+    xp = np.pad(xp, [(0, 0), (0, 0)] + [(0, max(0, need[i] - xp.shape[2 + i])) for i in range(r)],
+                constant_values=np.nan)  # ceil_mode windows past the padded input: left out below
+
+    def window(k):
+        return xp[(slice(None), slice(None)) + tuple(
+            slice(k[i] * dil[i], k[i] * dil[i] + strides[i] * (out[i] - 1) + 1, strides[i]) for i in range(r))]
+
+    if op == "Conv":
+        w, b = ins[1], ins[2] if len(ins) > 2 else None
+        g = a.get("group", 1)
+        m, cg = w.shape[:2]
+        mg = m // g
+        y = np.zeros((x.shape[0], m) + tuple(out))
+        for k in np.ndindex(*kernel):
+            xs = window(k)
+            for gi in range(g):
+                y[:, gi * mg:(gi + 1) * mg] += np.einsum("ncdhw,mc->nmdhw", xs[:, gi * cg:(gi + 1) * cg],
+                                                         w[(slice(gi * mg, (gi + 1) * mg), slice(None)) + k])
+        if b is not None:
+            y = y + b.reshape(1, -1, 1, 1, 1)
+        return [y]
+    wins = np.stack([window(k) for k in np.ndindex(*kernel)])
+    if op == "MaxPool":
+        return [np.nanmax(wins, axis=0)]
+    return [np.nanmean(wins, axis=0)]
+
+
 def op_slice(data, starts, ends, axes, steps):
     axes = range(len(starts)) if axes is None else axes
     steps = [1] * len(starts) if steps is None else steps
@@ -324,6 +377,9 @@ def cast(x, to):
 
 def run_node(nd, ins, a, opset):
     op = nd.op_type
+    vol = volume_ops(op, ins, a)
+    if vol is not None:
+        return vol
     if op == "Constant":
         return [arr(a["value"])]
     if op == "Identity":
