@@ -99,6 +99,9 @@ func confirm(p *lint.Pass, d *lint.Diagnostic, from, to *ir.Node) {
 	case verdict == healthy:
 		d.Severity = lint.Info
 		d.Message += "; the probe measured healthy propagation through it (" + text + "), so this is informational"
+		if d.Fix != "" {
+			d.Fix = "Nothing is needed while propagation measures healthy; if the model gets deeper or stops training: " + d.Fix
+		}
 	case verdict == confirmed:
 		d.Message += "; the probe confirms it: " + text
 	default:

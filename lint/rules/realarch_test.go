@@ -169,3 +169,19 @@ func TestFixDoesNotRecommendWhatTheModelHas(t *testing.T) {
 		}
 	}
 }
+
+// A static finding the probe found healthy does not ask for a change.
+func TestHealthyFindingFix(t *testing.T) {
+	found := false
+	for _, d := range check(t, realarch+"squeezenet_s.train.onnx", nil) {
+		if d.Rule == "NN102" {
+			found = true
+			if d.Severity != lint.Info || !regexp.MustCompile(`^Nothing is needed while propagation measures healthy`).MatchString(d.Fix) {
+				t.Errorf("NN102 %s, fix %q", d.Severity, d.Fix)
+			}
+		}
+	}
+	if !found {
+		t.Error("squeezenet_s: no NN102")
+	}
+}
