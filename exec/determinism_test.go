@@ -78,6 +78,17 @@ func TestDeterminism(t *testing.T) {
 	if !sameBits(o1, o2) {
 		t.Error("dropoutnet: 1 and 2 threads give different outputs")
 	}
+	// nor do a CNN's gradients: its convolutions sum the weight gradients
+	// of a batch image by image, in groups fixed by the batch alone
+	_, c1 := trainSteps(t, "small_cnn", "train.onnx", Options{Seed: 9, Threads: 1}, 1)
+	for _, th := range []int{2, 3} {
+		_, c2 := trainSteps(t, "small_cnn", "train.onnx", Options{Seed: 9, Threads: th}, 1)
+		for i := range c1 {
+			if !sameBits(c1[i], c2[i]) {
+				t.Errorf("small_cnn: gradient %d differs between 1 and %d threads", i, th)
+			}
+		}
+	}
 }
 
 // Eval mode is per sample: any sub-batch of the golden input must give the

@@ -26,6 +26,10 @@ func checkSpatial(n *ir.Node, _ int64) error {
 	return nil
 }
 
+// convImageGroups: the per-image convolution splits the batch into this
+// many groups (see planConv).
+const convImageGroups = 2
+
 // batchedConvPlane: output planes smaller than this use planConvBatched
 // (a variable so that the tests can run both code paths).
 var batchedConvPlane = 64
@@ -176,7 +180,12 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		planConvBatched(c, x, w, b, y, gh, gw)
 		return nil
 	}
-	P := c.e.pool.parts(N, 1)
+	// The images are split into a fixed number of groups, whatever the
+	// thread count: each group sums its weight and bias gradients in its
+	// own buffer and the groups are added in order, so the bits do not
+	// depend on how many threads run them (2 groups: on 2 cores as fast as
+	// one per thread, and the buffers cost 2× the weights, as before).
+	P := min(N, convImageGroups)
 	type scratch struct {
 		col, dcol []T
 		dw, db    []T

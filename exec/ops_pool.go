@@ -89,6 +89,14 @@ func planPool[T Float](c *nodeCtx[T], isMax bool) error {
 						if rowIn[oh] && colIn[ow] {
 							base := (oh*gh.s-gh.pb)*W + ow*gw.s - gw.pb
 							best, at = xp[base], int32(base)
+							if kh == 2 && kw == 2 { // the common 2×2 window, unrolled
+								for _, idx := range [3]int32{int32(base + dw), int32(base + dh), int32(base + dh + dw)} {
+									v := xp[idx]
+									at += (idx - at) & -int32(b2u(v > best))
+									best = max(best, v)
+								}
+								goto done
+							}
 							for i := 0; i < kh; i++ {
 								row := base + i*dh
 								for j := 0; j < kw; j++ {
