@@ -1,11 +1,3 @@
-// Package suite holds the training doctor's seeded runs: faulty runs built
-// from the classic training problems (learning rate far too high or low, a
-// deep sigmoid stack, dead-ReLU biases, a tiny training set without
-// regularization, heavy weight decay, ...) each with the kind the doctor
-// must diagnose, and healthy runs with default settings on which it must
-// stay silent. The doctor's tests run the short cases; the benchmark
-// command (go run ./testdata/doctor) runs them all and prints the
-// detection matrix, the false alarms and the repair results.
 package suite
 
 import (
@@ -42,6 +34,11 @@ type Case struct {
 	// (nearest-neighbour upsampling, the gray value in every channel) for
 	// the convolutional architectures; 0 keeps 64 features.
 	Image int
+	// Flat makes them one gray channel, flattened (28 → 784 features for
+	// the MLPs of the zoo).
+	Flat bool
+	// Dropout overrides every Dropout ratio (--dropout) when > 0.
+	Dropout float64
 	// EarlyStopping is --early-stopping (0: off).
 	EarlyStopping int
 	// Prepare seeds a fault into the compiled model (weights).
@@ -69,6 +66,7 @@ var Cases = []Case{
 	{Name: "healthy/resnet_narrow", Model: "resnet_narrow", Image: 16, Epochs: 5, Long: true},
 	{Name: "healthy/mobilenet_block", Model: "mobilenet_block", Image: 16, Epochs: 5, Long: true},
 	{Name: "healthy/vgg_bn", Model: "vgg_bn", Image: 32, Epochs: 5, Long: true},
+	{Name: "healthy/dropoutnet", Model: "dropoutnet", Image: 28, Flat: true, Long: true},
 	{Name: "healthy/cnn_digits-sgd", Model: "cnn_digits", Optimizer: "sgd", LR: 0.1, Momentum: 0.9, Long: true},
 
 	// Faulty.
@@ -97,6 +95,8 @@ var Cases = []Case{
 		Repair: true, Baseline: "healthy/mlp_digits"},
 	{Name: "overfitting/200-samples", Model: "mlp_relu_6", TrainN: 200, BatchSize: 16, Epochs: 40, Expect: []doctor.Kind{doctor.Overfitting},
 		Repair: true, Baseline: "healthy/200-samples-early-stopping"},
+	{Name: "underfitting/dropoutnet-dropout-0.95-wd-0.05", Model: "dropoutnet", Image: 28, Flat: true, Dropout: 0.95, WeightDecay: 0.05, Epochs: 12,
+		Expect: []doctor.Kind{doctor.Underfitting}, Repair: true, Baseline: "healthy/dropoutnet", Long: true},
 	{Name: "underfitting/weight-decay-0.3", Model: "mlp_digits", WeightDecay: 0.3, Epochs: 12, Expect: []doctor.Kind{doctor.Underfitting},
 		Repair: true, Baseline: "healthy/mlp_digits"},
 }
@@ -127,13 +127,17 @@ func scaleWeights(f float32) func(p *exec.Program) {
 	}
 }
 
-// images turns 8×8 digits into 3×n×n images.
-func images(s *data.Set, n int) *data.Set {
-	out := &data.Set{File: s.File, N: s.N, Shape: []int{3, n, n}, Labels: s.Labels}
-	out.X = make([]float32, 0, s.N*3*n*n)
+// images turns 8×8 digits into 3×n×n images (or n·n gray features).
+func images(s *data.Set, n int, flat bool) *data.Set {
+	ch, shape := 3, []int{3, n, n}
+	if flat {
+		ch, shape = 1, []int{n * n}
+	}
+	out := &data.Set{File: s.File, N: s.N, Shape: shape, Labels: s.Labels}
+	out.X = make([]float32, 0, s.N*ch*n*n)
 	for i := 0; i < s.N; i++ {
 		src := s.X[i*64 : (i+1)*64]
-		for range 3 {
+		for range ch {
 			for y := 0; y < n; y++ {
 				for x := 0; x < n; x++ {
 					out.X = append(out.X, src[(y*8/n)*8+x*8/n])
@@ -190,7 +194,11 @@ func RunConfig(c Case, env Env, cfg doctor.Config) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	prog, err := exec.Compile(m, exec.Options{Seed: 1, Threads: 1})
+	opts := exec.Options{Seed: 1, Threads: 1}
+	if c.Dropout > 0 {
+		opts.OverrideDropout, opts.DropoutRatio = true, float32(c.Dropout)
+	}
+	prog, err := exec.Compile(m, opts)
 	if err != nil {
 		return out, err
 	}
@@ -215,7 +223,7 @@ func RunConfig(c Case, env Env, cfg doctor.Config) (Outcome, error) {
 	}
 	tr, val := env.Data.Train, env.Data.Val
 	if c.Image > 0 {
-		tr, val = images(tr, c.Image), images(val, c.Image)
+		tr, val = images(tr, c.Image, c.Flat), images(val, c.Image, c.Flat)
 	}
 	if c.TrainN > 0 {
 		idx := make([]int, c.TrainN)
@@ -234,7 +242,7 @@ func RunConfig(c Case, env Env, cfg doctor.Config) (Outcome, error) {
 	}
 	var log, console bytes.Buffer
 	cfg.Summary, cfg.Seed = &console, 1
-	d := doctor.New(m, doctor.Settings{Optimizer: s, EarlyStopping: c.EarlyStopping}, cfg)
+	d := doctor.New(m, doctor.Settings{Optimizer: s, EarlyStopping: c.EarlyStopping, Dropout: c.Dropout, DropoutSet: c.Dropout > 0}, cfg)
 	l := &train.Loop{Model: prog, Train: tr, Val: val, Loss: loss.CrossEntropy{}, Opt: o,
 		Epochs: epochs, BatchSize: batch, Shuffle: true, Seed: 1, BatchNormInputs: train.BatchNormInputs(m),
 		Hooks: []train.Hook{train.NewJSONLog(&log), train.NewProgress(&console, false), d}}
@@ -270,7 +278,7 @@ func Select(long bool) []Case {
 
 // Matrix prints the detection matrix of warn-mode outcomes.
 func Matrix(w io.Writer, outs []Outcome) (detected, faulty, falseAlarms, healthy int) {
-	fmt.Fprintf(w, "%-36s %-22s %-40s %s\n", "run", "expected", "diagnosed", "result")
+	fmt.Fprintf(w, "%-44s %-22s %-40s %s\n", "run", "expected", "diagnosed", "result")
 	for _, o := range outs {
 		exp := "none (healthy)"
 		if len(o.Case.Expect) > 0 {
@@ -293,7 +301,7 @@ func Matrix(w io.Writer, outs []Outcome) (detected, faulty, falseAlarms, healthy
 		case len(o.Case.Expect) > 0:
 			res = "MISSED"
 		}
-		fmt.Fprintf(w, "%-36s %-22s %-40s %s\n", o.Case.Name, exp, got, res)
+		fmt.Fprintf(w, "%-44s %-22s %-40s %s\n", o.Case.Name, exp, got, res)
 	}
 	return
 }
