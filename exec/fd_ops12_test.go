@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -138,7 +139,24 @@ func fdIssue12Cases() []fdCase {
 			b.out(b.nodeN(op, ins, nOut, attrs...)...)
 		}, shapes: map[string][]int{"x": {3, 2, 4}}}
 	}
+	// layout=1: batch-first X [N, T, I], states [N, D, H], Y [N, T, D, H]
+	layout1 := func(name, op, dir string, D, gates int, attrs ...*ir.Attribute) fdCase {
+		return fdCase{name: name + " layout=1 (opset 14)", opset: 14, build: func(b *gb) {
+			T, N, I, H := 3, 2, 4, 3
+			ins := []*ir.Value{b.input("x", N, T, I), b.param("W", D, gates*H, I), b.param("R", D, gates*H, H), b.param("B", D, 2*gates*H),
+				nil, b.param("h0", N, D, H)}
+			nOut := 2
+			if op == "LSTM" {
+				ins, nOut = append(ins, b.param("c0", N, D, H)), 3
+			}
+			attrs = append(attrs, ir.IntAttr("hidden_size", int64(H)), ir.StringAttr("direction", dir), ir.IntAttr("layout", 1))
+			b.out(b.nodeN(op, ins, nOut, attrs...)...)
+		}, shapes: map[string][]int{"x": {2, 3, 4}}}
+	}
 	cases = append(cases,
+		layout1("LSTM bidirectional", "LSTM", "bidirectional", 2, 4),
+		layout1("GRU reverse", "GRU", "reverse", 1, 3, lbr),
+		layout1("RNN forward", "RNN", "forward", 1, 1),
 		seqCase("LSTM bidirectional", "LSTM", "bidirectional", 2, 4, []int64{1, 3}),
 		seqCase("LSTM forward", "LSTM", "forward", 1, 4, []int64{2, 0}),
 		seqCase("GRU bidirectional linear_before_reset=1", "GRU", "bidirectional", 2, 3, []int64{3, 1}, lbr),
@@ -198,4 +216,63 @@ func fdIssue12Cases() []fdCase {
 		}, shapes: map[string][]int{"x": {2, 3}, "u": {3}}},
 	)
 	return cases
+}
+
+// layout=1 is layout 0 with batch and time swapped: the same weights on
+// X [N, T, I] (layout 1) and on its transpose [T, N, I] (layout 0) must
+// give Y[n, t, d, h] = Y0[t, d, n, h] and Y_h[n, d, h] = Y_h0[d, n, h],
+// exactly (the same kernels run on the same numbers).
+func TestRNNLayout1MatchesLayout0(t *testing.T) {
+	const T, N, I, H, D = 3, 2, 4, 3, 2
+	for _, op := range []string{"LSTM", "GRU", "RNN"} {
+		gates := map[string]int{"LSTM": 4, "GRU": 3, "RNN": 1}[op]
+		run := func(layout int64) ([]float64, []float64) {
+			b := newGB(14)
+			xs := []int{T, N, I}
+			if layout == 1 {
+				xs = []int{N, T, I}
+			}
+			ins := []*ir.Value{b.input("x", xs...), b.param("W", D, gates*H, I), b.param("R", D, gates*H, H), b.param("B", D, 2*gates*H)}
+			outs := b.nodeN(op, ins, 2, ir.IntAttr("hidden_size", H), ir.StringAttr("direction", "bidirectional"), ir.IntAttr("layout", layout))
+			b.out(outs...)
+			e, err := compileEngine[float64](b.model(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := make([]float64, T*N*I)
+			for i := range x {
+				x[i] = math.Sin(float64(i)) // x0[t][n][i]
+			}
+			if layout == 1 {
+				xt := make([]float64, len(x))
+				permute(x, []int{T, N, I}, []int{1, 0, 2}, xt, false)
+				x = xt
+			}
+			p := feed64(t, e, xs, x)
+			if err := e.run(p, Eval); err != nil {
+				t.Fatal(err)
+			}
+			return append([]float64(nil), p.outputs[0].f...), append([]float64(nil), p.outputs[1].f...)
+		}
+		y0, h0 := run(0)
+		y1, h1 := run(1)
+		for n := 0; n < N; n++ {
+			for tt := 0; tt < T; tt++ {
+				for d := 0; d < D; d++ {
+					for h := 0; h < H; h++ {
+						if a, b := y1[((n*T+tt)*D+d)*H+h], y0[((tt*D+d)*N+n)*H+h]; a != b {
+							t.Fatalf("%s: Y[%d,%d,%d,%d] = %v, layout 0 gives %v", op, n, tt, d, h, a, b)
+						}
+					}
+				}
+			}
+			for d := 0; d < D; d++ {
+				for h := 0; h < H; h++ {
+					if a, b := h1[(n*D+d)*H+h], h0[(d*N+n)*H+h]; a != b {
+						t.Fatalf("%s: Y_h[%d,%d,%d] = %v, layout 0 gives %v", op, n, d, h, a, b)
+					}
+				}
+			}
+		}
+	}
 }

@@ -79,13 +79,17 @@ func checkGRU(n *ir.Node, _ int64) error {
 	if n.HasAttr("clip") {
 		return errors.New("clip")
 	}
-	if n.Int("layout", 0) != 0 {
-		return errors.New("layout=1")
-	}
 	return nil
 }
 
 func planGRU[T Float](c *nodeCtx[T]) error {
+	if c.n.Int("layout", 0) != 0 {
+		return withLayout1(c, []int{5}, planGRUCore[T])
+	}
+	return planGRUCore(c)
+}
+
+func planGRUCore[T Float](c *nodeCtx[T]) error {
 	x, err := c.need(0, kFloat)
 	if err != nil {
 		return err

@@ -48,9 +48,6 @@ func checkLSTM(n *ir.Node, _ int64) error {
 	if n.Int("input_forget", 0) != 0 {
 		return errors.New("input_forget=1")
 	}
-	if n.Int("layout", 0) != 0 {
-		return errors.New("layout=1")
-	}
 	if n.In(7) != nil {
 		return errors.New("peepholes")
 	}
@@ -58,6 +55,13 @@ func checkLSTM(n *ir.Node, _ int64) error {
 }
 
 func planLSTM[T Float](c *nodeCtx[T]) error {
+	if c.n.Int("layout", 0) != 0 {
+		return withLayout1(c, []int{5, 6}, planLSTMCore[T])
+	}
+	return planLSTMCore(c)
+}
+
+func planLSTMCore[T Float](c *nodeCtx[T]) error {
 	x, err := c.need(0, kFloat)
 	if err != nil {
 		return err

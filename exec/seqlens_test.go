@@ -48,6 +48,7 @@ func TestSequenceLensMatchesPyTorch(t *testing.T) {
 				if d > 1e-10*s {
 					t.Errorf("%s: max error %.3g (scale %.3g)", what, d, s)
 				}
+				t.Logf("%s: relative error %.2g", what, d/s)
 			}
 			check("Y", p.outputs[0].f, ref.get(t, "y"))
 			check("Y_h", p.outputs[1].f, ref.get(t, "y_h"))
@@ -116,6 +117,7 @@ func TestPackedLSTMExport(t *testing.T) {
 		if d > 1e-5*s {
 			t.Errorf("%s: relative error %.3g", what, d/s)
 		}
+		t.Logf("%s: relative error %.2g", what, d/s)
 	}
 	check("o", out["o"].F, ref.get(t, "o"))
 	check("h", out["h"].F, ref.get(t, "h"))
