@@ -92,7 +92,7 @@ type Doctor struct {
 	epochMax   float64
 	stepsInEp  int
 	ratioMax   []float64 // largest per-layer update ratio of each sample in the first epoch
-	ratioHist  []float64 // the last sampled median update ratios
+	ratioHist  []float64 // the last sampled largest per-layer update ratios
 	highFactor float64   // LR factor for lr-too-high
 	epochMark  int       // diagnoses+repairs when the epoch began
 	highRatio  int       // consecutive samples with a high update ratio

@@ -110,9 +110,11 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 	case OscillatingLoss:
 		return d.repairLR(l, r.kind, 1.0/3, false)
 	case LRTooLow, SlowConvergence:
-		// Aim at a healthy update size: one step moving the weights by
-		// about 1e-2 of their norm (Adam at its default LR on the
-		// fixtures), at least ×3, at most ×1000.
+		// Aim at a healthy update size: one step moving the fastest
+		// layer's weights by about 1e-2 of their norm (Adam at its
+		// default LR on the fixtures), at least ×3, at most ×1000. The
+		// fastest layer, not the median: with vanishing gradients the
+		// median would ask for a rate that blows up the last layers.
 		f := 10.0
 		if r := median(d.ratioHist); r > 0 {
 			f = min(max(targetRatio/r, 3), 1000)

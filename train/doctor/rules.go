@@ -119,7 +119,7 @@ func (d *Doctor) updateRatio(l *train.Loop, s *train.StepStats) error {
 	if l.Epoch == 1 {
 		d.ratioMax = append(d.ratioMax, slices.Max(ratios))
 	}
-	d.ratioHist = append(d.ratioHist, r)
+	d.ratioHist = append(d.ratioHist, slices.Max(ratios))
 	if len(d.ratioHist) > 5 {
 		d.ratioHist = d.ratioHist[1:]
 	}
@@ -332,7 +332,7 @@ func (d *Doctor) slow(l *train.Loop, e *train.EpochStats) error {
 	if d.regularized() {
 		return nil // underfitting's business
 	}
-	ev := map[string]any{"loss_gain_per_epoch": gain, "train_loss": e.TrainLoss, "reference_loss": d.refLoss(), "best_train_acc_gain": ta, "lr": lr, "update_ratio": median(d.ratioHist)}
+	ev := map[string]any{"loss_gain_per_epoch": gain, "train_loss": e.TrainLoss, "reference_loss": d.refLoss(), "best_train_acc_gain": ta, "lr": lr, "max_update_ratio": median(d.ratioHist)}
 	if !math.IsNaN(va) {
 		ev["best_val_acc_gain"] = va
 	}
