@@ -13,6 +13,8 @@ Workloads (identical on both sides):
   * training steps on random data: zero_grad / forward (train mode) / CrossEntropyLoss /
     backward / clip_grad_norm_(1.0) / Adam.step, after 5 warm-up steps -- train/bench_test.go's
     BenchmarkTrainStep against the testdata/models fixtures as make_fixtures.py builds them;
+  * inference (eval mode; torch under no_grad) of the ResNet-18 and MobileNetV2 fixtures at
+    batch 1 and 32 -- exec/bench_test.go's BenchmarkPredict;
   * SGEMM C = op(A) op(B) on the nets' shapes, all four transpose combinations among them --
     exec/bench_test.go's BenchmarkSGEMM (package sgemm, and gonum's Sgemm, the fallback)
     against torch.mm on transposed views where op is a transpose.
@@ -41,6 +43,14 @@ TRAIN = [
     ("small_cnn", "small_cnn", [1, 28, 28], 64),
     ("resnet18", "resnet18", [3, 32, 32], 16),
     ("mobilenet_v2", "mobilenet_v2", [3, 32, 32], 16),
+]
+
+# name in BenchmarkPredict, fixture, batch (eval mode, 3×32×32 input)
+PREDICT = [
+    ("resnet18_b1", "resnet18", 1),
+    ("resnet18_b32", "resnet18", 32),
+    ("mobilenet_v2_b1", "mobilenet_v2", 1),
+    ("mobilenet_v2_b32", "mobilenet_v2", 32),
 ]
 
 # kept in sync with gemmShapes in exec/bench_test.go: name, tA, tB, m, n, k
@@ -92,6 +102,14 @@ def torch_worker(a):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
             out["train/" + name] = batch * timed(step, a.seconds)
+        for name, fixture, batch in PREDICT:
+            model = fx.build(fixture)[0].eval()
+            x = torch.from_numpy(np.random.default_rng(1).standard_normal([batch, 3, 32, 32]).astype(np.float32))
+
+            def infer():
+                with torch.no_grad():
+                    model(x)
+            out["predict/" + name] = batch * timed(infer, a.seconds / 2)
     if a.only in (None, "gemm"):
         for name, ta, tb, m, n, k in GEMM:
             A = torch.randn(k, m).t() if ta else torch.randn(m, k)
@@ -155,6 +173,11 @@ def go_round(a, bins):
         if p.returncode != 0:
             sys.exit(p.stdout + p.stderr)
         out.update(parse_go(p.stdout, "train/", "samples/s"))
+        p = subprocess.run([bins["exec"], "-test.run", "^$", "-test.bench", "Predict$", "-test.benchtime", "%gs" % (a.seconds / 2)],
+                           cwd=os.path.join(ROOT, "exec"), capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(p.stdout + p.stderr)
+        out.update(parse_go(p.stdout, "predict/", "samples/s"))
     if a.only in (None, "gemm"):
         p = subprocess.run([bins["exec"], "-test.run", "^$", "-test.bench", "SGEMM", "-test.benchtime", "%gs" % (a.seconds / 4)],
                            cwd=os.path.join(ROOT, "exec"), capture_output=True, text=True)
@@ -215,6 +238,12 @@ def main():
         print("%-16s %12s %12s %12s %8s" % ("training /s", "nnkit", "torch", "torch PASSIVE", "ratio"))
         for name, _, _, batch in TRAIN:
             k = "train/" + name
+            g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
+            print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
+        print()
+        print("%-16s %12s %12s %12s %8s" % ("inference /s", "nnkit", "torch", "torch PASSIVE", "ratio"))
+        for name, _, _ in PREDICT:
+            k = "predict/" + name
             g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
             print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
     if a.only in (None, "gemm"):

@@ -113,6 +113,41 @@ func BenchmarkPredictCNN(b *testing.B) {
 	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
+// Inference (eval forward, as nntrain predict runs it) of the ResNet-18 and
+// MobileNetV2 fixtures (torchvision, 10 classes, 32×32 input) at batch 1
+// and 32; bench/compare.py runs PyTorch's eval mode under no_grad beside it.
+func BenchmarkPredict(b *testing.B) {
+	for _, model := range []string{"resnet18", "mobilenet_v2"} {
+		m, err := onnxio.ReadFile(filepath.Join(modelsDir, model, "eval.onnx.gz"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := Compile(m, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 1))
+		for _, batch := range []int{1, 32} {
+			x := make([]float32, batch*3*32*32)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			in := map[string]*Tensor{"input": {DType: ir.Float32, Shape: []int{batch, 3, 32, 32}, F: x}}
+			b.Run(fmt.Sprintf("%s_b%d", model, batch), func(b *testing.B) {
+				if _, err := p.Run(Eval, in); err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := p.Run(Eval, in); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+	}
+}
+
 // SGEMM through the executor's GEMM on the nets' shapes, all four transpose
 // combinations among them: "simd" is the default (package sgemm's AVX2/
 // AVX-512 kernel over the worker pool), "gonum" the previous default and

@@ -72,7 +72,9 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 	train := false
 	// A frozen layer (Options.Frozen) keeps its running statistics.
 	frozen := scale.frozen && bias.frozen && !c.e.opts.TrainFrozenBatchNorm
-	f32 := is32[T]() // float32 loops run on package vec's kernels
+	// float32 planes of 16 values or more run on package vec's kernels
+	// (the choice depends on the shape only, so every run sums alike)
+	vecOK := is32[T]() && S >= vec.MinLen
 	fwd := func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			if train {
@@ -83,7 +85,7 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 				var s, q float64
 				for i := 0; i < N; i++ {
 					o := (i*C + ch) * S
-					if f32 {
+					if vecOK {
 						ds, dq := vec.ShiftedSums(asF32(x.f[o:o+S]), K)
 						s, q = s+ds, q+dq
 						continue
@@ -106,7 +108,7 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 			for i := 0; i < N; i++ {
 				o := (i*C + ch) * S
 				xs, ys := x.f[o:o+S], y.f[o:o+S]
-				if f32 {
+				if vecOK {
 					vec.Affine(asF32(ys), asF32(xs), float32(alpha), float32(beta))
 					continue
 				}
@@ -150,7 +152,7 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 			for i := 0; i < N; i++ {
 				o := (i*C + ch) * S
 				xs, dys := x.f[o:o+S], y.g[o:o+S]
-				if f32 {
+				if vecOK {
 					a, b := vec.CenteredDots(asF32(dys), asF32(xs), mu)
 					sdy, sdyx = sdy+a, sdyx+b
 					continue
@@ -174,7 +176,7 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 				for i := 0; i < N; i++ {
 					o := (i*C + ch) * S
 					xs, dys, gx := x.f[o:o+S], y.g[o:o+S], x.g[o:o+S]
-					if f32 {
+					if vecOK {
 						vec.BNGrad(asF32(gx), asF32(dys), asF32(xs), float32(k1), float32(k2), float32(k3), float32(muT))
 						continue
 					}
