@@ -83,7 +83,12 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 				// μ = K + E[x−K], σ² = E[(x−K)²] − E[x−K]²
 				K := float64(x.f[ch*S])
 				var s, q float64
-				for i := 0; i < N; i++ {
+				for i := 0; i < N && S == 1; i++ { // BatchNorm1d: one value per plane
+					f := float64(x.f[i*C+ch]) - K
+					s += f
+					q += f * f
+				}
+				for i := 0; i < N && S > 1; i++ {
 					o := (i*C + ch) * S
 					if vecOK {
 						ds, dq := vec.ShiftedSums(asF32(x.f[o:o+S]), K)
@@ -105,6 +110,12 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 			// y = x·α + β' with α = γ/√(σ²+ε), β' = β − μ·α (PyTorch's CPU form)
 			alpha := T(inv[ch] * float64(scale.f[ch]))
 			beta := T(float64(bias.f[ch]) - mean[ch]*inv[ch]*float64(scale.f[ch]))
+			if S == 1 {
+				for o := ch; o < N*C; o += C {
+					y.f[o] = x.f[o]*alpha + beta
+				}
+				continue
+			}
 			for i := 0; i < N; i++ {
 				o := (i*C + ch) * S
 				xs, ys := x.f[o:o+S], y.f[o:o+S]
@@ -149,7 +160,12 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 		for ch := lo; ch < hi; ch++ {
 			mu, iv := mean[ch], inv[ch]
 			var sdy, sdyx float64
-			for i := 0; i < N; i++ {
+			for o := ch; o < N*C && S == 1; o += C {
+				d := float64(y.g[o])
+				sdy += d
+				sdyx += d * (float64(x.f[o]) - mu)
+			}
+			for i := 0; i < N && S > 1; i++ {
 				o := (i*C + ch) * S
 				xs, dys := x.f[o:o+S], y.g[o:o+S]
 				if vecOK {
@@ -173,6 +189,12 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 				k2 := T(sdy / float64(n))
 				k3 := T(sdyx * iv * iv / float64(n))
 				muT := T(mu)
+				if S == 1 {
+					for o := ch; o < N*C; o += C {
+						x.g[o] += k1 * (y.g[o] - k2 - (x.f[o]-muT)*k3)
+					}
+					continue
+				}
 				for i := 0; i < N; i++ {
 					o := (i*C + ch) * S
 					xs, dys, gx := x.f[o:o+S], y.g[o:o+S], x.g[o:o+S]
