@@ -198,6 +198,10 @@ func fdIssue12Cases() []fdCase {
 			b.out(b.node("Conv", []*ir.Value{b.input("x", 2, 4, 4, 3, 5), b.param("w", 6, 2, 3, 2, 3), b.param("b", 6)},
 				ir.IntAttr("group", 2), ir.IntsAttr("strides", 2, 1, 2), ir.IntsAttr("pads", 1, 0, 1, 1, 1, 0), ir.IntsAttr("dilations", 1, 2, 1)))
 		}, shapes: map[string][]int{"x": {2, 4, 4, 3, 5}}},
+		fdCase{name: "ConvTranspose3d groups2 stride 2 pads output_padding", build: func(b *gb) {
+			b.out(b.node("ConvTranspose", []*ir.Value{b.input("x", 2, 4, 2, 3, 2), b.param("w", 4, 3, 3, 2, 3), b.param("b", 6)},
+				ir.IntAttr("group", 2), ir.IntsAttr("strides", 2, 1, 2), ir.IntsAttr("pads", 1, 0, 1, 0, 1, 0), ir.IntsAttr("output_padding", 1, 0, 0)))
+		}, shapes: map[string][]int{"x": {2, 4, 2, 3, 2}}},
 		fdCase{name: "MaxPool3d 2x2x2 ceil pads", build: func(b *gb) {
 			b.out(b.node("MaxPool", []*ir.Value{b.input("x", 1, 2, 5, 4, 3)}, ir.IntsAttr("kernel_shape", 2, 2, 2),
 				ir.IntsAttr("strides", 2, 2, 2), ir.IntsAttr("pads", 1, 0, 0, 0, 0, 1), ir.IntAttr("ceil_mode", 1)))

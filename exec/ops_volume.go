@@ -8,28 +8,33 @@ import (
 	"github.com/nnkit/nnkit/ir"
 )
 
-// 3-D convolution and pooling (nn.Conv3d, nn.MaxPool3d, nn.AvgPool3d on
-// [N, C, D, H, W]: video, medical volumes). Conv3d is im2col + GEMM like
-// the 2-D case, with a column per output voxel:
+// 3-D convolution and pooling (nn.Conv3d, nn.ConvTranspose3d, nn.MaxPool3d,
+// nn.AvgPool3d on [N, C, D, H, W]: video, medical volumes). Conv3d is
+// im2col + GEMM like the 2-D case, with a column per output voxel:
 //
 //	y_n,g = W_g · col(x_n)_g + b → dW_g += dy_n,g·col_gᵀ, dx_n += col⁻¹(W_gᵀ·dy_n,g), db = Σ dy
+//
+// ConvTranspose3d is its adjoint (see ConvTranspose): col = W_gᵀ·x_g scattered
+// into y, → dcol = col(dy), dx_g = W_g·dcol, dW_g += x_g·dcolᵀ.
 //
 // Pooling visits each window directly: max → dx[first argmax] += dy (NaN
 // propagates, PyTorch's tie rule), average → dx[window] += dy/count
 // (count_include_pad as given). 1-D and 2-D inputs keep their own kernels.
 
 func registerVolumes[T Float](m map[string]opDef[T]) {
-	for _, op := range []string{"Conv", "MaxPool", "AveragePool"} {
+	for _, op := range []string{"Conv", "MaxPool", "AveragePool", "ConvTranspose"} {
 		inner := m[op]
-		isConv, isMax := op == "Conv", op == "MaxPool"
 		m[op] = opDef[T]{check: check3D, plan: func(c *nodeCtx[T]) error {
 			if x := c.input(0); x == nil || len(x.shape) != 5 {
 				return inner.plan(c)
 			}
-			if isConv {
+			switch op {
+			case "Conv":
 				return planConv3D(c)
+			case "ConvTranspose":
+				return planConvTranspose3D(c)
 			}
-			return planPool3D(c, isMax)
+			return planPool3D(c, op == "MaxPool")
 		}}
 	}
 }
@@ -314,6 +319,118 @@ func planPool3D[T Float](c *nodeCtx[T], isMax bool) error {
 				d := y.g[p*v.out+o] / div[o]
 				for _, i := range ts {
 					gx[i] += d
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func planConvTranspose3D[T Float](c *nodeCtx[T]) error {
+	x, err := c.need(0, kFloat)
+	if err != nil {
+		return err
+	}
+	w, err := c.need(1, kFloat)
+	if err != nil {
+		return err
+	}
+	b := c.input(2)
+	if len(w.shape) != 5 {
+		return fmt.Errorf("weight %s does not match input %s", shapeStr(w.shape), shapeStr(x.shape))
+	}
+	N, C := x.shape[0], x.shape[1]
+	grp := int(c.n.Int("group", 1))
+	if grp < 1 || C%grp != 0 || w.shape[0] != C {
+		return fmt.Errorf("group=%d does not fit input %s and weight %s (weight is [C_in, C_out/group, k...])", grp, shapeStr(x.shape), shapeStr(w.shape))
+	}
+	if ks := c.n.Ints("kernel_shape", nil); ks != nil && !sameShape(dims(ks), w.shape[2:]) {
+		return fmt.Errorf("kernel_shape %v does not match weight %s", ks, shapeStr(w.shape))
+	}
+	cog := w.shape[1]
+	M := cog * grp
+	if b != nil && (b.kind != kFloat || b.size != M) {
+		return fmt.Errorf("bias %s does not match %d output channels", shapeStr(b.shape), M)
+	}
+	gs, err := convTGeom(c.n, x.shape[2:], w.shape[2:])
+	if err != nil {
+		return err
+	}
+	// geometry of the Conv whose input is y and whose output is x
+	v := newVol(gs)
+	yIn, xOut := v.in, v.out
+	y := c.output(0, kFloat, []int{N, M, gs[0].in, gs[1].in, gs[2].in})
+	cig := C / grp
+	rows := cog * v.k
+	src := make([]int32, xOut*v.k) // tap t, x voxel o → y voxel (−1: cropped by the pads)
+	v.each(func(o, t, i int) { src[t*xOut+o] = int32(i) })
+	col := make([]T, rows*xOut)
+	mm := c.e.mm
+	c.fwd = func(*runCtx) error {
+		clear(y.f)
+		for n := 0; n < N; n++ {
+			xn := x.f[n*C*xOut : (n+1)*C*xOut]
+			yn := y.f[n*M*yIn : (n+1)*M*yIn]
+			for g := 0; g < grp; g++ {
+				mm.gemm(true, false, rows, xOut, cig, 1, w.f[g*cig*rows:], rows, xn[g*cig*xOut:], xOut, 0, col, xOut)
+				for co := 0; co < cog; co++ {
+					yc := yn[(g*cog+co)*yIn : (g*cog+co+1)*yIn]
+					for t := 0; t < v.k; t++ {
+						row := col[(co*v.k+t)*xOut : (co*v.k+t+1)*xOut]
+						for o, i := range src[t*xOut : (t+1)*xOut] {
+							if i >= 0 {
+								yc[i] += row[o]
+							}
+						}
+					}
+				}
+			}
+			if b != nil {
+				for m := 0; m < M; m++ {
+					row := yn[m*yIn : (m+1)*yIn]
+					for i := range row {
+						row[i] += b.f[m]
+					}
+				}
+			}
+		}
+		return nil
+	}
+	c.bwd = func() {
+		for n := 0; n < N; n++ {
+			dy := y.g[n*M*yIn : (n+1)*M*yIn]
+			if b != nil && b.g != nil {
+				for m := 0; m < M; m++ {
+					var acc float64
+					for _, d := range dy[m*yIn : (m+1)*yIn] {
+						acc += float64(d)
+					}
+					b.g[m] += T(acc)
+				}
+			}
+			if w.g == nil && x.g == nil {
+				continue
+			}
+			xn := x.f[n*C*xOut : (n+1)*C*xOut]
+			for g := 0; g < grp; g++ {
+				for co := 0; co < cog; co++ {
+					dc := dy[(g*cog+co)*yIn : (g*cog+co+1)*yIn]
+					for t := 0; t < v.k; t++ {
+						row := col[(co*v.k+t)*xOut : (co*v.k+t+1)*xOut]
+						for o, i := range src[t*xOut : (t+1)*xOut] {
+							if i >= 0 {
+								row[o] = dc[i]
+							} else {
+								row[o] = 0
+							}
+						}
+					}
+				}
+				if x.g != nil {
+					mm.gemm(false, false, cig, xOut, rows, 1, w.f[g*cig*rows:], rows, col, xOut, 1, x.g[n*C*xOut+g*cig*xOut:], xOut)
+				}
+				if w.g != nil {
+					mm.gemm(false, true, cig, rows, xOut, 1, xn[g*cig*xOut:], xOut, col, xOut, 1, w.g[g*cig*rows:], rows)
 				}
 			}
 		}

@@ -286,21 +286,25 @@ class GRUClassifier(nn.Module):
         return self.fc(torch.cat([r[:, -1], t[:, -1]], 1))
 
 
-# conv3d_net: a small video/volume CNN on [N,2,8,8,8]: Conv3d(2,4,3,p1)-BatchNorm3d-ReLU-MaxPool3d(2),
-# Conv3d(4,6,3,stride 2,p1,groups 2)-ReLU-AvgPool3d(2,stride 1,padding 1,ceil_mode) (count_include_pad),
-# flatten, Linear(6*3*3*3,10).
+# conv3d_net: a small video/volume network on [N,2,8,8,8]: Conv3d(2,4,3,p1)-BatchNorm3d-ReLU-MaxPool3d(2) = x1
+# [4,4,4,4]; Conv3d(4,6,3,stride 2,p1,groups 2)-ReLU = x2 [6,2,2,2]; up: ConvTranspose3d(6,4,2,stride 2)(x2) + x1,
+# concatenated with trilinear x2 upsampling of x2 (align_corners=False); AvgPool3d(2,stride 1,padding 1,ceil_mode)
+# (count_include_pad); mean over D,H,W; Linear(10,10).
 class Conv3DNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv3d(2, 4, 3, padding=1)
         self.bn1 = nn.BatchNorm3d(4)
         self.conv2 = nn.Conv3d(4, 6, 3, stride=2, padding=1, groups=2)
-        self.fc = nn.Linear(6 * 3 * 3 * 3, 10)
+        self.up = nn.ConvTranspose3d(6, 4, 2, stride=2)
+        self.fc = nn.Linear(10, 10)
 
     def forward(self, x):
-        x = F.max_pool3d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.avg_pool3d(F.relu(self.conv2(x)), 2, stride=1, padding=1, ceil_mode=True)
-        return self.fc(torch.flatten(x, 1))
+        x1 = F.max_pool3d(F.relu(self.bn1(self.conv1(x))), 2)
+        x2 = F.relu(self.conv2(x1))
+        u = torch.cat([self.up(x2) + x1, F.interpolate(x2, scale_factor=2, mode="trilinear", align_corners=False)], 1)
+        u = F.avg_pool3d(u, 2, stride=1, padding=1, ceil_mode=True)
+        return self.fc(u.mean(dim=(2, 3, 4)))
 
 
 # lstm_classifier: nn.LSTM(8,16,batch_first) over [N,6,8], last step via out[:, -1], Linear(16,10).

@@ -293,11 +293,32 @@ def swin_ops(op, ins, a):
 
 
 def volume_ops(op, ins, a):
-    """3-D Conv, MaxPool and AveragePool ([N, C, D, H, W]); None for anything else."""
-    if op not in ("Conv", "MaxPool", "AveragePool") or np.ndim(ins[0]) != 5:
+    """3-D Conv, ConvTranspose, MaxPool and AveragePool ([N, C, D, H, W]); None for anything else."""
+    if op not in ("Conv", "ConvTranspose", "MaxPool", "AveragePool") or np.ndim(ins[0]) != 5:
         return None
     x = ins[0]
     r = 3
+    strides = list(a.get("strides", [1] * r))
+    dil = list(a.get("dilations", [1] * r))
+    pads = list(a.get("pads", [0] * 2 * r))
+    if op == "ConvTranspose":
+        w, b = ins[1], ins[2] if len(ins) > 2 else None
+        g = a.get("group", 1)
+        cin, cog = w.shape[:2]
+        cig = cin // g
+        ksz = list(w.shape[2:])
+        opad = list(a.get("output_padding", [0] * r))
+        full = [strides[i] * (x.shape[2 + i] - 1) + dil[i] * (ksz[i] - 1) + 1 + opad[i] for i in range(r)]
+        y = np.zeros((x.shape[0], cog * g) + tuple(full))
+        for k in np.ndindex(*ksz):
+            sl = tuple(slice(k[i] * dil[i], k[i] * dil[i] + strides[i] * (x.shape[2 + i] - 1) + 1, strides[i]) for i in range(r))
+            for gi in range(g):
+                y[(slice(None), slice(gi * cog, (gi + 1) * cog)) + sl] += np.einsum(
+                    "ncdhw,co->nodhw", x[:, gi * cig:(gi + 1) * cig], w[(slice(gi * cig, (gi + 1) * cig), slice(None)) + k])
+        y = y[(slice(None), slice(None)) + tuple(slice(pads[i], full[i] - pads[i + r]) for i in range(r))]
+        if b is not None:
+            y = y + b.reshape(1, -1, 1, 1, 1)
+        return [y]
     kernel = list(ins[1].shape[2:]) if op == "Conv" else list(a["kernel_shape"])
     strides = list(a.get("strides", [1] * r))
     dil = list(a.get("dilations", [1] * r))
