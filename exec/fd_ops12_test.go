@@ -153,7 +153,17 @@ func fdIssue12Cases() []fdCase {
 			b.out(b.nodeN(op, ins, nOut, attrs...)...)
 		}, shapes: map[string][]int{"x": {2, 3, 4}}}
 	}
+	peephole := func(name, dir string, D int) fdCase {
+		return fdCase{name: name + " with peepholes", build: func(b *gb) {
+			T, N, I, H := 3, 2, 4, 3
+			ins := []*ir.Value{b.input("x", T, N, I), b.param("W", D, 4*H, I), b.param("R", D, 4*H, H), b.param("B", D, 8*H),
+				nil, b.param("h0", D, N, H), b.param("c0", D, N, H), b.param("P", D, 3*H)}
+			b.out(b.nodeN("LSTM", ins, 3, ir.IntAttr("hidden_size", int64(H)), ir.StringAttr("direction", dir))...)
+		}, shapes: map[string][]int{"x": {3, 2, 4}}}
+	}
 	cases = append(cases,
+		peephole("LSTM forward", "forward", 1),
+		peephole("LSTM bidirectional", "bidirectional", 2),
 		layout1("LSTM bidirectional", "LSTM", "bidirectional", 2, 4),
 		layout1("GRU reverse", "GRU", "reverse", 1, 3, lbr),
 		layout1("RNN forward", "RNN", "forward", 1, 1),

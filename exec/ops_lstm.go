@@ -13,7 +13,9 @@ import (
 // (PyTorch's packed sequences) step t of sequence n runs only for
 // t < len(n): past the end the state carries over unchanged, Y is 0 and
 // the gradients of h and c pass straight through; the reverse direction
-// thereby starts at each sequence's own end.
+// thereby starts at each sequence's own end. Peepholes P (order i, o, f)
+// add P_i⊙Cₜ₋₁ and P_f⊙Cₜ₋₁ to i's and f's pre-activations and P_o⊙Cₜ to
+// o's; their gradients reach C through those products.
 //
 //	z = Xₜ·Wᵀ + Hₜ₋₁·Rᵀ + Wb + Rb;  i,o,f = σ(zᵢ,z_o,z_f), c̃ = tanh z_c
 //	Cₜ = f⊙Cₜ₋₁ + i⊙c̃;  Hₜ = o⊙tanh Cₜ
@@ -48,9 +50,6 @@ func checkLSTM(n *ir.Node, _ int64) error {
 	if n.Int("input_forget", 0) != 0 {
 		return errors.New("input_forget=1")
 	}
-	if n.In(7) != nil {
-		return errors.New("peepholes")
-	}
 	return nil
 }
 
@@ -74,7 +73,7 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 	if err != nil {
 		return err
 	}
-	b, seqLens, h0, c0 := c.input(3), c.input(4), c.input(5), c.input(6)
+	b, seqLens, h0, c0, peep := c.input(3), c.input(4), c.input(5), c.input(6), c.input(7)
 	H := int(c.n.Int("hidden_size", 0))
 	dir := c.n.String("direction", "forward")
 	D := 1
@@ -101,6 +100,16 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 		if t != nil && (t.kind != kFloat || !sameShape(t.shape, []int{D, N, H})) {
 			return fmt.Errorf("initial state %s: want [%d %d %d]", shapeStr(t.shape), D, N, H)
 		}
+	}
+	if peep != nil && (peep.kind != kFloat || !sameShape(peep.shape, []int{D, 3 * H})) {
+		return fmt.Errorf("P %s: want [%d %d]", shapeStr(peep.shape), D, 3*H)
+	}
+	// peephole weights of direction d for unit k (0 without P), order i, o, f
+	pw := func(d, gate, k int) T {
+		if peep == nil {
+			return 0
+		}
+		return peep.f[d*3*H+gate*H+k]
 	}
 	if seqLens != nil && (seqLens.kind == kFloat || seqLens.size != N) {
 		return fmt.Errorf("sequence_lens %s: want [%d] integers", shapeStr(seqLens.shape), N)
@@ -175,12 +184,13 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 				for n := 0; n < N; n++ {
 					zr := z[n*G : (n+1)*G]
 					for k := 0; k < H; k++ {
-						ig := T(sigmoid64(float64(zr[k])))
-						og := T(sigmoid64(float64(zr[H+k])))
-						fg := T(sigmoid64(float64(zr[2*H+k])))
+						cp := cPrev[n*H+k]
+						ig := T(sigmoid64(float64(zr[k] + pw(d, 0, k)*cp)))
+						fg := T(sigmoid64(float64(zr[2*H+k] + pw(d, 2, k)*cp)))
 						cg := T(math.Tanh(float64(zr[3*H+k])))
+						cv := fg*cp + ig*cg
+						og := T(sigmoid64(float64(zr[H+k] + pw(d, 1, k)*cv)))
 						zr[k], zr[H+k], zr[2*H+k], zr[3*H+k] = ig, og, fg, cg
-						cv := fg*cPrev[n*H+k] + ig*cg
 						tc := T(math.Tanh(float64(cv)))
 						ct[n*H+k], tct[n*H+k] = cv, tc
 						ht[n*H+k] = og * tc
@@ -252,12 +262,19 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 						}
 						ig, og, fg, cg := ar[k], ar[H+k], ar[2*H+k], ar[3*H+k]
 						tc := tct[j]
-						dc := s.dc[j] + dh*og*(1-tc*tc)
+						dzo := dh * tc * og * (1 - og)
+						dc := s.dc[j] + dh*og*(1-tc*tc) + dzo*pw(d, 1, k)
 						dzr[k] = dc * cg * ig * (1 - ig)
-						dzr[H+k] = dh * tc * og * (1 - og)
+						dzr[H+k] = dzo
 						dzr[2*H+k] = dc * cPrev[j] * fg * (1 - fg)
 						dzr[3*H+k] = dc * ig * (1 - cg*cg)
-						s.dc[j] = dc * fg
+						s.dc[j] = dc*fg + dzr[k]*pw(d, 0, k) + dzr[2*H+k]*pw(d, 2, k)
+						if peep != nil && peep.g != nil {
+							pg := peep.g[d*3*H:]
+							pg[k] += dzr[k] * cPrev[j]
+							pg[H+k] += dzo * s.cs[t*NH+j]
+							pg[2*H+k] += dzr[2*H+k] * cPrev[j]
+						}
 					}
 				}
 				// dHₜ₋₁ = dz·R
