@@ -164,6 +164,11 @@ func fdIssue12Cases() []fdCase {
 	cases = append(cases,
 		peephole("LSTM forward", "forward", 1),
 		peephole("LSTM bidirectional", "bidirectional", 2),
+		fdCase{name: "LSTM clip=0.8", build: func(b *gb) {
+			T, N, I, H := 3, 2, 4, 3
+			ins := []*ir.Value{b.input("x", T, N, I), b.param("W", 1, 4*H, I), b.param("R", 1, 4*H, H), b.param("B", 1, 8*H), nil, b.param("h0", 1, N, H), b.param("c0", 1, N, H)}
+			b.out(b.nodeN("LSTM", ins, 3, ir.IntAttr("hidden_size", int64(H)), ir.FloatAttr("clip", 0.8))...)
+		}, shapes: map[string][]int{"x": {3, 2, 4}}},
 		layout1("LSTM bidirectional", "LSTM", "bidirectional", 2, 4),
 		layout1("GRU reverse", "GRU", "reverse", 1, 3, lbr),
 		layout1("RNN forward", "RNN", "forward", 1, 1),

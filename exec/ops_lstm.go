@@ -44,8 +44,8 @@ func checkLSTM(n *ir.Node, _ int64) error {
 			}
 		}
 	}
-	if n.HasAttr("clip") {
-		return errors.New("clip")
+	if n.HasAttr("clip") && !(n.Float("clip", 0) > 0) {
+		return fmt.Errorf("clip=%v (must be positive)", n.Float("clip", 0))
 	}
 	if n.Int("input_forget", 0) != 0 {
 		return errors.New("input_forget=1")
@@ -103,6 +103,36 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 	}
 	if peep != nil && (peep.kind != kFloat || !sameShape(peep.shape, []int{D, 3 * H})) {
 		return fmt.Errorf("P %s: want [%d %d]", shapeStr(peep.shape), D, 3*H)
+	}
+	// clip bounds every gate's pre-activation to [−clip, clip] (ONNX Runtime's
+	// reading of the attribute: the cell state itself is not clipped); a
+	// clipped pre-activation passes no gradient. clipped records which.
+	clipOn := c.n.HasAttr("clip")
+	clipV := T(c.n.Float("clip", 0))
+	var clipped [][]bool
+	if clipOn {
+		clipped = make([][]bool, D)
+		for d := range clipped {
+			clipped[d] = make([]bool, Tn*N*G)
+		}
+	}
+	cl := func(d, i int, v T) T {
+		if !clipOn {
+			return v
+		}
+		m := v > clipV || v < -clipV
+		clipped[d][i] = m
+		if m {
+			return max(-clipV, min(clipV, v))
+		}
+		return v
+	}
+	// passes zeroes the gradient of a clipped pre-activation
+	passes := func(d, i int, g T) T {
+		if clipOn && clipped[d][i] {
+			return 0
+		}
+		return g
 	}
 	// peephole weights of direction d for unit k (0 without P), order i, o, f
 	pw := func(d, gate, k int) T {
@@ -183,13 +213,14 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 				ct, tct, ht := s.cs[t*NH:(t+1)*NH], s.tc[t*NH:(t+1)*NH], hAt(d, t)
 				for n := 0; n < N; n++ {
 					zr := z[n*G : (n+1)*G]
+					at := (t*N + n) * G // this row's offset in clipped
 					for k := 0; k < H; k++ {
 						cp := cPrev[n*H+k]
-						ig := T(sigmoid64(float64(zr[k] + pw(d, 0, k)*cp)))
-						fg := T(sigmoid64(float64(zr[2*H+k] + pw(d, 2, k)*cp)))
-						cg := T(math.Tanh(float64(zr[3*H+k])))
+						ig := T(sigmoid64(float64(cl(d, at+k, zr[k]+pw(d, 0, k)*cp))))
+						fg := T(sigmoid64(float64(cl(d, at+2*H+k, zr[2*H+k]+pw(d, 2, k)*cp))))
+						cg := T(math.Tanh(float64(cl(d, at+3*H+k, zr[3*H+k]))))
 						cv := fg*cp + ig*cg
-						og := T(sigmoid64(float64(zr[H+k] + pw(d, 1, k)*cv)))
+						og := T(sigmoid64(float64(cl(d, at+H+k, zr[H+k]+pw(d, 1, k)*cv))))
 						zr[k], zr[H+k], zr[2*H+k], zr[3*H+k] = ig, og, fg, cg
 						tc := T(math.Tanh(float64(cv)))
 						ct[n*H+k], tct[n*H+k] = cv, tc
@@ -262,12 +293,13 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 						}
 						ig, og, fg, cg := ar[k], ar[H+k], ar[2*H+k], ar[3*H+k]
 						tc := tct[j]
-						dzo := dh * tc * og * (1 - og)
+						at := (t*N + n) * G
+						dzo := passes(d, at+H+k, dh*tc*og*(1-og))
 						dc := s.dc[j] + dh*og*(1-tc*tc) + dzo*pw(d, 1, k)
-						dzr[k] = dc * cg * ig * (1 - ig)
+						dzr[k] = passes(d, at+k, dc*cg*ig*(1-ig))
 						dzr[H+k] = dzo
-						dzr[2*H+k] = dc * cPrev[j] * fg * (1 - fg)
-						dzr[3*H+k] = dc * ig * (1 - cg*cg)
+						dzr[2*H+k] = passes(d, at+2*H+k, dc*cPrev[j]*fg*(1-fg))
+						dzr[3*H+k] = passes(d, at+3*H+k, dc*ig*(1-cg*cg))
 						s.dc[j] = dc*fg + dzr[k]*pw(d, 0, k) + dzr[2*H+k]*pw(d, 2, k)
 						if peep != nil && peep.g != nil {
 							pg := peep.g[d*3*H:]

@@ -136,46 +136,51 @@ func TestPackedLSTMExport(t *testing.T) {
 	}
 }
 
-// LSTM with peepholes against a float64 implementation of the ONNX
-// specification (testdata/exec/peephole/make_peephole.py, which also
-// confirms it with ONNX Runtime: 9.4e-8 max abs difference, float32 there);
-// PyTorch has no peephole LSTM. Same inputs in float64 on both sides:
-// 1e-12 relative covers summation order; a misplaced peephole term is O(1).
-func TestLSTMPeepholes(t *testing.T) {
-	m, err := onnxio.ReadFile("../testdata/exec/peephole/lstm_peephole.onnx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := loadRef64(t, "../peephole/lstm_peephole")
-	e, err := compileEngine[float64](m, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string][]int{"X": {5, 2, 4}, "h0": {2, 2, 3}, "c0": {2, 2, 3}}
-	var shapes [][]int
-	var kinds []kind
-	for _, v := range e.inputs {
-		shapes, kinds = append(shapes, names[v.Name]), append(kinds, kFloat)
-	}
-	p, err := e.planFor(shapes, kinds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, v := range e.inputs {
-		copy(p.inputs[i].f, ref.get(t, map[string]string{"X": "x", "h0": "h0", "c0": "c0"}[v.Name]))
-	}
-	if err := e.run(p, Eval); err != nil {
-		t.Fatal(err)
-	}
-	for i, k := range []string{"y", "y_h", "y_c"} {
-		want := ref.get(t, k)
-		var d, s float64
-		for j, v := range want {
-			d = math.Max(d, math.Abs(p.outputs[i].f[j]-v))
-			s = math.Max(s, math.Abs(v))
+// LSTM with peepholes, and with peepholes and clip, against a float64
+// implementation of the ONNX specification (testdata/exec/peephole/
+// make_peephole.py, which also confirms it with ONNX Runtime: ≤ 2.2e-7
+// max abs difference, float32 there; clip bounds every gate's
+// pre-activation, peephole term included, not the cell state, as ONNX
+// Runtime computes). PyTorch has neither. Same inputs in float64 on both
+// sides: 1e-12 relative covers summation order; a misplaced peephole term
+// or clip is O(1).
+func TestLSTMPeepholesAndClip(t *testing.T) {
+	for _, name := range []string{"lstm_peephole", "lstm_clip"} {
+		m, err := onnxio.ReadFile("../testdata/exec/peephole/" + name + ".onnx")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if d > 1e-12*s {
-			t.Errorf("%s: max error %.3g (scale %.3g)", k, d, s)
+		ref := loadRef64(t, "../peephole/"+name)
+		e, err := compileEngine[float64](m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string][]int{"X": {5, 2, 4}, "h0": {2, 2, 3}, "c0": {2, 2, 3}}
+		var shapes [][]int
+		var kinds []kind
+		for _, v := range e.inputs {
+			shapes, kinds = append(shapes, names[v.Name]), append(kinds, kFloat)
+		}
+		p, err := e.planFor(shapes, kinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range e.inputs {
+			copy(p.inputs[i].f, ref.get(t, map[string]string{"X": "x", "h0": "h0", "c0": "c0"}[v.Name]))
+		}
+		if err := e.run(p, Eval); err != nil {
+			t.Fatal(err)
+		}
+		for i, k := range []string{"y", "y_h", "y_c"} {
+			want := ref.get(t, k)
+			var d, s float64
+			for j, v := range want {
+				d = math.Max(d, math.Abs(p.outputs[i].f[j]-v))
+				s = math.Max(s, math.Abs(v))
+			}
+			if d > 1e-12*s {
+				t.Errorf("%s %s: max error %.3g (scale %.3g)", name, k, d, s)
+			}
 		}
 	}
 }

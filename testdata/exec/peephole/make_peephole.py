@@ -3,6 +3,10 @@
 
     /usr/bin/python3 testdata/exec/peephole/make_peephole.py [--ort DIR]
 
+Also lstm_clip.onnx/.npz: the same with clip=1.0 (and larger weights, so that it bites), clip applied
+to every gate's pre-activation, peephole term included, the cell state not clipped (what ONNX Runtime
+computes).
+
 Writes lstm_peephole.onnx (one bidirectional LSTM node, opset 13, hidden 3, input 4, weights W, R, B, P
 as initializers, X [5, 2, 4] and initial states as graph inputs) and lstm_peephole.npz with the inputs
 and Y, Y_h, Y_c computed by a float64 numpy implementation of the ONNX specification:
@@ -28,7 +32,7 @@ def sig(v):
     return 1 / (1 + np.exp(-v))
 
 
-def reference(x, W, R, B, P, h0, c0):
+def reference(x, W, R, B, P, h0, c0, clip=None):
     ys, hs, cs = [], [], []
     for d in range(D):
         h, c = h0[d], c0[d]
@@ -38,9 +42,10 @@ def reference(x, W, R, B, P, h0, c0):
         for t in (range(T) if d == 0 else reversed(range(T))):
             z = x[t] @ W[d].T + h @ R[d].T + bias
             zi, zo, zf, zc = (z[:, k * H:(k + 1) * H] for k in range(4))
-            i, f, g = sig(zi + Pi * c), sig(zf + Pf * c), np.tanh(zc)
+            cl = (lambda v: np.clip(v, -clip, clip)) if clip else (lambda v: v)
+            i, f, g = sig(cl(zi + Pi * c)), sig(cl(zf + Pf * c)), np.tanh(cl(zc))
             c = f * c + i * g
-            o = sig(zo + Po * c)
+            o = sig(cl(zo + Po * c))
             h = o * np.tanh(c)
             out[t] = h
         ys.append(np.stack(out))
@@ -50,12 +55,20 @@ def reference(x, W, R, B, P, h0, c0):
 
 
 def main():
+    build("lstm_peephole", None)
+    build("lstm_clip", 1.0)
+
+
+def build(name, clip):
     rng = np.random.default_rng(2024)
     f32 = lambda *s: rng.standard_normal(s).astype(np.float32)
     W, R, B, P = f32(D, 4 * H, I) * 0.5, f32(D, 4 * H, H) * 0.5, f32(D, 8 * H) * 0.3, f32(D, 3 * H)
     x, h0, c0 = f32(T, N, I), f32(D, N, H), f32(D, N, H)
+    if clip:  # large enough pre-activations that the clip matters
+        W, R, B = W * 4, R * 4, B + 2
+    kw = {"clip": clip} if clip else {}
     node = helper.make_node("LSTM", ["X", "W", "R", "B", "", "h0", "c0", "P"], ["Y", "Y_h", "Y_c"],
-                            hidden_size=H, direction="bidirectional")
+                            hidden_size=H, direction="bidirectional", **kw)
     g = helper.make_graph([node], "lstm_peephole",
                           [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, N, I]),
                            helper.make_tensor_value_info("h0", TensorProto.FLOAT, [D, N, H]),
@@ -67,10 +80,10 @@ def main():
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_peephole.py")
     m.ir_version = 8
     onnx.checker.check_model(m)
-    onnx.save(m, os.path.join(HERE, "lstm_peephole.onnx"))
+    onnx.save(m, os.path.join(HERE, name + ".onnx"))
     d64 = lambda a: a.astype(np.float64)
-    y, yh, yc = reference(d64(x), d64(W), d64(R), d64(B), d64(P), d64(h0), d64(c0))
-    np.savez_compressed(os.path.join(HERE, "lstm_peephole.npz"), x=d64(x), h0=d64(h0), c0=d64(c0), y=y, y_h=yh, y_c=yc)
+    y, yh, yc = reference(d64(x), d64(W), d64(R), d64(B), d64(P), d64(h0), d64(c0), clip)
+    np.savez_compressed(os.path.join(HERE, name + ".npz"), x=d64(x), h0=d64(h0), c0=d64(c0), y=y, y_h=yh, y_c=yc)
     if "--ort" in sys.argv:
         ort = sys.argv[sys.argv.index("--ort") + 1]
         tmp = "/tmp/lstm_peephole_ort"
@@ -85,11 +98,11 @@ const ort = require('onnxruntime-node'); const fs = require('fs');
     return new ort.Tensor('float32', new Float32Array(b.buffer, b.byteOffset, b.length / 4), dims); };
   const r = await s.run({X: rd('X', [%d, %d, %d]), h0: rd('h0', [%d, %d, %d]), c0: rd('c0', [%d, %d, %d])});
   for (const k of ['Y', 'Y_h', 'Y_c']) fs.writeFileSync('%s/' + k + '.out', Buffer.from(r[k].data.buffer, r[k].data.byteOffset, r[k].data.byteLength));
-})();""" % (os.path.join(HERE, "lstm_peephole.onnx"), tmp, T, N, I, D, N, H, D, N, H, tmp)
+})();""" % (os.path.join(HERE, name + ".onnx"), tmp, T, N, I, D, N, H, D, N, H, tmp)
         subprocess.run(["node", "-e", js], check=True, env=dict(os.environ, NODE_PATH=ort))
         for k, ref in (("Y", y), ("Y_h", yh), ("Y_c", yc)):
             got = np.fromfile(os.path.join(tmp, k + ".out"), dtype=np.float32).reshape(ref.shape)
-            print("ONNX Runtime vs reference %s: max abs diff %.2e" % (k, np.abs(got - ref).max()))
+            print("%s: ONNX Runtime vs reference %s: max abs diff %.2e" % (name, k, np.abs(got - ref).max()))
 
 
 if __name__ == "__main__":
