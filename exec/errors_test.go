@@ -20,8 +20,8 @@ func TestUnsupportedOpsListedTogether(t *testing.T) {
 	y = b.g.AddNode("NonMaxSuppression", "nms_b", []*ir.Value{y}, 1).Outputs[0]
 	fg := b.g.AddNode("FusedGemm", "fused", []*ir.Value{y}, 1)
 	fg.Domain = "com.microsoft"
-	l := b.g.AddNode("LSTM", "lstm_clip", []*ir.Value{fg.Outputs[0], b.param("W", 1, 8, 3), b.param("R", 1, 8, 2)}, 1,
-		ir.IntAttr("hidden_size", 2), ir.FloatAttr("clip", 3))
+	l := b.g.AddNode("LSTM", "lstm_coupled", []*ir.Value{fg.Outputs[0], b.param("W", 1, 8, 3), b.param("R", 1, 8, 2)}, 1,
+		ir.IntAttr("hidden_size", 2), ir.IntAttr("input_forget", 1))
 	b.out(l.Outputs[0])
 	_, err := Compile(b.model(), Options{})
 	var ue *UnsupportedError
@@ -32,7 +32,7 @@ func TestUnsupportedOpsListedTogether(t *testing.T) {
 		t.Errorf("%d unsupported kinds, want 3: %v", len(ue.Ops), ue.Ops)
 	}
 	msg := err.Error()
-	for _, want := range []string{"NonMaxSuppression: nms_a, nms_b", "com.microsoft.FusedGemm: fused", "LSTM (clip): lstm_clip"} {
+	for _, want := range []string{"NonMaxSuppression: nms_a, nms_b", "com.microsoft.FusedGemm: fused", "LSTM (input_forget=1): lstm_coupled"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not contain %q", msg, want)
 		}
