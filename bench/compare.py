@@ -15,6 +15,8 @@ Workloads (identical on both sides):
     BenchmarkTrainStep against the testdata/models fixtures as make_fixtures.py builds them;
   * inference (eval mode; torch under no_grad) of the ResNet-18 and MobileNetV2 fixtures at
     batch 1 and 32 -- exec/bench_test.go's BenchmarkPredict;
+  * peak RSS of a process training one workload for 5 steps (once, after the rounds; the Go
+    test binary against python3 with torch imported);
   * SGEMM C = op(A) op(B) on the nets' shapes, all four transpose combinations among them --
     exec/bench_test.go's BenchmarkSGEMM (package sgemm, and gonum's Sgemm, the fallback)
     against torch.mm on transposed views where op is a transpose.
@@ -139,6 +141,47 @@ def torch_percore_worker(a):
     print(json.dumps(out))
 
 
+def torch_rss_worker(a):
+    """Five training steps of one workload (a.rss_workload) in this process, for its peak RSS."""
+    import numpy as np
+    import torch
+    sys.path.insert(0, os.path.join(ROOT, "testdata"))
+    import make_fixtures as fx
+    torch.set_num_threads(2)
+    name, fixture, shape, batch = [w for w in TRAIN if w[0] == a.rss_workload][0]
+    model = fx.build(fixture)[0].train()
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.standard_normal([batch] + shape).astype(np.float32))
+    y = torch.from_numpy(rng.integers(0, 10, batch))
+    opt = torch.optim.Adam(model.parameters())
+    lossf = torch.nn.CrossEntropyLoss()
+    for _ in range(5):
+        opt.zero_grad()
+        lossf(model(x), y).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+
+def peak_rss(cmd, cwd, env=None):
+    """Runs cmd as a child and returns its peak resident set in MiB (wait4's ru_maxrss)."""
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    if status != 0:
+        sys.exit("%s failed: %s" % (" ".join(cmd), p.stderr.read().decode()))
+    return ru.ru_maxrss / 1024
+
+
+def rss_table(bins):
+    print()
+    print("peak RSS of a process that trains one workload (5 steps; MiB)")
+    print("%-16s %10s %10s %8s" % ("", "nnkit", "torch", "ratio"))
+    for name, _, _, _ in TRAIN:
+        g = peak_rss([bins["train"], "-test.run", "^$", "-test.bench", "TrainStep/%s$" % name, "-test.benchtime", "5x"],
+                     os.path.join(ROOT, "train"))
+        t = peak_rss([sys.executable, os.path.abspath(__file__), "--torch-rss", name], ROOT)
+        print("%-16s %10.0f %10.0f %7.2fx" % (name, g, t, g / t))
+
+
 def torch_round(a, policy, percore=False):
     env = dict(os.environ)
     env.pop("OMP_WAIT_POLICY", None)
@@ -195,7 +238,10 @@ def main():
     ap.add_argument("--only", choices=["train", "gemm"])
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-percore", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--torch-rss", dest="rss_workload", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.rss_workload:
+        return torch_rss_worker(a)
     if a.torch_worker:
         return torch_worker(a)
     if a.torch_percore:
@@ -246,6 +292,8 @@ def main():
             k = "predict/" + name
             g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
             print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
+    if a.only in (None, "train"):
+        rss_table(bins)
     if a.only in (None, "gemm"):
         print()
         print("%-16s %6s %6s %6s %2s%2s %10s %10s %10s %8s %8s" % ("SGEMM GFLOPS", "m", "n", "k", "tA", "tB", "nnkit", "gonum", "torch.mm", "nnkit/t", "gonum/t"))
