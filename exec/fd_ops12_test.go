@@ -121,6 +121,10 @@ func fdIssue12Cases() []fdCase {
 		rnn("GRU bidirectional linear_before_reset=0 no bias", "GRU", "bidirectional", 2, 3, false, true),
 		rnn("RNN tanh forward", "RNN", "forward", 1, 1, true, true),
 		rnn("RNN relu bidirectional", "RNN", "bidirectional", 2, 1, true, true, &ir.Attribute{Name: "activations", Type: ir.AttrStrings, Strings: [][]byte{[]byte("Relu"), []byte("Relu")}}),
+		rnn("GRU clip=0.7 linear_before_reset=1", "GRU", "forward", 1, 3, true, true, lbr, ir.FloatAttr("clip", 0.7)),
+		rnn("GRU clip=0.7 linear_before_reset=0", "GRU", "reverse", 1, 3, true, true, ir.FloatAttr("clip", 0.7)),
+		rnn("RNN tanh clip=1.5", "RNN", "reverse", 1, 1, true, true, ir.FloatAttr("clip", 1.5)),
+		rnn("RNN relu clip=1.5 bidirectional", "RNN", "bidirectional", 2, 1, true, true, ir.FloatAttr("clip", 1.5), &ir.Attribute{Name: "activations", Type: ir.AttrStrings, Strings: [][]byte{[]byte("Relu"), []byte("Relu")}}),
 	)
 	idx := func(b *gb, name string, dims []int64, v ...int64) *ir.Value {
 		return b.g.AddInitializer(ir.NewInt64(name, dims, v))

@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"errors"
 	"fmt"
 	"math"
 
@@ -76,8 +75,8 @@ func checkGRU(n *ir.Node, _ int64) error {
 			}
 		}
 	}
-	if n.HasAttr("clip") {
-		return errors.New("clip")
+	if n.HasAttr("clip") && !(n.Float("clip", 0) > 0) {
+		return fmt.Errorf("clip=%v (must be positive)", n.Float("clip", 0))
 	}
 	return nil
 }
@@ -199,6 +198,35 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 		return h0.f[d*NH : (d+1)*NH]
 	}
 	relu := func(d int) bool { return !gru && acts[d] == "Relu" }
+	// clip bounds the input of every activation (z, r, h̃; RNN's f) to
+	// [−clip, clip], as ONNX Runtime computes; a clipped input passes no
+	// gradient. clipped[d][(t·N+n)·G+gate·H+k] records which.
+	clipOn := c.n.HasAttr("clip")
+	clipV := T(c.n.Float("clip", 0))
+	var clipped [][]bool
+	if clipOn {
+		clipped = make([][]bool, D)
+		for d := range clipped {
+			clipped[d] = make([]bool, Tn*N*G)
+		}
+	}
+	cl := func(d, i int, v T) T {
+		if !clipOn {
+			return v
+		}
+		m := v > clipV || v < -clipV
+		clipped[d][i] = m
+		if m {
+			return max(-clipV, min(clipV, v))
+		}
+		return v
+	}
+	passes := func(d, i int, g T) T {
+		if clipOn && clipped[d][i] {
+			return 0
+		}
+		return g
+	}
 	c.fwd = func(*runCtx) error {
 		if seqLens != nil {
 			for _, l := range seqLens.i {
@@ -240,7 +268,7 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 					for n := 0; n < N; n++ {
 						ar, rr := a[n*G:(n+1)*G], s.rec[n*G:(n+1)*G]
 						for k := 0; k < H; k++ {
-							v := ar[k] + rr[k]
+							v := cl(d, (t*N+n)*G+k, ar[k]+rr[k])
 							if relu(d) {
 								v = max(v, 0)
 							} else {
@@ -256,9 +284,10 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 				aux := s.aux[t*NH : (t+1)*NH]
 				for n := 0; n < N; n++ {
 					ar, rr := a[n*G:(n+1)*G], s.rec[n*G:(n+1)*G]
+					at := (t*N + n) * G
 					for k := 0; k < H; k++ {
-						ar[k] = T(sigmoid64(float64(ar[k] + rr[k])))
-						ar[H+k] = T(sigmoid64(float64(ar[H+k] + rr[H+k])))
+						ar[k] = T(sigmoid64(float64(cl(d, at+k, ar[k]+rr[k]))))
+						ar[H+k] = T(sigmoid64(float64(cl(d, at+H+k, ar[H+k]+rr[H+k]))))
 					}
 				}
 				if lbr {
@@ -266,7 +295,7 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 						ar, rr := a[n*G:(n+1)*G], s.rec[n*G:(n+1)*G]
 						for k := 0; k < H; k++ {
 							aux[n*H+k] = rr[2*H+k]
-							ar[2*H+k] = T(math.Tanh(float64(ar[2*H+k] + ar[H+k]*rr[2*H+k])))
+							ar[2*H+k] = T(math.Tanh(float64(cl(d, (t*N+n)*G+2*H+k, ar[2*H+k]+ar[H+k]*rr[2*H+k]))))
 						}
 					}
 				} else {
@@ -284,7 +313,7 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 							if rb != nil {
 								v += rb[2*H+k]
 							}
-							ar[2*H+k] = T(math.Tanh(float64(v)))
+							ar[2*H+k] = T(math.Tanh(float64(cl(d, (t*N+n)*G+2*H+k, v))))
 						}
 					}
 				}
@@ -367,6 +396,7 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 							} else {
 								da = s.dh[j] * (1 - v*v)
 							}
+							da = passes(d, (t*N+n)*G+k, da)
 							dz[n*G+k], s.drec[n*G+k] = da, da
 						}
 					}
@@ -402,13 +432,14 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 						dH := s.dh[j]
 						z, r, hh := ar[k], ar[H+k], ar[2*H+k]
 						s.tmp[j] = dH * z
-						dah := dH * (1 - z) * (1 - hh*hh)
-						daz := dH * (hPrev[j] - hh) * z * (1 - z)
+						at := (t*N + n) * G
+						dah := passes(d, at+2*H+k, dH*(1-z)*(1-hh*hh))
+						daz := passes(d, at+k, dH*(hPrev[j]-hh)*z*(1-z))
 						dzr[k], drr[k] = daz, daz
 						dzr[2*H+k] = dah
 						if lbr {
 							dr := dah * aux[j]
-							dzr[H+k] = dr * r * (1 - r)
+							dzr[H+k] = passes(d, at+H+k, dr*r*(1-r))
 							drr[H+k] = dzr[H+k]
 							drr[2*H+k] = dah * r
 						}
@@ -422,7 +453,7 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 						for k := 0; k < H; k++ {
 							j := n*H + k
 							r := ar[H+k]
-							dzr[H+k] = s.dh[j] * hPrev[j] * r * (1 - r)
+							dzr[H+k] = passes(d, (t*N+n)*G+H+k, s.dh[j]*hPrev[j]*r*(1-r))
 							drr[H+k] = dzr[H+k]
 							s.tmp[j] += s.dh[j] * r
 						}

@@ -7,6 +7,9 @@ Also lstm_clip.onnx/.npz: the same with clip=1.0 (and larger weights, so that it
 to every gate's pre-activation, peephole term included, the cell state not clipped (what ONNX Runtime
 computes).
 
+And gru_clip, gru_clip_lbr0 (linear_before_reset 0) and rnn_clip (tanh): forward, clip=0.9 applied to the
+input of every activation (z, r, h; f for RNN), as ONNX Runtime computes.
+
 Writes lstm_peephole.onnx (one bidirectional LSTM node, opset 13, hidden 3, input 4, weights W, R, B, P
 as initializers, X [5, 2, 4] and initial states as graph inputs) and lstm_peephole.npz with the inputs
 and Y, Y_h, Y_c computed by a float64 numpy implementation of the ONNX specification:
@@ -57,6 +60,72 @@ def reference(x, W, R, B, P, h0, c0, clip=None):
 def main():
     build("lstm_peephole", None)
     build("lstm_clip", 1.0)
+    for name, op, lbr in (("gru_clip", "GRU", 1), ("gru_clip_lbr0", "GRU", 0), ("rnn_clip", "RNN", 0)):
+        build_gru_rnn(name, op, lbr, 0.9)
+
+
+def gru_rnn_reference(op, lbr, x, W, R, B, clip):
+    """Forward GRU (z, r, h) or tanh RNN with every activation's input clipped to [-clip, clip]."""
+    G = W.shape[1] // H
+    cl = lambda v: np.clip(v, -clip, clip)
+    h = np.zeros((N, H))
+    wb, rb = B[0, :G * H], B[0, G * H:]
+    ys = []
+    for t in range(T):
+        xa = x[t] @ W[0].T + wb
+        if op == "RNN":
+            h = np.tanh(cl(xa + h @ R[0].T + rb))
+        else:
+            z = sig(cl(xa[:, :H] + h @ R[0, :H].T + rb[:H]))
+            r = sig(cl(xa[:, H:2 * H] + h @ R[0, H:2 * H].T + rb[H:2 * H]))
+            if lbr:
+                hh = np.tanh(cl(xa[:, 2 * H:] + r * (h @ R[0, 2 * H:].T + rb[2 * H:])))
+            else:
+                hh = np.tanh(cl(xa[:, 2 * H:] + (r * h) @ R[0, 2 * H:].T + rb[2 * H:]))
+            h = (1 - z) * hh + z * h
+        ys.append(h)
+    return np.stack(ys)[:, None], h[None]
+
+
+def build_gru_rnn(name, op, lbr, clip):
+    """GRU/RNN with clip: what ONNX Runtime computes (checked with --ort)."""
+    rng = np.random.default_rng(3)
+    G = {"GRU": 3, "RNN": 1}[op]
+    W = (rng.standard_normal((1, G * H, I)) * 3).astype(np.float32)
+    R = (rng.standard_normal((1, G * H, H)) * 3).astype(np.float32)
+    B = (rng.standard_normal((1, 2 * G * H)) + 1).astype(np.float32)
+    x = (rng.standard_normal((T, N, I)) * 2).astype(np.float32)
+    kw = dict(hidden_size=H, clip=clip)
+    if op == "GRU":
+        kw["linear_before_reset"] = lbr
+    node = helper.make_node(op, ["X", "W", "R", "B"], ["Y", "Y_h"], **kw)
+    g = helper.make_graph([node], name, [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, N, I])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [T, 1, N, H]),
+                           helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, [1, N, H])],
+                          [numpy_helper.from_array(a, n) for a, n in ((W, "W"), (R, "R"), (B, "B"))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_peephole.py")
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(HERE, name + ".onnx"))
+    d64 = lambda a: a.astype(np.float64)
+    y, yh = gru_rnn_reference(op, lbr, d64(x), d64(W), d64(R), d64(B), float(np.float32(clip)))  # as the file stores it
+    np.savez_compressed(os.path.join(HERE, name + ".npz"), x=d64(x), y=y, y_h=yh)
+    if "--ort" in sys.argv:
+        ort = sys.argv[sys.argv.index("--ort") + 1]
+        tmp = "/tmp/lstm_peephole_ort"
+        os.makedirs(tmp, exist_ok=True)
+        x.tofile(os.path.join(tmp, "X.bin"))
+        js = """
+const ort = require('onnxruntime-node'); const fs = require('fs');
+(async () => {
+  const s = await ort.InferenceSession.create('%s');
+  const b = fs.readFileSync('%s/X.bin');
+  const r = await s.run({X: new ort.Tensor('float32', new Float32Array(b.buffer, b.byteOffset, b.length / 4), [%d, %d, %d])});
+  fs.writeFileSync('%s/Y.out', Buffer.from(r.Y.data.buffer, r.Y.data.byteOffset, r.Y.data.byteLength));
+})();""" % (os.path.join(HERE, name + ".onnx"), tmp, T, N, I, tmp)
+        subprocess.run(["node", "-e", js], check=True, env=dict(os.environ, NODE_PATH=ort))
+        got = np.fromfile(os.path.join(tmp, "Y.out"), dtype=np.float32).reshape(y.shape)
+        print("%s: ONNX Runtime vs reference Y: max abs diff %.2e" % (name, np.abs(got - y).max()))
 
 
 def build(name, clip):
