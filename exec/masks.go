@@ -1,6 +1,10 @@
 package exec
 
-import "math"
+import (
+	"math"
+
+	"github.com/nnkit/nnkit/exec/internal/vec"
+)
 
 // Branch-free kernels for the activations on the hot path. Their
 // conditions depend on the sign of random data, so a branch would be
@@ -26,13 +30,7 @@ func reluBwd[T Float](x, dy, dx []T) {
 	reluBwd64(asF64(x), asF64(dy), asF64(dx))
 }
 
-func reluBwd32(x, dy, dx []float32) {
-	x, dy = x[:len(dx)], dy[:len(dx)]
-	for i, v := range x {
-		keep := -b2u(v > 0)
-		dx[i] += math.Float32frombits(math.Float32bits(dy[i]) & keep)
-	}
-}
+func reluBwd32(x, dy, dx []float32) { vec.ReluGrad(dx, dy, x) }
 
 func reluBwd64(x, dy, dx []float64) {
 	x, dy = x[:len(dx)], dy[:len(dx)]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/nnkit/nnkit/exec/internal/vec"
 	"github.com/nnkit/nnkit/ir"
 )
 
@@ -168,6 +169,10 @@ func unaryFwd[T Float](op uop, x, y []T, a, b T) {
 	y = y[:len(x)]
 	switch op {
 	case uRelu:
+		if is32[T]() {
+			vec.Relu(asF32(y), asF32(x))
+			return
+		}
 		for i, v := range x {
 			y[i] = max(v, 0) // NaN stays NaN
 		}

@@ -67,3 +67,37 @@ func BNGrad(gx, d, x []float32, k1, k2, k3, mu float32) {
 		gx[i] += float32(k1 * float32(float32(d[i]-k2)-t))
 	}
 }
+
+// Relu sets y[i] = max(x[i], 0) with Go's max: NaN stays NaN, −0 gives +0.
+func Relu(y, x []float32) {
+	y = y[:len(x)]
+	body := 0
+	if haveAVX2 {
+		body = len(x) &^ 7
+		if body > 0 {
+			reluAVX2(body, &y[0], &x[0])
+		}
+	}
+	for i := body; i < len(x); i++ {
+		y[i] = max(x[i], 0)
+	}
+}
+
+// ReluGrad adds dy[i] to dx[i] where x[i] > 0 (and +0 elsewhere).
+func ReluGrad(dx, dy, x []float32) {
+	dy, x = dy[:len(dx)], x[:len(dx)]
+	body := 0
+	if haveAVX2 {
+		body = len(dx) &^ 7
+		if body > 0 {
+			reluGradAVX2(body, &dx[0], &dy[0], &x[0])
+		}
+	}
+	for i := body; i < len(dx); i++ {
+		var d float32
+		if x[i] > 0 {
+			d = dy[i]
+		}
+		dx[i] += d
+	}
+}

@@ -12,6 +12,12 @@ func shiftedSumsAVX2(n int, x *float32, k float64) (s, q float64)
 func centeredDotsAVX2(n int, d, x *float32, mu float64) (sd, sdx float64)
 
 //go:noescape
+func reluAVX2(n int, y, x *float32)
+
+//go:noescape
+func reluGradAVX2(n int, dx, dy, x *float32)
+
+//go:noescape
 func bnGradAVX2(n int, gx, d, x *float32, k *[4]float32)
 
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)

@@ -138,6 +138,52 @@ gradloop:
 	VZEROUPPER
 	RET
 
+// func reluAVX2(n int, y, x *float32)
+// n is a positive multiple of 8: y = x > 0 ? x : +0, and NaN where x is NaN.
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ y+8(FP), DI
+	MOVQ x+16(FP), SI
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+
+reluloop:
+	VMOVUPS (SI), Y0
+	VMAXPS Y7, Y0, Y1          // x > 0 ? x : +0 (+0 for NaN too)
+	VCMPPS $3, Y0, Y0, Y2      // unordered: x is NaN
+	VBLENDVPS Y2, Y0, Y1, Y1   // NaN lanes take x
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ reluloop
+	VZEROUPPER
+	RET
+
+// func reluGradAVX2(n int, dx, dy, x *float32)
+// n is a positive multiple of 8: dx += (x > 0 ? dy : +0).
+TEXT ·reluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ dx+8(FP), DX
+	MOVQ dy+16(FP), DI
+	MOVQ x+24(FP), SI
+	VXORPS Y7, Y7, Y7
+	SHRQ $3, CX
+
+relugradloop:
+	VMOVUPS (SI), Y0
+	VCMPPS $0x1e, Y7, Y0, Y1   // x > 0 (ordered, quiet)
+	VANDPS (DI), Y1, Y1
+	VADDPS (DX), Y1, Y1
+	VMOVUPS Y1, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ relugradloop
+	VZEROUPPER
+	RET
+
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX

@@ -66,3 +66,39 @@ func TestSums(t *testing.T) {
 		}
 	}
 }
+
+// Relu and its gradient match Go's max and the masked add bit for bit,
+// NaN, ±0 and ±Inf included.
+func TestRelu(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, n := range lengths {
+		x, dy, dx := randVec(rng, n), randVec(rng, n), randVec(rng, n)
+		specials := []float32{nan, 0, float32(math.Copysign(0, -1)), inf, -inf, -nan}
+		for i := range x {
+			if i%5 == 0 {
+				x[i] = specials[(i/5)%len(specials)]
+			}
+		}
+		y := make([]float32, n)
+		Relu(y, x)
+		for i := range x {
+			if want := max(x[i], 0); math.Float32bits(y[i]) != math.Float32bits(want) && !(want != want && y[i] != y[i]) {
+				t.Fatalf("n=%d Relu(%v) = %v, want %v", n, x[i], y[i], want)
+			}
+		}
+		d2 := append([]float32(nil), dx...)
+		ReluGrad(dx, dy, x)
+		for i := range x {
+			want := d2[i]
+			if x[i] > 0 {
+				want += dy[i]
+			} else {
+				want += 0
+			}
+			if math.Float32bits(dx[i]) != math.Float32bits(want) {
+				t.Fatalf("n=%d ReluGrad at x=%v: %v, want %v", n, x[i], dx[i], want)
+			}
+		}
+	}
+}
