@@ -95,6 +95,10 @@ func fdIssue12Cases() []fdCase {
 			str("mode", "linear"), str("coordinate_transformation_mode", "align_corners")),
 		resize("Resize linear pytorch_half_pixel down", []int{1, 2, 6, 5}, nil, []int64{1, 2, 4, 1},
 			str("mode", "linear"), str("coordinate_transformation_mode", "pytorch_half_pixel")),
+		resize("Resize cubic half_pixel ×2 (bicubic, align_corners=False)", []int{1, 2, 3, 4}, []float32{1, 1, 2, 2}, nil,
+			str("mode", "cubic"), str("coordinate_transformation_mode", "half_pixel"), ir.FloatAttr("cubic_coeff_a", -0.75)),
+		resize("Resize cubic align_corners sizes", []int{2, 1, 4, 3}, nil, []int64{2, 1, 7, 5},
+			str("mode", "cubic"), str("coordinate_transformation_mode", "align_corners"), ir.FloatAttr("cubic_coeff_a", -0.5)),
 		resize("Resize nearest half_pixel round_prefer_ceil ×1.5 1-D", []int{2, 3, 4}, []float32{1, 1, 1.5}, nil,
 			str("mode", "nearest"), str("nearest_mode", "round_prefer_ceil")),
 	)

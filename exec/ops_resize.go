@@ -8,7 +8,7 @@ import (
 	"github.com/nnkit/nnkit/ir"
 )
 
-// Resize (opset 11+), modes nearest and linear, on any axes. Both modes
+// Resize (opset 11+), modes nearest, linear and cubic, on any axes. All
 // are separable, so the op runs as one 1-D pass per resized axis; each
 // pass maps output index j of the axis to source indices i0, i1 with
 // weights w0, w1 (nearest: one index, weight 1):
@@ -27,7 +27,9 @@ import (
 // linear clamps the coordinate to [0, in − 1] (PyTorch and ONNX Runtime
 // both do), i0 = ⌊x⌋, i1 = min(i0 + 1, in − 1), w1 = x − i0. nearest rounds
 // by nearest_mode (floor, ceil, round_prefer_floor, round_prefer_ceil) and
-// clamps the index.
+// clamps the index. cubic (PyTorch's bicubic) weighs the 4 taps ⌊x⌋−1 …
+// ⌊x⌋+2 by Keys' kernel with cubic_coeff_a (−0.75), reading indices
+// clamped to the edge.
 
 func registerResize[T Float](m map[string]opDef[T]) {
 	m["Resize"] = opDef[T]{plan: planResize[T], check: checkResize}
@@ -38,9 +40,12 @@ func checkResize(n *ir.Node, opset int64) error {
 		return errors.New("opset < 11 (export at opset 11 or later)")
 	}
 	switch mode := n.String("mode", "nearest"); mode {
-	case "nearest", "linear":
+	case "nearest", "linear", "cubic":
 	default:
 		return fmt.Errorf("mode=%q", mode)
+	}
+	if n.Int("exclude_outside", 0) != 0 {
+		return errors.New("exclude_outside=1")
 	}
 	switch ctm := n.String("coordinate_transformation_mode", "half_pixel"); ctm {
 	case "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric":
@@ -70,6 +75,8 @@ type resizePass[T Float] struct {
 	outer, in, out, inner int
 	i0, i1                []int
 	w0, w1                []T
+	cubic                 [][4]int // cubic: the 4 source indices and weights
+	cw                    [][4]T
 	buf, gbuf             []T // the pass's output (nil for the last pass: y)
 }
 
@@ -127,6 +134,19 @@ func planResize[T Float](c *nodeCtx[T]) error {
 	}
 	y := c.output(0, kFloat, outShape)
 	linear := c.n.String("mode", "nearest") == "linear"
+	cubic := c.n.String("mode", "nearest") == "cubic"
+	A := float64(c.n.Float("cubic_coeff_a", -0.75))
+	// Keys' cubic convolution kernel with parameter A
+	keys := func(x float64) float64 {
+		x = math.Abs(x)
+		if x <= 1 {
+			return ((A+2)*x-(A+3))*x*x + 1
+		}
+		if x < 2 {
+			return ((A*x-5*A)*x+8*A)*x - 4*A
+		}
+		return 0
+	}
 	ctm := c.n.String("coordinate_transformation_mode", "half_pixel")
 	nm := c.n.String("nearest_mode", "round_prefer_floor")
 	var passes []*resizePass[T]
@@ -153,6 +173,20 @@ func planResize[T Float](c *nodeCtx[T]) error {
 				}
 			case "asymmetric":
 				src = float64(j) / scales[ax]
+			}
+			if cubic {
+				// taps ⌊x⌋−1 … ⌊x⌋+2, read clamped to the edge (PyTorch's
+				// upsample_bicubic2d; the coordinate itself is not clamped)
+				if p.cubic == nil {
+					p.cubic, p.cw = make([][4]int, out), make([][4]T, out)
+				}
+				i0 := int(math.Floor(src))
+				f := src - float64(i0)
+				for k := 0; k < 4; k++ {
+					p.cubic[j][k] = min(max(i0-1+k, 0), in-1)
+					p.cw[j][k] = T(keys(f + 1 - float64(k)))
+				}
+				continue
 			}
 			if linear {
 				src = min(max(src, 0), float64(in-1))
@@ -248,6 +282,22 @@ func planResize[T Float](c *nodeCtx[T]) error {
 
 func (p *resizePass[T]) forward(x, y []T) {
 	in, out, inner := p.in, p.out, p.inner
+	if p.cubic != nil {
+		for o := 0; o < p.outer; o++ {
+			xs, ys := x[o*in*inner:(o+1)*in*inner], y[o*out*inner:(o+1)*out*inner]
+			for j := 0; j < out; j++ {
+				row := ys[j*inner : (j+1)*inner]
+				clear(row)
+				for k, i := range p.cubic[j] {
+					w, a := p.cw[j][k], xs[i*inner:(i+1)*inner]
+					for t := range row {
+						row[t] += w * a[t]
+					}
+				}
+			}
+		}
+		return
+	}
 	for o := 0; o < p.outer; o++ {
 		xs, ys := x[o*in*inner:(o+1)*in*inner], y[o*out*inner:(o+1)*out*inner]
 		for j := 0; j < out; j++ {
@@ -269,6 +319,21 @@ func (p *resizePass[T]) forward(x, y []T) {
 
 func (p *resizePass[T]) backward(dy, dx []T) {
 	in, out, inner := p.in, p.out, p.inner
+	if p.cubic != nil {
+		for o := 0; o < p.outer; o++ {
+			gx, gy := dx[o*in*inner:(o+1)*in*inner], dy[o*out*inner:(o+1)*out*inner]
+			for j := 0; j < out; j++ {
+				g := gy[j*inner : (j+1)*inner]
+				for k, i := range p.cubic[j] {
+					w, a := p.cw[j][k], gx[i*inner:(i+1)*inner]
+					for t, v := range g {
+						a[t] += w * v
+					}
+				}
+			}
+		}
+		return
+	}
 	for o := 0; o < p.outer; o++ {
 		gx, gy := dx[o*in*inner:(o+1)*in*inner], dy[o*out*inner:(o+1)*out*inner]
 		for j := 0; j < out; j++ {

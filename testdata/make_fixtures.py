@@ -307,6 +307,22 @@ class Conv3DNet(nn.Module):
         return self.fc(u.mean(dim=(2, 3, 4)))
 
 
+# bicubic_cnn: Conv(3,4,3,p1)-ReLU, then bicubic x2 (align_corners=False) + bicubic to (16,16)
+# (align_corners=True), Conv(4,4,3,p1), mean over H,W, Linear(4,10) on [N,3,8,8].
+class BicubicCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        u = (F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+             + F.interpolate(x, size=(16, 16), mode="bicubic", align_corners=True))
+        return self.fc(self.conv2(u).mean(dim=(2, 3)))
+
+
 # lstm_classifier: nn.LSTM(8,16,batch_first) over [N,6,8], last step via out[:, -1], Linear(16,10).
 class LSTMClassifier(nn.Module):
     def __init__(self):
@@ -474,6 +490,7 @@ FIXTURES = OrderedDict([
     ("gru_classifier", (GRUClassifier, [6, 8], {"opsets": [17]})),
     ("swin_tiny", (swin_tiny, [3, 32, 32], {"norm": True, "gzip": True})),
     ("conv3d_net", (Conv3DNet, [2, 8, 8, 8], {"norm": True, "opset15": True})),
+    ("bicubic_cnn", (BicubicCNN, [3, 8, 8], {"opsets": [11]})),
 ])
 
 

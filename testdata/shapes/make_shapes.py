@@ -202,7 +202,21 @@ def resize(x, scales, sizes, a):
             src = j / s
         else:
             raise NotImplementedError(ctm)
-        if mode == "linear":
+        if mode == "cubic":  # Keys' kernel, taps floor(x)-1 .. floor(x)+2 read clamped to the edge
+            A = a.get("cubic_coeff_a", -0.75)
+
+            def keys(d):
+                d = np.abs(d)
+                return np.where(d <= 1, ((A + 2) * d - (A + 3)) * d * d + 1,
+                                np.where(d < 2, ((A * d - 5 * A) * d + 8 * A) * d - 4 * A, 0.0))
+            i0 = np.floor(src).astype(np.int64)
+            f = src - i0
+            acc = 0
+            for k in range(4):
+                wk = keys(f + 1 - k).reshape([-1 if q == ax else 1 for q in range(x.ndim)])
+                acc = acc + np.take(y, np.clip(i0 - 1 + k, 0, n_in - 1), axis=ax) * wk
+            y = acc
+        elif mode == "linear":
             src = np.clip(src, 0, n_in - 1)
             i0 = np.floor(src).astype(np.int64)
             i1 = np.minimum(i0 + 1, n_in - 1)
