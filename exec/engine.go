@@ -55,6 +55,8 @@ type plan[T Float] struct {
 	grads   [][]T // activation gradients cleared before each Backward
 	bytes   int64 // memory reserved against the budget (see budget.go)
 	ready   bool  // gradient buffers allocated
+
+	clearGrads func(lo, hi int) // clears grads[lo:hi] on the pool; made once
 }
 
 type opDef[T Float] struct {
@@ -492,6 +494,11 @@ func (p *plan[T]) ensureGrads() {
 		t.g = make([]T, t.size)
 		p.grads = append(p.grads, t.g)
 	}
+	p.clearGrads = func(lo, hi int) {
+		for _, g := range p.grads[lo:hi] {
+			clear(g)
+		}
+	}
 	for _, t := range p.inputs {
 		add(t)
 	}
@@ -531,9 +538,7 @@ func (e *engine[T]) backward(seed func(i int, g []T)) error {
 	}
 	p := e.last
 	p.ensureGrads()
-	for _, g := range p.grads {
-		clear(g)
-	}
+	e.pool.run(len(p.grads), 1, p.clearGrads)
 	for i, t := range p.outputs {
 		if t.live {
 			seed(i, t.g)

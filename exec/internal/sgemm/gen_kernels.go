@@ -53,6 +53,8 @@ func main() {
 	}
 	fmt.Fprint(&s, transposeAsm)
 	fmt.Fprint(&s, copyRowsAsm)
+	fmt.Fprint(&s, copyShortRowsAsm)
+	fmt.Fprintf(&g, "\n//go:noescape\nfunc copyShortRows(rows int, src *float32, lds int, dst *float32, n int)\n")
 	fmt.Fprintf(&g, "\n//go:noescape\nfunc copyRows(rows int, src *float32, lds int, dst *float32, vecs int)\n")
 	fmt.Fprintf(&g, "\n//go:noescape\nfunc transpose8(blocks int, src *float32, lds int, dst *float32, ldd int)\n")
 	fmt.Fprintf(&s, `
@@ -240,6 +242,34 @@ loop_copyvec:
 	ADDQ R8, SI
 	DECQ CX
 	JNZ loop_copyrows
+	VZEROUPPER
+	RET
+`
+
+// copyShortRowsAsm: copyShortRows copies `rows` rows of n floats, 8 ≤ n ≤
+// 16, src rows lds elements apart, into dst back to back (n apart): the
+// first 8 and the last 8 of each row, overlapping, so nothing outside the
+// rows is read or written (packing a transposed A panel).
+const copyShortRowsAsm = `
+// func copyShortRows(rows int, src *float32, lds int, dst *float32, n int)
+TEXT ·copyShortRows(SB), NOSPLIT, $0-40
+	MOVQ rows+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ n+32(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ -32(R9), R10
+loop_copyshort:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R10*1), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (DI)(R10*1)
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ CX
+	JNZ loop_copyshort
 	VZEROUPPER
 	RET
 `

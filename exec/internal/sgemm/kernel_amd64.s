@@ -1859,6 +1859,28 @@ loop_copyvec:
 	VZEROUPPER
 	RET
 
+// func copyShortRows(rows int, src *float32, lds int, dst *float32, n int)
+TEXT ·copyShortRows(SB), NOSPLIT, $0-40
+	MOVQ rows+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ n+32(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ -32(R9), R10
+loop_copyshort:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R10*1), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (DI)(R10*1)
+	ADDQ R8, SI
+	ADDQ R9, DI
+	DECQ CX
+	JNZ loop_copyshort
+	VZEROUPPER
+	RET
+
 // func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 TEXT ·cpuid(SB), NOSPLIT, $0-24
 	MOVL leaf+0(FP), AX

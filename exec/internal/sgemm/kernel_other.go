@@ -10,3 +10,5 @@ func transpose8(blocks int, src *float32, lds int, dst *float32, ldd int) { pani
 var avx2Kernel, avx512Kernel *kernel
 
 func copyRows(rows int, src *float32, lds int, dst *float32, vecs int) { panic("unreachable") }
+
+func copyShortRows(rows int, src *float32, lds int, dst *float32, n int) { panic("unreachable") }

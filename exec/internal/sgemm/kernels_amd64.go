@@ -69,6 +69,9 @@ func avx51214x32(k int, a, b, c *float32, ldc int, alpha float32)
 var avx512Kernels = []func(k int, a, b, c *float32, ldc int, alpha float32){avx5121x32, avx5122x32, avx5123x32, avx5124x32, avx5125x32, avx5126x32, avx5127x32, avx5128x32, avx5129x32, avx51210x32, avx51211x32, avx51212x32, avx51213x32, avx51214x32}
 
 //go:noescape
+func copyShortRows(rows int, src *float32, lds int, dst *float32, n int)
+
+//go:noescape
 func copyRows(rows int, src *float32, lds int, dst *float32, vecs int)
 
 //go:noescape

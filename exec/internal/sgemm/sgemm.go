@@ -165,6 +165,11 @@ func packA(dst []float32, tA bool, a []float32, lda, i0, mcb, p0, kcb, mr int) {
 		d := dst[ir*kcb : ir*kcb+mm*kcb]
 		if tA {
 			// op(A)[i][p] = a[p*lda+i]: rows of a are contiguous in i
+			if hasAVX2FMA && mm >= 8 && mm <= 16 {
+				_ = a[(p0+kcb-1)*lda+i0+ir+mm-1] // copyShortRows stays inside a
+				copyShortRows(kcb, &a[p0*lda+i0+ir], lda, &d[0], mm)
+				continue
+			}
 			for p := 0; p < kcb; p++ {
 				src := a[(p0+p)*lda+i0+ir:]
 				copy(d[p*mm:p*mm+mm], src[:mm])
