@@ -111,6 +111,12 @@ func TestKill9NeverCorrupts(t *testing.T) {
 		}
 		good := source
 		lastCk := 0
+		// Kills land within the first quarter of a full run, so chains need
+		// several attempts, each killed at a different point. A run slowed
+		// down by a loaded machine may be killed before it checkpoints
+		// anything; each attempt that makes no progress widens the window by
+		// half, so every chain completes however slow the machine is.
+		window := float64(full) / 4
 		for {
 			attempts++
 			if attempts > 400 {
@@ -125,9 +131,7 @@ func TestKill9NeverCorrupts(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
-			// Kill within the first quarter of a full run: chains need several
-			// attempts, each killed at a different point.
-			delay := time.Duration(rng.Float64() * float64(full) / 4)
+			delay := time.Duration(rng.Float64() * window)
 			finished := false
 			select {
 			case err := <-done:
@@ -169,6 +173,7 @@ func TestKill9NeverCorrupts(t *testing.T) {
 				midCheckpoint++
 			}
 			epoch, saved := logProgress(t, log)
+			prevCk := lastCk
 			cb, err := os.ReadFile(filepath.Join(ck, checkpointName))
 			switch {
 			case errors.Is(err, os.ErrNotExist):
@@ -192,6 +197,11 @@ func TestKill9NeverCorrupts(t *testing.T) {
 					t.Fatalf("after kill %d: the run had finished epoch %d, the checkpoint holds epoch %d", kills, epoch, st.Epoch)
 				}
 				lastCk = st.Epoch
+			}
+			if lastCk > prevCk {
+				window = float64(full) / 4
+			} else {
+				window *= 1.5
 			}
 			if finished {
 				break
