@@ -171,14 +171,23 @@ def peak_rss(cmd, cwd, env=None):
     return ru.ru_maxrss / 1024
 
 
-def rss_table(bins):
-    print()
-    print("peak RSS of a process that trains one workload (5 steps; MiB)")
-    print("%-16s %10s %10s %8s" % ("", "nnkit", "torch", "ratio"))
+def measure_rss(bins):
+    """Peak RSS per training workload, nnkit and torch. Must run before this process imports torch:
+    a child's ru_maxrss also counts the parent's pages it shares between fork and exec."""
+    res = []
     for name, _, _, _ in TRAIN:
         g = peak_rss([bins["train"], "-test.run", "^$", "-test.bench", "TrainStep/%s$" % name, "-test.benchtime", "5x"],
                      os.path.join(ROOT, "train"))
         t = peak_rss([sys.executable, os.path.abspath(__file__), "--torch-rss", name], ROOT)
+        res.append((name, g, t))
+    return res
+
+
+def rss_table(res):
+    print()
+    print("peak RSS of a process that trains one workload (5 steps; MiB)")
+    print("%-16s %10s %10s %8s" % ("", "nnkit", "torch", "ratio"))
+    for name, g, t in res:
         print("%-16s %10.0f %10.0f %7.2fx" % (name, g, t, g / t))
 
 
@@ -256,6 +265,7 @@ def main():
                             capture_output=True, text=True).stdout
     m = re.search(r"kernel: (.*)", kernel)
 
+    rss = measure_rss(bins) if a.only in (None, "train") else []
     runs = {"default": [], "PASSIVE": [], "percore": [], "go": []}
     for r in range(a.rounds):
         runs["default"].append(torch_round(a, None))
@@ -292,8 +302,8 @@ def main():
             k = "predict/" + name
             g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
             print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
-    if a.only in (None, "train"):
-        rss_table(bins)
+    if rss:
+        rss_table(rss)
     if a.only in (None, "gemm"):
         print()
         print("%-16s %6s %6s %6s %2s%2s %10s %10s %10s %8s %8s" % ("SGEMM GFLOPS", "m", "n", "k", "tA", "tB", "nnkit", "gonum", "torch.mm", "nnkit/t", "gonum/t"))
