@@ -201,32 +201,8 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 	// clip bounds the input of every activation (z, r, h̃; RNN's f) to
 	// [−clip, clip], as ONNX Runtime computes; a clipped input passes no
 	// gradient. clipped[d][(t·N+n)·G+gate·H+k] records which.
-	clipOn := c.n.HasAttr("clip")
-	clipV := T(c.n.Float("clip", 0))
-	var clipped [][]bool
-	if clipOn {
-		clipped = make([][]bool, D)
-		for d := range clipped {
-			clipped[d] = make([]bool, Tn*N*G)
-		}
-	}
-	cl := func(d, i int, v T) T {
-		if !clipOn {
-			return v
-		}
-		m := v > clipV || v < -clipV
-		clipped[d][i] = m
-		if m {
-			return max(-clipV, min(clipV, v))
-		}
-		return v
-	}
-	passes := func(d, i int, g T) T {
-		if clipOn && clipped[d][i] {
-			return 0
-		}
-		return g
-	}
+	gc := newGateClip[T](c.n, D, Tn*N*G)
+	cl, passes := gc.clip, gc.pass
 	c.fwd = func(*runCtx) error {
 		if seqLens != nil {
 			for _, l := range seqLens.i {

@@ -107,33 +107,8 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 	// clip bounds every gate's pre-activation to [−clip, clip] (ONNX Runtime's
 	// reading of the attribute: the cell state itself is not clipped); a
 	// clipped pre-activation passes no gradient. clipped records which.
-	clipOn := c.n.HasAttr("clip")
-	clipV := T(c.n.Float("clip", 0))
-	var clipped [][]bool
-	if clipOn {
-		clipped = make([][]bool, D)
-		for d := range clipped {
-			clipped[d] = make([]bool, Tn*N*G)
-		}
-	}
-	cl := func(d, i int, v T) T {
-		if !clipOn {
-			return v
-		}
-		m := v > clipV || v < -clipV
-		clipped[d][i] = m
-		if m {
-			return max(-clipV, min(clipV, v))
-		}
-		return v
-	}
-	// passes zeroes the gradient of a clipped pre-activation
-	passes := func(d, i int, g T) T {
-		if clipOn && clipped[d][i] {
-			return 0
-		}
-		return g
-	}
+	gc := newGateClip[T](c.n, D, Tn*N*G)
+	cl, passes := gc.clip, gc.pass
 	// peephole weights of direction d for unit k (0 without P), order i, o, f
 	pw := func(d, gate, k int) T {
 		if peep == nil {
