@@ -253,13 +253,7 @@ func planConv[T Float](c *nodeCtx[T]) error {
 	back := func(s *scratch, n int, serial bool, dw, db []T) {
 		dy := y.g[n*M*ohw : (n+1)*M*ohw]
 		if db != nil {
-			for m := 0; m < M; m++ {
-				var acc float64
-				for _, v := range dy[m*ohw : (m+1)*ohw] {
-					acc += float64(v)
-				}
-				db[m] += T(acc)
-			}
+			addPlaneSums(db, dy, M, ohw)
 		}
 		var col []T
 		if dw != nil {
@@ -468,13 +462,7 @@ func planConvBatched[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom)
 			}
 		}
 		if b != nil && b.g != nil {
-			for m := 0; m < M; m++ {
-				var acc float64
-				for _, v := range yb[m*L : (m+1)*L] {
-					acc += float64(v)
-				}
-				b.g[m] += T(acc)
-			}
+			addPlaneSums(b.g, yb, M, L)
 		}
 		if w.g != nil {
 			mm.gemm(false, true, M, K, L, 1, yb, L, col, L, 1, w.g, K)
@@ -488,5 +476,18 @@ func planConvBatched[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom)
 				col2im(dcol[n*ohw:], C, gh, gw, x.g[n*C*hw:(n+1)*C*hw], L)
 			}
 		}
+	}
+}
+
+// addPlaneSums adds to db[m], for each of the planes consecutive planes of
+// size elements in dy, that plane's sum (accumulated in float64, in
+// order): a convolution's bias gradient for one image.
+func addPlaneSums[T Float](db, dy []T, planes, size int) {
+	for m := 0; m < planes; m++ {
+		var acc float64
+		for _, v := range dy[m*size : (m+1)*size] {
+			acc += float64(v)
+		}
+		db[m] += T(acc)
 	}
 }

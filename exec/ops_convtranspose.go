@@ -191,13 +191,7 @@ func planConvTranspose[T Float](c *nodeCtx[T]) error {
 		for n := 0; n < N; n++ {
 			dy := y.g[n*M*ohw : (n+1)*M*ohw]
 			if b != nil && b.g != nil {
-				for m := 0; m < M; m++ {
-					var acc float64
-					for _, v := range dy[m*ohw : (m+1)*ohw] {
-						acc += float64(v)
-					}
-					b.g[m] += T(acc)
-				}
+				addPlaneSums(b.g, dy, M, ohw)
 			}
 			if w.g == nil && x.g == nil {
 				continue

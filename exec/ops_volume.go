@@ -172,13 +172,7 @@ func planConv3D[T Float](c *nodeCtx[T]) error {
 		for n := 0; n < N; n++ {
 			dy := y.g[n*M*v.out : (n+1)*M*v.out]
 			if b != nil && b.g != nil {
-				for m := 0; m < M; m++ {
-					var acc float64
-					for _, d := range dy[m*v.out : (m+1)*v.out] {
-						acc += float64(d)
-					}
-					b.g[m] += T(acc)
-				}
+				addPlaneSums(b.g, dy, M, v.out)
 			}
 			if w.g != nil {
 				im2col(x.f[n*C*v.in : (n+1)*C*v.in])
@@ -400,13 +394,7 @@ func planConvTranspose3D[T Float](c *nodeCtx[T]) error {
 		for n := 0; n < N; n++ {
 			dy := y.g[n*M*yIn : (n+1)*M*yIn]
 			if b != nil && b.g != nil {
-				for m := 0; m < M; m++ {
-					var acc float64
-					for _, d := range dy[m*yIn : (m+1)*yIn] {
-						acc += float64(d)
-					}
-					b.g[m] += T(acc)
-				}
+				addPlaneSums(b.g, dy, M, yIn)
 			}
 			if w.g == nil && x.g == nil {
 				continue
