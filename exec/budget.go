@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/nnkit/nnkit/ir"
 )
@@ -12,12 +13,17 @@ import (
 // shapes come from a hostile or broken file (a dimension near 2^31, an
 // Expand to an absurd shape) is refused with a *BudgetError naming the
 // value instead of exhausting memory. 4 GiB holds ResNet-50 training at
-// batch 16 on 224×224 images; larger runs raise the budget explicitly.
-const DefaultMaxBytes int64 = 4 << 30
+// batch 16 on 224×224 images; larger runs raise the budget explicitly. On
+// 32-bit platforms, whose whole address space is 4 GiB, the default is
+// 1 GiB (math.MaxInt/2) so that the budget, not the allocator, refuses.
+const DefaultMaxBytes int64 = min(4<<30, math.MaxInt/2)
 
 // maxElems bounds a single tensor's element count whatever the budget
-// (2^40, as Run's input check), so that sizes never overflow int.
-const maxElems = 1 << 40
+// (also Run's input check), so that sizes never overflow int: 2^40 on
+// 64-bit platforms; on 32-bit ones an int holds at most 2^31−1, and the
+// bound is the element count whose int64 bytes (8 each) still fit,
+// 2^28−1 (a 2 GiB tensor, as much as a 32-bit address space can give).
+const maxElems = min(1<<40, math.MaxInt/8)
 
 // BudgetError reports a value whose buffers would take the plan over its
 // memory budget.

@@ -121,7 +121,7 @@ func (p *Program) checkInputs(inputs map[string]*Tensor) error {
 			if d < 0 {
 				return &InputError{s.Name, fmt.Sprintf("negative dimension in shape %s", shapeStr(t.Shape))}
 			}
-			if d > 0 && n > (1<<40)/d {
+			if d > 0 && n > maxElems/d {
 				return &InputError{s.Name, fmt.Sprintf("shape %s has too many elements", shapeStr(t.Shape))}
 			}
 			n *= d

@@ -17,9 +17,12 @@ import (
 	pb "github.com/nnkit/nnkit/onnxio/internal/onnxpb"
 )
 
-// MaxModelBytes is the largest encoded model accepted (protobuf's own limit
-// is 2 GiB; bigger models keep their tensors in external data files).
-const MaxModelBytes = 2 << 30
+// MaxModelBytes is the largest encoded model accepted: protobuf's own limit,
+// 2 GiB less one byte (a message's size must fit a signed 32-bit int; bigger
+// models keep their tensors in external data files). It is an int64 and
+// fits an int on every platform, so a model this size can be held in one
+// []byte on 32-bit systems too.
+const MaxModelBytes int64 = 1<<31 - 1
 
 // Error is a failure to read a model: the file and every problem found.
 type Error struct {
@@ -103,7 +106,7 @@ func Read(r io.Reader, o *ReadOptions) (*ir.Model, error) {
 	if err != nil {
 		return nil, &Error{File: name, Errs: ir.ErrorList{fmt.Errorf("reading: %v", err)}}
 	}
-	if len(buf) > MaxModelBytes {
+	if int64(len(buf)) > MaxModelBytes {
 		return nil, &Error{File: name, Errs: ir.ErrorList{errors.New("model is larger than the 2 GiB protobuf limit")}}
 	}
 	return Decode(buf, o)
@@ -143,7 +146,7 @@ func Decode(b []byte, o *ReadOptions) (*ir.Model, error) {
 		if err != nil {
 			return fail(fmt.Errorf("gzip: %v (truncated file?)", err))
 		}
-		if len(plain) > MaxModelBytes {
+		if int64(len(plain)) > MaxModelBytes {
 			return fail(errors.New("decompressed model is larger than the 2 GiB protobuf limit"))
 		}
 		b = plain

@@ -69,7 +69,7 @@ func Write(w io.Writer, m *ir.Model) error {
 }
 
 func marshal(mp *pb.ModelProto) ([]byte, error) {
-	if sz := proto.Size(mp); sz > MaxModelBytes {
+	if sz := proto.Size(mp); int64(sz) > MaxModelBytes {
 		return nil, fmt.Errorf("the encoded model would be %d bytes, more than the 2 GiB protobuf limit; write it with external data", sz)
 	}
 	return proto.MarshalOptions{Deterministic: true}.Marshal(mp)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/nnkit/nnkit/exec"
@@ -195,6 +196,18 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	return rep, nil
 }
 
+// maxInputElems bounds a synthetic input's element count, as the executor
+// bounds every tensor: 2^40, or on 32-bit platforms the count whose bytes
+// (8 for an int64 input) still fit an int.
+const maxInputElems = min(1<<40, math.MaxInt/8)
+
+func maxInputElemsText() string {
+	if maxInputElems == 1<<40 {
+		return "2^40"
+	}
+	return strconv.FormatInt(int64(maxInputElems), 10)
+}
+
 // makeInputs builds the synthetic inputs and notes the choices made.
 func makeInputs(g *ir.Graph, specs []exec.InputSpec, o Options, rng *rand.Rand, rep *lint.ProbeReport) (map[string]*exec.Tensor, error) {
 	sizes := map[string]int{}
@@ -242,8 +255,8 @@ func makeInputs(g *ir.Graph, specs []exec.InputSpec, o Options, rng *rand.Rand, 
 				}
 			}
 			shape[i] = d
-			if d > 0 && n > (1<<40)/d {
-				return nil, fmt.Errorf("input %s: shape %s has more than 2^40 elements; the probe cannot synthesize it", s.Name, ir.DimsString(shape[:i+1]))
+			if d > 0 && n > maxInputElems/d {
+				return nil, fmt.Errorf("input %s: shape %s has more than %s elements; the probe cannot synthesize it", s.Name, ir.DimsString(shape[:i+1]), maxInputElemsText())
 			}
 			n *= d
 		}

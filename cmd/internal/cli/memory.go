@@ -9,7 +9,8 @@ import (
 // MaxMemoryEnv names the environment variable that sets the memory budget
 // of nnkit's executor (nnlint's probe, nntrain's training and prediction):
 // a byte count with an optional K, M, G or T suffix (powers of 1024), e.g.
-// NNKIT_MAX_MEMORY=8G. Unset, the executor's default (4 GiB) applies.
+// NNKIT_MAX_MEMORY=8G. Unset, the executor's default (exec.DefaultMaxBytes:
+// 4 GiB, 1 GiB on 32-bit platforms) applies.
 const MaxMemoryEnv = "NNKIT_MAX_MEMORY"
 
 // MaxMemory returns the budget NNKIT_MAX_MEMORY sets, 0 when it is unset
