@@ -11,7 +11,7 @@
 //
 //	prog, _ := exec.Compile(model, exec.Options{})
 //	opt, _ := train.NewOptimizer(settings)
-//	sched, _ := train.NewSchedule(settings, opt.LR())
+//	sched, _ := train.NewSchedule(settings, opt.LR()) // Run attaches it to opt
 //	l := &train.Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: loss.CrossEntropy{},
 //		Opt: opt, Sched: sched, Epochs: 10, BatchSize: 64, Shuffle: true, Seed: 1,
 //		Hooks: []train.Hook{train.NewJSONLog(logFile), train.NewProgress(os.Stderr, false),

@@ -23,6 +23,27 @@ type Head struct {
 	PyTorchAPI string  // "nn.Linear" or "nn.Conv2d"
 }
 
+// HeadError is why ReplaceHead cannot put in a new head. Classes is set
+// when the class count itself is refused (the layers after the head do not
+// accept it).
+type HeadError struct {
+	Classes int
+	Err     error
+}
+
+func (e *HeadError) Error() string {
+	if e.Classes > 0 {
+		return fmt.Sprintf("new head of %d classes: %v", e.Classes, e.Err)
+	}
+	return "new head: " + e.Err.Error()
+}
+
+func (e *HeadError) Unwrap() error { return e.Err }
+
+func headErrorf(format string, a ...any) error {
+	return &HeadError{Err: fmt.Errorf(format, a...)}
+}
+
 // ReplaceHead replaces the last weighted layer feeding the model's first
 // output — a Gemm, a MatMul followed by a bias Add (nn.Linear on a tensor of
 // rank > 2), or a Conv (a SqueezeNet-style classifier) — with a fresh layer
@@ -35,7 +56,7 @@ type Head struct {
 // to the output are inferred again.
 func ReplaceHead(m *ir.Model, classes int, seed uint64) (*Head, error) {
 	if classes < 1 {
-		return nil, fmt.Errorf("--num-classes must be ≥ 1, got %d", classes)
+		return nil, fmt.Errorf("a new head needs ≥ 1 classes, got %d", classes)
 	}
 	g := m.Graph
 	if g == nil || len(g.Outputs) == 0 {
@@ -75,7 +96,7 @@ func ReplaceHead(m *ir.Model, classes int, seed uint64) (*Head, error) {
 		}
 	}
 	if last == nil {
-		return nil, fmt.Errorf("--num-classes: no layer with weights feeds the output %q", g.Outputs[0].Name)
+		return nil, headErrorf("no layer with weights feeds the output %q", g.Outputs[0].Name)
 	}
 	h := &Head{Node: last.Label(), New: classes}
 	layer := last
@@ -89,13 +110,13 @@ func ReplaceHead(m *ir.Model, classes int, seed uint64) (*Head, error) {
 			wOutAxis = 1
 		}
 		if last.Int("transA", 0) != 0 && w.Init == nil {
-			return nil, fmt.Errorf("--num-classes: %s (Gemm) has no weight initializer", last.Label())
+			return nil, headErrorf("%s (Gemm) has no weight initializer", last.Label())
 		}
 	case "Conv":
 		w, b = last.In(1), last.In(2)
 		h.Op, h.PyTorchAPI = "Conv", "nn.Conv2d"
 		if grp := last.Int("group", 1); grp != 1 {
-			return nil, fmt.Errorf("--num-classes: the last layer %s is a grouped Conv (group %d); only an ordinary Conv can be replaced", last.Label(), grp)
+			return nil, headErrorf("the last layer %s is a grouped Conv (group %d); only an ordinary Conv can be replaced", last.Label(), grp)
 		}
 	case "Add": // MatMul + bias
 		for i, in := range last.Inputs {
@@ -107,7 +128,7 @@ func ReplaceHead(m *ir.Model, classes int, seed uint64) (*Head, error) {
 			}
 		}
 		if layer == last {
-			return nil, fmt.Errorf("--num-classes: the last layer with weights, %s, is an Add not fed by a MatMul; only Gemm, MatMul(+Add) or Conv classifiers can be replaced", last.Label())
+			return nil, headErrorf("the last layer with weights, %s, is an Add not fed by a MatMul; only Gemm, MatMul(+Add) or Conv classifiers can be replaced", last.Label())
 		}
 		fallthrough
 	case "MatMul":
@@ -117,15 +138,15 @@ func ReplaceHead(m *ir.Model, classes int, seed uint64) (*Head, error) {
 			h.Op = "MatMul+Add"
 		}
 	default:
-		return nil, fmt.Errorf("--num-classes: the last layer with weights before the output is %s (%s); only a Gemm, MatMul(+Add) or Conv classifier can be replaced", last.Label(), last.OpType)
+		return nil, headErrorf("the last layer with weights before the output is %s (%s); only a Gemm, MatMul(+Add) or Conv classifier can be replaced", last.Label(), last.OpType)
 	}
 	h.Node = layer.Label()
 	if w == nil || w.Init == nil || w.Role() != ir.RoleParameter {
-		return nil, fmt.Errorf("--num-classes: the weight of %s (%s) is not an initializer", layer.Label(), layer.OpType)
+		return nil, headErrorf("the weight of %s (%s) is not an initializer", layer.Label(), layer.OpType)
 	}
 	wd := w.Init.Dims
 	if (h.Op != "Conv" && len(wd) != 2) || (h.Op == "Conv" && len(wd) < 3) {
-		return nil, fmt.Errorf("--num-classes: the weight %q of %s has shape %v", w.Name, layer.Label(), wd)
+		return nil, headErrorf("the weight %q of %s has shape %v", w.Name, layer.Label(), wd)
 	}
 	h.Weight, h.Old = w.Name, int(wd[wOutAxis])
 	h.FanIn = 1
@@ -135,19 +156,19 @@ func ReplaceHead(m *ir.Model, classes int, seed uint64) (*Head, error) {
 		}
 	}
 	if len(w.Uses) != 1 {
-		return nil, fmt.Errorf("--num-classes: the weight %q of %s is shared with other layers (%d uses); replacing it would change them too", w.Name, layer.Label(), len(w.Uses))
+		return nil, headErrorf("the weight %q of %s is shared with other layers (%d uses); replacing it would change them too", w.Name, layer.Label(), len(w.Uses))
 	}
 	if b != nil {
 		if b.Init == nil || b.Role() != ir.RoleParameter {
-			return nil, fmt.Errorf("--num-classes: the bias of %s is not an initializer", layer.Label())
+			return nil, headErrorf("the bias of %s is not an initializer", layer.Label())
 		}
 		if b.Init.Len() != int64(h.Old) || len(b.Uses) != 1 {
-			return nil, fmt.Errorf("--num-classes: the bias %q of %s has shape %v (%d uses); want %d values used once", b.Name, layer.Label(), b.Init.Dims, len(b.Uses), h.Old)
+			return nil, headErrorf("the bias %q of %s has shape %v (%d uses); want %d values used once", b.Name, layer.Label(), b.Init.Dims, len(b.Uses), h.Old)
 		}
 		h.Bias = b.Name
 	}
 	if h.FanIn < 1 {
-		return nil, fmt.Errorf("--num-classes: %s has no inputs (fan_in 0)", layer.Label())
+		return nil, headErrorf("%s has no inputs (fan_in 0)", layer.Label())
 	}
 
 	// nn.Linear / nn.Conv2d reset_parameters(): kaiming_uniform_(w, a=√5)
@@ -206,7 +227,7 @@ func ReplaceHead(m *ir.Model, classes int, seed uint64) (*Head, error) {
 		}
 	}
 	if _, err := ir.InferShapes(m); err != nil {
-		return nil, fmt.Errorf("--num-classes %d: the layers after %s do not accept %d outputs: %w", classes, layer.Label(), classes, err)
+		return nil, &HeadError{Classes: classes, Err: fmt.Errorf("the layers after %s do not accept %d outputs: %w", layer.Label(), classes, err)}
 	}
 	// Keep the output's symbolic batch dimension as declared by the input.
 	if in := g.DataInputs(); len(in) == 1 && in[0].Type != nil && len(in[0].Type.Shape) > 0 {
@@ -263,7 +284,7 @@ func updateReshape(g *ir.Graph, n *ir.Node, old, classes int) (bool, error) {
 	}
 	dims, err := t.Int64s()
 	if err != nil {
-		return false, fmt.Errorf("--num-classes: Reshape %s: shape constant: %v", n.Label(), err)
+		return false, &HeadError{Err: fmt.Errorf("Reshape %s: shape constant: %w", n.Label(), err)}
 	}
 	changed := false
 	for i, d := range dims {

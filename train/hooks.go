@@ -2,12 +2,14 @@ package train
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/nnkit/nnkit/train/loss"
 	"io"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/nnkit/nnkit/train/loss"
 )
 
 // Hook is anything the loop calls back: a value implementing one or more of
@@ -281,7 +283,7 @@ type EarlyStopping struct {
 
 func (s *EarlyStopping) OnStart(l *Loop) error {
 	if l.Val == nil {
-		return fmt.Errorf("early stopping needs a validation set (give val data or --val-split > 0)")
+		return errors.New("early stopping needs a validation set (Loop.Val is nil)")
 	}
 	if s.resumed {
 		s.resumed = false

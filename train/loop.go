@@ -56,6 +56,11 @@ type Loop struct {
 
 	Hooks []Hook
 
+	// Explain, when set, words the loop's errors for the user in the
+	// caller's terms (nntrain names its flags); the events the loop emits
+	// about an error carry that text. nil: the error's own message.
+	Explain func(error) string
+
 	// History holds the epochs completed before this Run (a resumed run,
 	// see Resume): Run continues with epoch len(History)+1 and reports
 	// them in its Result.
@@ -119,9 +124,62 @@ type DivergedError struct {
 
 func (e *DivergedError) Error() string {
 	if e.Step > 0 {
-		return fmt.Sprintf("training diverged: %s is %v at epoch %d, step %d (try a lower --lr, --clip-norm, or check the data)", e.What, e.Value, e.Epoch, e.Step)
+		return fmt.Sprintf("training diverged: %s is %v at epoch %d, step %d", e.What, e.Value, e.Epoch, e.Step)
 	}
-	return fmt.Sprintf("training diverged: %s is %v after epoch %d (try a lower --lr or --clip-norm)", e.What, e.Value, e.Epoch)
+	return fmt.Sprintf("training diverged: %s is %v after epoch %d", e.What, e.Value, e.Epoch)
+}
+
+// SetupKind says which setting a SetupError is about.
+type SetupKind int
+
+const (
+	// InputCount: the model has other than one data input.
+	InputCount SetupKind = iota + 1
+	// InputType: the model's input is neither float32 nor int64.
+	InputType
+	// OutputShape: the output has no batch dimension.
+	OutputShape
+	// DropLastEmpty: DropLast leaves no batch.
+	DropLastEmpty
+	// SingleSampleBatchNorm: the last batch holds one sample and a
+	// BatchNorm would normalize one value per channel; BatchSize or
+	// DropLast fix it.
+	SingleSampleBatchNorm
+	// LabelsNeedCE: labels per position need the cross-entropy loss.
+	LabelsNeedCE
+	// StepSizeMissing: a step schedule needs a step size ≥ 1.
+	StepSizeMissing
+	// PlateauNeedsVal: the plateau schedule watches the validation loss.
+	PlateauNeedsVal
+)
+
+// SetupError is a setting of the loop that does not fit the model or the
+// data. Problem says what is wrong without naming a setting; Error adds
+// the setting in the Loop's terms, and a command line can word it with
+// its own flags (Kind says which).
+type SetupError struct {
+	Kind    SetupKind
+	Problem string
+}
+
+func (e *SetupError) Error() string {
+	switch e.Kind {
+	case InputCount, InputType:
+		return e.Problem + "; the loop feeds exactly one float32 or int64 input"
+	case OutputShape:
+		return e.Problem + "; the loop needs [batch, ...]"
+	case DropLastEmpty:
+		return "DropLast " + e.Problem
+	case SingleSampleBatchNorm:
+		return e.Problem + ": change BatchSize or set DropLast"
+	case LabelsNeedCE:
+		return e.Problem + " need the cross-entropy loss"
+	case StepSizeMissing:
+		return "the step schedule needs a step size ≥ 1 (" + e.Problem + ")"
+	case PlateauNeedsVal:
+		return "the plateau schedule " + e.Problem + ": give Loop.Val"
+	}
+	return e.Problem
 }
 
 // Stop asks the loop to end after the current epoch; hooks call it (early
@@ -164,14 +222,14 @@ func (l *Loop) Setup() error {
 		for i, in := range ins {
 			names[i] = in.Name
 		}
-		return fmt.Errorf("the model has %d data inputs (%v); nntrain feeds exactly one", len(ins), names)
+		return &SetupError{InputCount, fmt.Sprintf("the model has %d data inputs (%v)", len(ins), names)}
 	}
 	switch ins[0].DType {
 	case ir.Float32:
 	case ir.Int64:
 		l.intInput = true
 	default:
-		return fmt.Errorf("the model's input %q is %v; nntrain feeds float32 or int64", ins[0].Name, ins[0].DType)
+		return &SetupError{InputType, fmt.Sprintf("the model's input %q is %v", ins[0].Name, ins[0].DType)}
 	}
 	outs := l.Model.OutputNames()
 	if len(outs) == 0 {
@@ -204,7 +262,7 @@ func (l *Loop) Setup() error {
 		}
 	}
 	if l.DropLast && l.Train.N < l.BatchSize {
-		return fmt.Errorf("--drop-last with %d training samples and batches of %d leaves nothing to train on", l.Train.N, l.BatchSize)
+		return &SetupError{DropLastEmpty, fmt.Sprintf("with %d training samples and batches of %d leaves nothing to train on", l.Train.N, l.BatchSize)}
 	}
 	// The output width, from one eval-mode forward (no state changes).
 	k, err := l.outputWidth()
@@ -213,7 +271,7 @@ func (l *Loop) Setup() error {
 	}
 	if !l.DropLast && (l.Train.N%l.BatchSize == 1 || l.Train.N == 1) {
 		if name := l.singleValueBatchNorm(); name != "" {
-			return fmt.Errorf("%d training samples in batches of %d leave a batch of one sample, and BatchNorm over %q would normalize a single value per channel (PyTorch refuses it too): change --batch-size or add --drop-last", l.Train.N, l.BatchSize, name)
+			return &SetupError{SingleSampleBatchNorm, fmt.Sprintf("%d training samples in batches of %d leave a batch of one sample, and BatchNorm over %q would normalize a single value per channel (PyTorch refuses it too)", l.Train.N, l.BatchSize, name)}
 		}
 	}
 	return l.checkTargets(k)
@@ -255,12 +313,12 @@ func (l *Loop) outputWidth() (int, error) {
 		return 0, fmt.Errorf("the model's output %q is not a float32 tensor", l.output)
 	}
 	if len(o.Shape) == 0 || o.Shape[0] != 1 {
-		return 0, fmt.Errorf("the model's output %q has shape %v for one sample; nntrain needs [batch, ...]", l.output, o.Shape)
+		return 0, &SetupError{OutputShape, fmt.Sprintf("the model's output %q has shape %v for one sample", l.output, o.Shape)}
 	}
 	l.perSample = 1
 	if ls := l.Train.LabelShape; ls != nil {
 		if l.Loss.Name() != "ce" {
-			return 0, fmt.Errorf("%s: labels of shape %v per sample (one class per position) need --loss ce", l.Train.File, ls)
+			return 0, &SetupError{LabelsNeedCE, fmt.Sprintf("%s: labels of shape %v per sample (one class per position)", l.Train.File, ls)}
 		}
 		if len(o.Shape) < 3 || !slices.Equal(o.Shape[2:], ls) {
 			return 0, fmt.Errorf("%s: labels of shape %v per sample need an output [batch, classes, %s]; %q has %v",
@@ -395,10 +453,14 @@ func (l *Loop) Evaluate(s *data.Set) (lossv, acc float64, err error) {
 	return total / float64(s.N), acc, nil
 }
 
-// Run trains for Epochs epochs (fewer if a hook stops it).
+// Run trains for Epochs epochs (fewer if a hook stops it). A schedule
+// steps the optimizer's learning rate (see optim.Schedule).
 func (l *Loop) Run() (*Result, error) {
 	if err := l.Setup(); err != nil {
 		return nil, err
+	}
+	if l.Sched != nil {
+		l.Sched.Attach(l.Opt)
 	}
 	for _, h := range l.Hooks {
 		if sh, ok := h.(StartHook); ok {
@@ -449,7 +511,7 @@ func (l *Loop) epochs(res *Result) error {
 					}
 					continue
 				}
-				l.Emit(Event{Name: "diverged", Message: e.Error(), Fields: map[string]any{"step": step}})
+				l.Emit(Event{Name: "diverged", Message: l.explain(e), Fields: map[string]any{"step": step}})
 				return e
 			}
 			sum += lv * float64(b.N)
@@ -483,14 +545,14 @@ func (l *Loop) epochs(res *Result) error {
 			metric = vl
 			if math.IsNaN(vl) || math.IsInf(vl, 0) {
 				e := &DivergedError{Epoch: l.Epoch, What: "validation loss", Value: vl}
-				l.Emit(Event{Name: "diverged", Message: e.Error()})
+				l.Emit(Event{Name: "diverged", Message: l.explain(e)})
 				return e
 			}
 		}
 		es.NextLR = es.LR
 		if l.Sched != nil {
+			l.Sched.Attach(l.Opt) // a hook may have replaced the optimizer
 			es.NextLR = l.Sched.Step(metric)
-			l.Opt.SetLR(es.NextLR)
 		}
 		res.Epochs = append(res.Epochs, es)
 		for _, h := range l.Hooks {
@@ -500,9 +562,11 @@ func (l *Loop) epochs(res *Result) error {
 				}
 			}
 		}
-		if p, ok := l.Sched.(*optim.Plateau); ok && p.Reduced {
-			l.Emit(Event{Name: "lr_reduced", Message: fmt.Sprintf("validation loss has not improved for more than %d epochs: learning rate %g → %g", p.Config().Patience, es.LR, es.NextLR),
-				Fields: map[string]any{"lr": es.NextLR}})
+		if r, ok := l.Sched.(optim.Reducer); ok {
+			if reduced, patience := r.Reduced(); reduced {
+				l.Emit(Event{Name: "lr_reduced", Message: fmt.Sprintf("validation loss has not improved for more than %d epochs: learning rate %g → %g", patience, es.LR, es.NextLR),
+					Fields: map[string]any{"lr": es.NextLR}})
+			}
 		}
 		if l.interrupted.Load() && l.stopReason == "" {
 			l.Stop(fmt.Sprintf("interrupted after epoch %d", l.Epoch))
@@ -515,6 +579,14 @@ func (l *Loop) epochs(res *Result) error {
 		}
 	}
 	return nil
+}
+
+// explain words err for the user (see Loop.Explain).
+func (l *Loop) explain(err error) string {
+	if l.Explain != nil {
+		return l.Explain(err)
+	}
+	return err.Error()
 }
 
 // recovered asks the DivergeHooks whether one of them repaired the run.

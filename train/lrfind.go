@@ -17,17 +17,18 @@ type LRFind struct {
 	Smoothed []float64 // exponentially smoothed, bias-corrected (β = 0.9)
 	// Suggested is the learning rate where the smoothed loss falls
 	// fastest (steepest negative slope against log lr), before the loss
-	// minimum; MinLoss is the rate at the minimum. A common choice is
-	// Suggested, or MinLoss/10.
-	Suggested, MinLoss float64
-	Stopped            string // why the sweep ended early ("" = all steps)
+	// minimum; MinLossLR is the learning rate at that minimum (not a
+	// loss). A common choice is Suggested, or MinLossLR/10.
+	Suggested, MinLossLR float64
+	Stopped              string // why the sweep ended early ("" = all steps)
 }
 
-// FindLR runs the range test with opt (a fresh optimizer; its learning
-// rate is overwritten every step) for steps batches — cycling through
+// FindLR runs the range test with opt for steps batches — cycling through
 // epochs if the data is shorter — and restores the model's weights and
-// BatchNorm statistics afterwards. The sweep stops early once the smoothed
-// loss exceeds 4× its minimum or becomes NaN.
+// BatchNorm statistics afterwards, and opt's state and learning rate (its
+// rate is set every step), so that opt may be the loop's own optimizer.
+// The sweep stops early once the smoothed loss exceeds 4× its minimum or
+// becomes NaN.
 func (l *Loop) FindLR(opt optim.Optimizer, start, end float64, steps int) (*LRFind, error) {
 	if !(start > 0 && end > start) || steps < 2 {
 		return nil, fmt.Errorf("LR range test needs 0 < start < end and ≥ 2 steps (got %g, %g, %d)", start, end, steps)
@@ -37,6 +38,9 @@ func (l *Loop) FindLR(opt optim.Optimizer, start, end float64, steps int) (*LRFi
 	}
 	saved := snapshot(l.Model)
 	defer restore(l.Model, saved)
+	if st, ok := optim.SaveState(opt); ok {
+		defer st.Restore(opt)
+	}
 	keep := l.Opt
 	l.Opt = opt
 	defer func() { l.Opt = keep }()
@@ -97,7 +101,7 @@ func (r *LRFind) suggest() {
 			imin = i
 		}
 	}
-	r.MinLoss = r.LRs[imin]
+	r.MinLossLR = r.LRs[imin]
 	skip := min(n/10, 10)
 	best, bi := math.Inf(1), -1
 	for i := max(skip, 1); i <= imin && i < n-1; i++ {
@@ -108,7 +112,7 @@ func (r *LRFind) suggest() {
 		}
 	}
 	if bi < 0 {
-		r.Suggested = r.MinLoss / 10
+		r.Suggested = r.MinLossLR / 10
 		return
 	}
 	r.Suggested = r.LRs[bi]

@@ -7,8 +7,8 @@ import (
 	"github.com/nnkit/nnkit/train/optim"
 )
 
-// OptimizerSettings select and configure an optimizer (nntrain's flags,
-// after defaults are filled in: see Defaults).
+// OptimizerSettings select and configure an optimizer (PyTorch's
+// hyperparameters; OptimizerDefaults fills in its defaults).
 type OptimizerSettings struct {
 	Name        string // sgd, adam, adamw, rmsprop
 	LR          float64
@@ -58,15 +58,6 @@ func NewOptimizer(s OptimizerSettings) (optim.Optimizer, error) {
 	return nil, fmt.Errorf("unknown optimizer %q (want sgd, adam, adamw or rmsprop)", s.Name)
 }
 
-// OptimizerFlags lists which optimizer options each optimizer accepts (by
-// nntrain flag name).
-var OptimizerFlags = map[string][]string{
-	"sgd":     {"lr", "momentum", "dampening", "nesterov", "weight-decay"},
-	"adam":    {"lr", "betas", "eps", "weight-decay"},
-	"adamw":   {"lr", "betas", "eps", "weight-decay"},
-	"rmsprop": {"lr", "alpha", "eps", "weight-decay", "momentum", "centered"},
-}
-
 // ScheduleSettings select and configure a learning-rate schedule.
 type ScheduleSettings struct {
 	Name      string // none, step, cosine, plateau
@@ -78,33 +69,36 @@ type ScheduleSettings struct {
 	HasValSet bool // plateau watches the validation loss
 }
 
-// ScheduleFlags lists which flags each schedule accepts.
-var ScheduleFlags = map[string][]string{
-	"none":    {},
-	"step":    {"step-size", "gamma"},
-	"cosine":  {"t-max", "eta-min"},
-	"plateau": {"patience", "factor", "threshold", "cooldown", "min-lr"},
-}
-
-// NewSchedule builds the schedule s describes, starting at lr0.
+// NewSchedule builds the schedule s describes, starting at lr0 (nil for
+// "none"). Loop.Run attaches it to the loop's optimizer, whose learning
+// rate it then steps.
 func NewSchedule(s ScheduleSettings, lr0 float64) (optim.Schedule, error) {
+	var (
+		sched optim.Schedule
+		err   error
+	)
 	switch s.Name {
 	case "", "none":
 		return nil, nil
 	case "step":
 		if s.StepSize < 1 {
-			return nil, fmt.Errorf("--scheduler step needs --step-size N ≥ 1 (PyTorch's StepLR has no default)")
+			return nil, &SetupError{StepSizeMissing, "PyTorch's StepLR has no default"}
 		}
-		return optim.NewStepLR(lr0, s.StepSize, s.Gamma)
+		sched, err = optim.NewStepLR(lr0, s.StepSize, s.Gamma)
 	case "cosine":
-		return optim.NewCosine(lr0, s.TMax, s.EtaMin)
+		sched, err = optim.NewCosine(lr0, s.TMax, s.EtaMin)
 	case "plateau":
 		if !s.HasValSet {
-			return nil, fmt.Errorf("--scheduler plateau watches the validation loss: give val data or --val-split > 0")
+			return nil, &SetupError{PlateauNeedsVal, "watches the validation loss"}
 		}
-		return optim.NewPlateau(lr0, s.Plateau)
+		sched, err = optim.NewPlateau(lr0, s.Plateau)
+	default:
+		return nil, fmt.Errorf("unknown scheduler %q (want none, step, cosine or plateau)", s.Name)
 	}
-	return nil, fmt.Errorf("unknown scheduler %q (want none, step, cosine or plateau)", s.Name)
+	if err != nil {
+		return nil, err
+	}
+	return sched, nil
 }
 
 // BatchNormInputs lists the data inputs of the model's BatchNormalization

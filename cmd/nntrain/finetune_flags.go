@@ -47,7 +47,7 @@ func (f *finetuneFlags) apply(m *ir.Model, seed uint64, set map[string]bool, opt
 	if set["num-classes"] {
 		h, err := train.ReplaceHead(m, f.numClasses, seed)
 		if err != nil {
-			return usageErr{err}
+			return usageErr{withFlags(err)}
 		}
 		f.head = h
 	}

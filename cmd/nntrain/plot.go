@@ -150,10 +150,10 @@ func plotLRFind(r *train.LRFind) ([]byte, error) {
 		p.Add(mark)
 		p.Legend.Add(fmt.Sprintf("suggested --lr %.3g", r.Suggested), mark)
 	}
-	if r.MinLoss > 0 {
-		mark := &vline{x: r.MinLoss, style: draw.LineStyle{Color: color.Gray{150}, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}}}
+	if r.MinLossLR > 0 {
+		mark := &vline{x: r.MinLossLR, style: draw.LineStyle{Color: color.Gray{150}, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}}}
 		p.Add(mark)
-		p.Legend.Add(fmt.Sprintf("minimum loss at %.3g", r.MinLoss), mark)
+		p.Legend.Add(fmt.Sprintf("minimum loss at %.3g", r.MinLossLR), mark)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	return render([]*plot.Plot{p}, 8*vg.Inch, 5*vg.Inch)

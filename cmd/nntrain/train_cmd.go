@@ -241,16 +241,16 @@ func (c *trainCmd) resolve() error {
 	}
 	optFlags := []string{"momentum", "dampening", "nesterov", "betas", "eps", "alpha", "centered"}
 	for _, f := range optFlags {
-		if c.set[f] && !slices.Contains(train.OptimizerFlags[c.opt.Name], f) {
-			return usagef("--%s does not apply to --optimizer %s (it takes --%s)", f, c.opt.Name, strings.Join(train.OptimizerFlags[c.opt.Name], ", --"))
+		if c.set[f] && !slices.Contains(optimizerFlags[c.opt.Name], f) {
+			return usagef("--%s does not apply to --optimizer %s (it takes --%s)", f, c.opt.Name, strings.Join(optimizerFlags[c.opt.Name], ", --"))
 		}
 	}
-	if _, ok := train.ScheduleFlags[c.sched.Name]; !ok {
+	if _, ok := scheduleFlags[c.sched.Name]; !ok {
 		return usagef("unknown scheduler %q (want none, step, cosine or plateau)", c.sched.Name)
 	}
-	for _, list := range train.ScheduleFlags {
+	for _, list := range scheduleFlags {
 		for _, f := range list {
-			if c.set[f] && !slices.Contains(train.ScheduleFlags[c.sched.Name], f) {
+			if c.set[f] && !slices.Contains(scheduleFlags[c.sched.Name], f) {
 				return usagef("--%s does not apply to --scheduler %s", f, c.sched.Name)
 			}
 		}
@@ -338,7 +338,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	c.sched.HasValSet = d.Val != nil
 	sched, err := train.NewSchedule(c.sched, c.opt.LR)
 	if err != nil {
-		return usageErr{err}
+		return usageErr{withFlags(err)}
 	}
 	if c.earlyStop > 0 && d.Val == nil {
 		return usagef("--early-stopping watches the validation loss: give val data or --val-split > 0")
@@ -362,7 +362,8 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 
 	l := &train.Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: crit, Opt: o, Sched: sched,
 		Epochs: c.epochs, BatchSize: c.batchSize, Shuffle: c.shuffle, DropLast: c.dropLast, Seed: c.seed,
-		ClipNorm: c.clipNorm, ClipValue: c.clipVal, L1: c.l1, BatchNormInputs: train.BatchNormInputs(m)}
+		ClipNorm: c.clipNorm, ClipValue: c.clipVal, L1: c.l1, BatchNormInputs: train.BatchNormInputs(m),
+		Explain: inFlags}
 	if logW != nil {
 		l.Hooks = append(l.Hooks, train.NewJSONLog(logW))
 	}
@@ -438,6 +439,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	res, err := l.Run()
 	c.plot.run(human, res, es)
 	if err != nil {
+		err = withFlags(err)
 		var div *train.DivergedError
 		if errors.As(err, &div) {
 			return fmt.Errorf("%w; no model written", err)
@@ -492,13 +494,9 @@ func (c *trainCmd) describe(w io.Writer, m *ir.Model, d *data.Data, lossName str
 }
 
 func (c *trainCmd) runLRFind(l *train.Loop, w, logW io.Writer) error {
-	o, err := train.NewOptimizer(c.opt)
+	r, err := l.FindLR(l.Opt, c.lrFindStart, c.lrFindEnd, c.lrFindSteps)
 	if err != nil {
-		return usageErr{err}
-	}
-	r, err := l.FindLR(o, c.lrFindStart, c.lrFindEnd, c.lrFindSteps)
-	if err != nil {
-		return usageErr{err}
+		return usageErr{withFlags(err)}
 	}
 	if len(r.LRs) == 0 {
 		return fmt.Errorf("LR range test: the loss was not finite even at lr %g", c.lrFindStart)
@@ -512,14 +510,14 @@ func (c *trainCmd) runLRFind(l *train.Loop, w, logW io.Writer) error {
 	if r.Stopped != "" {
 		fmt.Fprintf(w, "stopped early: %s\n", r.Stopped)
 	}
-	fmt.Fprintf(w, "suggested --lr %.3g (steepest descent of the loss); minimum loss at lr %.3g (a common choice is a tenth of it: %.3g)\n", r.Suggested, r.MinLoss, r.MinLoss/10)
+	fmt.Fprintf(w, "suggested --lr %.3g (steepest descent of the loss); minimum loss at lr %.3g (a common choice is a tenth of it: %.3g)\n", r.Suggested, r.MinLossLR, r.MinLossLR/10)
 	c.plot.lrFind(w, r)
 	if logW != nil {
 		j := train.NewJSONLog(logW)
 		for i := range r.LRs {
 			j.OnEvent(l, train.Event{Name: "lr_find_step", Fields: map[string]any{"step": i + 1, "lr": r.LRs[i], "loss": r.Losses[i], "smoothed": r.Smoothed[i]}})
 		}
-		j.OnEvent(l, train.Event{Name: "lr_find", Message: "suggested learning rate", Fields: map[string]any{"suggested_lr": r.Suggested, "min_loss_lr": r.MinLoss, "stopped": r.Stopped}})
+		j.OnEvent(l, train.Event{Name: "lr_find", Message: "suggested learning rate", Fields: map[string]any{"suggested_lr": r.Suggested, "min_loss_lr": r.MinLossLR, "stopped": r.Stopped}})
 	}
 	return nil
 }

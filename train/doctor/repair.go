@@ -242,6 +242,7 @@ func (d *Doctor) resetSchedule(l *train.Loop) {
 		return
 	}
 	if s, err := train.NewSchedule(d.set.Schedule, l.Opt.LR()); err == nil && s != nil {
+		s.Attach(l.Opt)
 		l.Sched = s
 	}
 }

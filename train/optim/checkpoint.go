@@ -188,48 +188,59 @@ type StatefulSchedule interface {
 	SetState(ScheduleState) error
 }
 
-func (c Constant) State() ScheduleState { return ScheduleState{"lr": c.LR} }
-func (c Constant) SetState(s ScheduleState) error {
-	return need(s, "lr")
+// The states record the current learning rate as "lr" (torch's
+// _last_lr); SetState puts it back into the rate the schedule steps,
+// which is the optimizer's once attached.
+
+func (c *Constant) State() ScheduleState { return ScheduleState{"lr": c.r.LR()} }
+func (c *Constant) SetState(s ScheduleState) error {
+	if err := need(s, "lr"); err != nil {
+		return err
+	}
+	c.r.SetLR(s["lr"])
+	return nil
 }
 
 func (s *StepLR) State() ScheduleState {
-	return ScheduleState{"epoch": float64(s.epoch), "lr": s.lr}
+	return ScheduleState{"epoch": float64(s.epoch), "lr": s.r.LR()}
 }
 
 func (s *StepLR) SetState(st ScheduleState) error {
 	if err := need(st, "epoch", "lr"); err != nil {
 		return err
 	}
-	s.epoch, s.lr = int(st["epoch"]), st["lr"]
+	s.epoch = int(st["epoch"])
+	s.r.SetLR(st["lr"])
 	return nil
 }
 
 func (s *Cosine) State() ScheduleState {
-	return ScheduleState{"epoch": float64(s.epoch), "lr": s.lr}
+	return ScheduleState{"epoch": float64(s.epoch), "lr": s.r.LR()}
 }
 
 func (s *Cosine) SetState(st ScheduleState) error {
 	if err := need(st, "epoch", "lr"); err != nil {
 		return err
 	}
-	s.epoch, s.lr = int(st["epoch"]), st["lr"]
+	s.epoch = int(st["epoch"])
+	s.r.SetLR(st["lr"])
 	return nil
 }
 
 func (s *Plateau) State() ScheduleState {
 	r := 0.0
-	if s.Reduced {
+	if s.reduced {
 		r = 1
 	}
-	return ScheduleState{"lr": s.lr, "best": s.best, "num_bad_epochs": float64(s.bad), "cooldown_counter": float64(s.cooldown), "reduced": r}
+	return ScheduleState{"lr": s.r.LR(), "best": s.best, "num_bad_epochs": float64(s.bad), "cooldown_counter": float64(s.cooldown), "reduced": r}
 }
 
 func (s *Plateau) SetState(st ScheduleState) error {
 	if err := need(st, "lr", "best", "num_bad_epochs", "cooldown_counter", "reduced"); err != nil {
 		return err
 	}
-	s.lr, s.best, s.bad, s.cooldown, s.Reduced = st["lr"], st["best"], int(st["num_bad_epochs"]), int(st["cooldown_counter"]), st["reduced"] != 0
+	s.best, s.bad, s.cooldown, s.reduced = st["best"], int(st["num_bad_epochs"]), int(st["cooldown_counter"]), st["reduced"] != 0
+	s.r.SetLR(st["lr"])
 	return nil
 }
 

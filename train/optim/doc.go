@@ -15,6 +15,7 @@
 //
 //	opt, _ := optim.NewAdamW(optim.DefaultAdamW)
 //	sched, _ := optim.NewCosine(opt.LR(), 10, 0)
+//	sched.Attach(opt) // the schedule steps the optimizer's learning rate
 //	for epoch := 0; epoch < 10; epoch++ {
 //		for range batches {
 //			prog.ZeroGrad()
@@ -23,6 +24,6 @@
 //			norm := optim.ClipGradNorm(params, 1.0)
 //			opt.Step(params)
 //		}
-//		opt.SetLR(sched.Step(valLoss))
+//		sched.Step(valLoss) // sets opt's rate for the next epoch
 //	}
 package optim

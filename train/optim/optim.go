@@ -16,9 +16,10 @@ type Optimizer interface {
 	// the same parameters every step. Parameters with a nil Grad are
 	// skipped, as PyTorch skips parameters whose grad is None.
 	Step(params []*exec.Param)
-	// LR is the current learning rate; SetLR changes it (schedules do).
-	LR() float64
-	SetLR(lr float64)
+	// LR is the current learning rate; SetLR changes it (a Schedule
+	// attached to the optimizer does, every epoch). The optimizer is the
+	// one owner of the rate.
+	Rate
 	// Name is the --optimizer name (sgd, adam, adamw, rmsprop).
 	Name() string
 }
@@ -56,8 +57,9 @@ func addcdiv32(self, value, t1, t2 float32) float32 {
 // a float32 rounds to the same float32: 53 ≥ 2·24+2 bits).
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
 
-// checkFinite rejects NaN, Inf and negative hyperparameters with PyTorch's
-// wording ("Invalid learning rate: -1").
+// checkNonNeg rejects NaN, Inf and negative hyperparameters, naming the
+// hyperparameter as PyTorch's constructors do ("invalid learning rate: -1
+// (must be a finite number ≥ 0)").
 func checkNonNeg(what string, v float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return fmt.Errorf("invalid %s: %v (must be a finite number ≥ 0)", what, v)
