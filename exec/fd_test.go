@@ -354,6 +354,7 @@ func fdConvPoolCases() []fdCase {
 		conv("Conv dilation2", []int{1, 2, 7, 7}, []int{2, 2, 3, 3}, false, ints("dilations", 2, 2), ints("pads", 2, 2, 2, 2)),
 		conv("Conv groups2", []int{2, 4, 5, 5}, []int{6, 2, 3, 3}, true, ir.IntAttr("group", 2), ints("pads", 1, 1, 1, 1)),
 		conv("Conv depthwise", []int{2, 4, 5, 5}, []int{4, 1, 3, 3}, false, ir.IntAttr("group", 4), ints("pads", 1, 1, 1, 1), ints("strides", 2, 2)),
+		conv("Conv depthwise C20 bias dilation asym pads", []int{2, 20, 6, 5}, []int{20, 1, 3, 3}, true, ir.IntAttr("group", 20), ints("dilations", 2, 1), ints("pads", 2, 1, 0, 1), ints("strides", 1, 2)),
 		conv("Conv depthwise ×2", []int{1, 3, 4, 4}, []int{6, 1, 3, 3}, true, ir.IntAttr("group", 3)),
 		conv("Conv SAME_UPPER", []int{1, 2, 5, 6}, []int{2, 2, 3, 2}, true, ir.StringAttr("auto_pad", "SAME_UPPER"), ints("strides", 2, 2)),
 		conv("Conv SAME_LOWER", []int{1, 2, 5, 6}, []int{2, 2, 2, 3}, true, ir.StringAttr("auto_pad", "SAME_LOWER")),

@@ -109,6 +109,10 @@ func dwBackward[T Float](g *dwGeom, xp, dyp, w, dw, dxp []T) {
 // planDepthwise sets the closures of a Conv with one input channel per
 // group and mg output channels per group.
 func planDepthwise[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], g *dwGeom, mg int) {
+	if mg == 1 {
+		planDepthwiseCL(c, x, w, b, y, g)
+		return
+	}
 	N, C, M := x.shape[0], x.shape[1], w.shape[0]
 	hw, ohw, kk := g.gh.in*g.gw.in, g.gh.out*g.gw.out, g.gh.k*g.gw.k
 	fwd := func(lo, hi int) {

@@ -102,3 +102,38 @@ func TestRelu(t *testing.T) {
 		}
 	}
 }
+
+func TestMulAddRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, w := range []int{8, 16, 24, 5} {
+		rows := 7
+		var ops [][3]int
+		for range 40 {
+			ops = append(ops, [3]int{rng.IntN(rows), rng.IntN(rows), rng.IntN(rows)})
+		}
+		tr := NewTriples(ops)
+		a, b := randVec(rng, rows*w), randVec(rng, rows*w)
+		d := randVec(rng, rows*w)
+		want := append([]float32(nil), d...)
+		for _, o := range ops { // the definition, one element at a time
+			for j := 0; j < w; j++ {
+				want[o[0]*w+j] += float32(a[o[1]*w+j] * b[o[2]*w+j])
+			}
+		}
+		MulAddRows(d, a, b, tr, w)
+		for i := range d {
+			if math.Float32bits(d[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("w=%d: d[%d] = %v, want %v (bit for bit)", w, i, d[i], want[i])
+			}
+		}
+	}
+}
+
+func TestMulAddRowsBounds(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a row past the end of d did not panic")
+		}
+	}()
+	MulAddRows(make([]float32, 16), make([]float32, 16), make([]float32, 16), NewTriples([][3]int{{2, 0, 0}}), 8)
+}

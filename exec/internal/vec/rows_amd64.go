@@ -1,0 +1,6 @@
+//go:build amd64 && !purego
+
+package vec
+
+//go:noescape
+func mulAddRowsAVX2(n int, idx *int32, w int, d, a, b *float32)
