@@ -4,17 +4,15 @@ package exec
 // lint probe, cmd/nntrain predict). The implementation may add to it but
 // should not change what is here without updating every user.
 
-import "github.com/nnkit/nnkit/ir"
+import (
+	"github.com/nnkit/nnkit/ir"
+	nt "github.com/nnkit/nnkit/tensor"
+)
 
-// Tensor is a dense row-major array. Float data is in F; integer and bool
-// data (indices, shapes, masks) in I (bools as 0/1). Exactly one of F and I
-// is used, according to DType.
-type Tensor struct {
-	DType ir.DType // ir.Float32, ir.Int64 or ir.Bool
-	Shape []int
-	F     []float32
-	I     []int64
-}
+// Tensor is a dense row-major array (tensor.Tensor): float data in F,
+// integer and bool data in I, according to DType. Programs take their
+// inputs and return their outputs as Tensors.
+type Tensor = nt.Tensor
 
 // Mode selects eval or train semantics for Dropout and BatchNormalization.
 type Mode int

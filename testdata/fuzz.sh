@@ -4,7 +4,7 @@
 #
 #	testdata/fuzz.sh            # 10 minutes per target
 #	testdata/fuzz.sh 30s        # a quick pass
-#	FUZZ_PKGS=./train/data testdata/fuzz.sh 10m
+#	FUZZ_PKGS='./tensor ./train/data' testdata/fuzz.sh 10m
 #
 # Targets are discovered with `go test -list`, so new ones are included
 # without editing this file. Crashers land in <package>/testdata/fuzz/<Target>/

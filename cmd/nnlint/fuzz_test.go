@@ -11,8 +11,8 @@ import (
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/lint"
 	"github.com/nnkit/nnkit/lint/rules"
-	"github.com/nnkit/nnkit/lint/summary"
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/summary"
 )
 
 // FuzzLint feeds arbitrary bytes through what nnlint does with a model

@@ -12,8 +12,8 @@ import (
 	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/ir"
 	lintfmt "github.com/nnkit/nnkit/lint/format"
-	"github.com/nnkit/nnkit/lint/summary"
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/summary"
 )
 
 // runSummary implements `nnlint summary [--format text|json] model.onnx...`.

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nnkit/nnkit/tensor"
 )
 
 // NNKIT_MAX_MEMORY bounds the executor's plan: a run that would need more
@@ -14,7 +16,7 @@ func TestMaxMemoryEnv(t *testing.T) {
 	dir := t.TempDir()
 	m := filepath.Join(predModels, "vgg_bn", "train.onnx")
 	x := filepath.Join(dir, "x.npy")
-	npy, _ := predEncodeNpy(predGolden(t, "vgg_bn", "input"))
+	npy, _ := tensor.EncodeNpy(predGolden(t, "vgg_bn", "input"))
 	if err := os.WriteFile(x, npy, 0o644); err != nil {
 		t.Fatal(err)
 	}

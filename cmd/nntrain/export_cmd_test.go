@@ -9,6 +9,7 @@ import (
 
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/tensor"
 	"github.com/nnkit/nnkit/train/export"
 )
 
@@ -63,7 +64,7 @@ func TestExportSamePredictionsDefaultName(t *testing.T) {
 	}
 	inf := filepath.Join(dir, "net.inference.onnx")
 	x := filepath.Join(dir, "x.npy")
-	npy, _ := predEncodeNpy(predGolden(t, "vgg_bn", "input"))
+	npy, _ := tensor.EncodeNpy(predGolden(t, "vgg_bn", "input"))
 	if err := os.WriteFile(x, npy, 0o644); err != nil {
 		t.Fatal(err)
 	}

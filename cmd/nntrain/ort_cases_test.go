@@ -14,7 +14,7 @@ import (
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
-	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/tensor"
 	"github.com/nnkit/nnkit/train/export"
 )
 
@@ -162,7 +162,7 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 			t.Fatalf("%s: nntrain did not write an inference graph (%s = %q)", name, export.MetaGraph, export.Kind(m))
 		}
 		c.InputName = m.Graph.DataInputs()[0].Name
-		npy, err := predEncodeNpy(x)
+		npy, err := tensor.EncodeNpy(x)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func fineTunedORTCases(t *testing.T, out string) []ortCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		y, err := data.ReadNpy(f)
+		y, err := tensor.ReadNpy(f)
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -319,7 +319,7 @@ func syntheticData(t *testing.T, like *exec.Tensor, n, classes int, target []int
 	for i := range y.I {
 		y.I[i] = int64(i % classes)
 	}
-	b, err := predEncodeNpz([]string{"x", "y"}, map[string]*exec.Tensor{"x": x, "y": y})
+	b, err := tensor.EncodeNpz([]string{"x", "y"}, map[string]*exec.Tensor{"x": x, "y": y})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,10 @@ package main
 // nntrain predict: run a model in eval mode over an array of inputs.
 
 import (
-	"archive/zip"
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,7 +19,7 @@ import (
 	"github.com/nnkit/nnkit/ir"
 	lintfmt "github.com/nnkit/nnkit/lint/format"
 	"github.com/nnkit/nnkit/onnxio"
-	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/tensor"
 )
 
 type predictFlags struct {
@@ -146,9 +142,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	}
 	var enc []byte
 	if outExt == ".npy" {
-		enc, err = predEncodeNpy(outs[names[0]])
+		enc, err = tensor.EncodeNpy(outs[names[0]])
 	} else {
-		enc, err = predEncodeNpz(names, outs)
+		enc, err = tensor.EncodeNpz(names, outs)
 	}
 	if err == nil {
 		err = onnxio.WriteFileAtomic(pf.output, enc)
@@ -193,13 +189,13 @@ func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 		if len(specs) != 1 {
 			return nil, 0, fmt.Errorf("%s: the model has %d inputs (%s); give an .npz with one array per input", path, len(specs), predSpecNames(specs))
 		}
-		t, err := data.ReadNpyFile(path)
+		t, err := tensor.ReadNpyFile(path)
 		if err != nil {
 			return nil, 0, err
 		}
 		arrays[specs[0].Name] = t
 	case ".npz":
-		r, err := data.OpenNpz(path)
+		r, err := tensor.OpenNpz(path)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -349,87 +345,4 @@ func predictBatches(prog *exec.Program, inputs map[string]*exec.Tensor, n, batch
 
 func predClone(t *exec.Tensor) *exec.Tensor {
 	return &exec.Tensor{DType: t.DType, Shape: append([]int(nil), t.Shape...), F: append([]float32(nil), t.F...), I: append([]int64(nil), t.I...)}
-}
-
-// predEncodeNpy encodes a tensor as an .npy (format 1.0) file: float32 as <f4,
-// integers as <i8, bools as |b1. (npyio's npy.Write takes an N-d shape only
-// from nested slices or a mat.Dense, not from a flat slice and a shape.)
-func predEncodeNpy(t *exec.Tensor) ([]byte, error) {
-	descr := "<f4"
-	switch t.DType {
-	case ir.Float32:
-	case ir.Bool:
-		descr = "|b1"
-	default:
-		descr = "<i8"
-	}
-	shape := make([]string, len(t.Shape))
-	for i, d := range t.Shape {
-		shape[i] = fmt.Sprint(d)
-	}
-	tuple := "(" + strings.Join(shape, ", ")
-	if len(shape) == 1 {
-		tuple += ","
-	}
-	tuple += ")"
-	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, tuple)
-	// magic(6) + version(2) + length(2) + header + padding + \n ≡ 0 mod 64
-	pad := 64 - (10+len(hdr)+1)%64
-	if pad == 64 {
-		pad = 0
-	}
-	hdr += strings.Repeat(" ", pad) + "\n"
-	if len(hdr) > math.MaxUint16 {
-		return nil, fmt.Errorf("shape %v is too long for an .npy header", t.Shape)
-	}
-	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
-	b.WriteString(hdr)
-	switch descr {
-	case "<f4":
-		buf := make([]byte, 4*len(t.F))
-		for i, v := range t.F {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-		}
-		b.Write(buf)
-	case "|b1":
-		for _, v := range t.I {
-			if v != 0 {
-				b.WriteByte(1)
-			} else {
-				b.WriteByte(0)
-			}
-		}
-	default:
-		buf := make([]byte, 8*len(t.I))
-		for i, v := range t.I {
-			binary.LittleEndian.PutUint64(buf[8*i:], uint64(v))
-		}
-		b.Write(buf)
-	}
-	return b.Bytes(), nil
-}
-
-// predEncodeNpz encodes every output as <name>.npy in a zip archive.
-func predEncodeNpz(names []string, outs map[string]*exec.Tensor) ([]byte, error) {
-	var b bytes.Buffer
-	z := zip.NewWriter(&b)
-	for _, name := range names {
-		data, err := predEncodeNpy(outs[name])
-		if err != nil {
-			return nil, err
-		}
-		w, err := z.CreateHeader(&zip.FileHeader{Name: name + ".npy", Method: zip.Store})
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(data); err != nil {
-			return nil, err
-		}
-	}
-	if err := z.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
 }

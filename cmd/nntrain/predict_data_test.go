@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/tensor"
 )
 
 // TestPredictDataDirectory: a data directory is read as training reads it;
@@ -105,7 +105,7 @@ func readNpyFile(t *testing.T, path string) []float32 {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	a, err := data.ReadNpy(f)
+	a, err := tensor.ReadNpy(f)
 	if err != nil {
 		t.Fatal(err)
 	}

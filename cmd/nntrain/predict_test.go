@@ -14,7 +14,7 @@ import (
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
-	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/tensor"
 )
 
 const predModels = "../../testdata/models"
@@ -31,7 +31,7 @@ func predGolden(t *testing.T, model, key string) *exec.Tensor {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	a, err := data.ReadNpy(rc)
+	a, err := tensor.ReadNpy(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestPredictFixtures(t *testing.T) {
 		name := e.Name()
 		in := predGolden(t, name, "input")
 		want := predGolden(t, name, "eval_output")
-		enc, err := predEncodeNpy(in)
+		enc, err := tensor.EncodeNpy(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func TestPredictFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := data.ReadNpy(raw)
+			got, err := tensor.ReadNpy(raw)
 			raw.Close()
 			if err != nil {
 				t.Fatal(err)
@@ -137,7 +137,7 @@ func TestPredictErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := filepath.Join(dir, "in.npy")
-	data, _ := predEncodeNpy(&exec.Tensor{DType: ir.Float32, Shape: []int{2, 3}, F: make([]float32, 6)})
+	data, _ := tensor.EncodeNpy(&exec.Tensor{DType: ir.Float32, Shape: []int{2, 3}, F: make([]float32, 6)})
 	os.WriteFile(in, data, 0o644)
 	out := filepath.Join(dir, "out.npy")
 	code, _, stderr := predictCmd(t, bad, in, "-o", out)
@@ -161,7 +161,7 @@ func TestPredictErrors(t *testing.T) {
 	}
 	// unwritable output: exit 1, nothing left behind
 	din := filepath.Join(dir, "digits.npy")
-	data, _ = predEncodeNpy(&exec.Tensor{DType: ir.Float32, Shape: []int{2, 64}, F: make([]float32, 128)})
+	data, _ = tensor.EncodeNpy(&exec.Tensor{DType: ir.Float32, Shape: []int{2, 64}, F: make([]float32, 128)})
 	os.WriteFile(din, data, 0o644)
 	missing := filepath.Join(dir, "no", "such", "dir", "out.npy")
 	if code, _, _ := predictCmd(t, filepath.Join(predModels, "mlp_digits", "eval.onnx"), din, "-o", missing); code != 1 {

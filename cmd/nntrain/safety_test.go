@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nnkit/nnkit/onnxio"
+	"github.com/nnkit/nnkit/tensor"
 	"github.com/nnkit/nnkit/train/data"
 )
 
@@ -329,7 +330,7 @@ func TestFIFOCheckpoint(t *testing.T) {
 }
 
 // An input with no samples is an error, not a crash (it panicked in
-// predEncodeNpy on a nil output).
+// tensor.EncodeNpy on a nil output).
 func TestPredictZeroSamples(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "x.npy")
@@ -352,7 +353,7 @@ func TestPredictPerPositionAccuracy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
-	y, err := data.ReadNpyFile(out)
+	y, err := tensor.ReadNpyFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}

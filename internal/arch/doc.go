@@ -1,5 +1,14 @@
 // Package arch holds no code: its test enforces nnkit's dependency
-// direction (ir imports nothing of ours; onnxio → ir; exec → ir;
-// train → exec, ir; lint → ir, and lint's probe → exec; only cmd/* wires
-// file I/O to the rest) with `go list -deps`.
+// direction with `go list`, one rule set for the whole module:
+//
+//	ir                  imports nothing of ours
+//	onnxio, tensor      → ir (and internal/safefile to open files)
+//	exec                → ir, tensor
+//	train               → exec, ir, tensor
+//	lint                → ir; lint/probe and lint/rules may use exec
+//	summary             → ir, lint (its export classifier)
+//	cmd/*               → anything: only the commands wire file I/O,
+//	                      flags and the packages together
+//
+// internal/npytest, a test helper, may be imported by tests only.
 package arch

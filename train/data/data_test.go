@@ -1,10 +1,7 @@
 package data
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -246,71 +243,6 @@ func TestNPZ(t *testing.T) {
 			}
 		})
 	}
-}
-
-// npyFile builds a version 1.0 .npy file (the NumPy format specification:
-// magic, header length, a Python dict literal padded to 64 bytes, data).
-func npyFile(descr string, fortran bool, shape string, data []byte) []byte {
-	order := "False"
-	if fortran {
-		order = "True"
-	}
-	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", descr, order, shape)
-	hdr += strings.Repeat(" ", 63-(10+len(hdr))%64) + "\n"
-	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)), byte(len(hdr)>>8))
-	return append(append(b, hdr...), data...)
-}
-
-// ReadNpy serves both nntrain's data sets and predict's inputs: every
-// bool, integer and float width, either byte order, Fortran order.
-func TestReadNpy(t *testing.T) {
-	cases := []struct {
-		name string
-		file []byte
-		f    []float32
-		i    []int64
-	}{
-		{"f4", npyFile("<f4", false, "(2,)", []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}), []float32{1, -2}, nil},
-		{"f2", npyFile("<f2", false, "(2,)", []byte{0x00, 0x3c, 0x00, 0xc0}), []float32{1, -2}, nil},
-		{"f8 big-endian", npyFile(">f8", false, "(1,)", []byte{0x3f, 0xf8, 0, 0, 0, 0, 0, 0}), []float32{1.5}, nil},
-		{"Fortran f4", npyFile("<f4", true, "(2, 3)", f32bytes(0, 3, 1, 4, 2, 5)), []float32{0, 1, 2, 3, 4, 5}, nil},
-		{"Fortran i2", npyFile("<i2", true, "(2, 2)", []byte{1, 0, 3, 0, 2, 0, 0xff, 0xff}), nil, []int64{1, 2, 3, -1}},
-		{"b1", npyFile("|b1", false, "(3,)", []byte{1, 0, 1}), nil, []int64{1, 0, 1}},
-		{"u1", npyFile("|u1", false, "(2,)", []byte{7, 255}), nil, []int64{7, 255}},
-		{"u8", npyFile("<u8", false, "(1,)", []byte{9, 0, 0, 0, 0, 0, 0, 0}), nil, []int64{9}},
-		{"trailing bytes", npyFile("|u1", false, "(1,)", []byte{4, 5}), nil, []int64{4}},
-	}
-	for _, c := range cases {
-		a, err := ReadNpy(bytes.NewReader(c.file))
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
-		}
-		if !slices.Equal(a.F, c.f) || !slices.Equal(a.I, c.i) {
-			t.Errorf("%s: F %v I %v, want %v %v", c.name, a.F, a.I, c.f, c.i)
-		}
-	}
-	for _, c := range []struct {
-		name string
-		file []byte
-		want string
-	}{
-		{"complex", npyFile("<c8", false, "(1,)", make([]byte, 8)), "dtype <c8 is not supported"},
-		{"truncated", npyFile("<f4", false, "(2, 3)", make([]byte, 22)), "shape [2, 3] of <f4 needs 24 bytes of data, the file holds 22"},
-		{"not npy", []byte("x,y\n1,2\n"), ""},
-	} {
-		if _, err := ReadNpy(bytes.NewReader(c.file)); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
-		}
-	}
-}
-
-func f32bytes(v ...float32) []byte {
-	var b []byte
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
 }
 
 func TestNothingFound(t *testing.T) {

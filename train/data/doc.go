@@ -16,9 +16,10 @@
 // list rather than reported one at a time.
 //
 // Every file is treated as hostile: FIFOs and devices are refused without
-// blocking; .npy headers are parsed here (not by npyio) and capped
-// (MaxNpyHeader, MaxArrayElements) before anything is allocated; an .npz
-// member must be exactly as large as its header says; images are measured
+// blocking; .npy and .npz files are read by package tensor, which parses
+// .npy headers itself (not with npyio) and caps them (tensor.MaxNpyHeader,
+// MaxArrayElements) before anything is allocated, and reads an .npz member
+// only if it is exactly as large as its header says; images are measured
 // with image.DecodeConfig before decoding (MaxImagePixels); CSV rows and
 // fields are bounded (MaxCSVRecord, MaxCSVField). Symbolic links to
 // folders in image trees are followed, with loop protection.

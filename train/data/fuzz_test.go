@@ -4,48 +4,19 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
-	"io"
 	"testing"
+
+	"github.com/nnkit/nnkit/internal/npytest"
+	"github.com/nnkit/nnkit/tensor"
 )
 
 // Fuzz targets for the readers of untrusted data. Run them all with
 //
-//	go test ./train/data -run '^$' -fuzz '^FuzzReadNpy$' -fuzztime 10m
+//	go test ./train/data -run '^$' -fuzz '^FuzzNpz$' -fuzztime 10m
 //
 // (one -fuzz pattern per run), or every fuzz target of the repository with
 // testdata/fuzz.sh (see the README's Safety section). Seeds are a few
 // bytes each so that the engine does not stall minimizing them.
-
-// checkTensor asserts what every successful read promises: as many
-// values as the shape says, in exactly one of F and I.
-func checkShape(t *testing.T, shape []int, nf, ni int) {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	if nf+ni != n || nf > 0 && ni > 0 {
-		t.Fatalf("shape %v but %d float and %d int values", shape, nf, ni)
-	}
-}
-
-// onlyReader hides a reader's concrete type, so ReadNpy cannot learn the
-// size in advance and must grow its buffers as data arrives.
-type onlyReader struct{ io.Reader }
-
-func FuzzReadNpy(f *testing.F) {
-	f.Add(npyFile("<f4", false, "(2,)", f32bytes(1, 2)))
-	f.Add(npyFile(">i2", true, "(2, 1)", []byte{0, 1, 0, 2}))
-	f.Add(npyFile("|b1", false, "()", []byte{1}))
-	f.Add([]byte("\x93NUMPY\x02\x00\x10\x00\x00\x00{'shape': (1,)}\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, r := range []io.Reader{bytes.NewReader(b), onlyReader{bytes.NewReader(b)}} {
-			a, err := ReadNpy(r)
-			if err == nil {
-				checkShape(t, a.Shape, len(a.F), len(a.I))
-			}
-		}
-	})
-}
 
 // npzBytes builds a small archive for seeds.
 func npzBytes(members map[string][]byte, method uint16) []byte {
@@ -60,18 +31,18 @@ func npzBytes(members map[string][]byte, method uint16) []byte {
 }
 
 func FuzzNpz(f *testing.F) {
-	x := npyFile("<f4", false, "(2, 1)", f32bytes(1, 2))
-	y := npyFile("|u1", false, "(2,)", []byte{0, 1})
+	x := npytest.NpyFile("<f4", false, "(2, 1)", npytest.F32Bytes(1, 2))
+	y := npytest.NpyFile("|u1", false, "(2,)", []byte{0, 1})
 	f.Add(npzBytes(map[string][]byte{"x.npy": x, "y.npy": y}, zip.Store))
-	f.Add(npzBytes(map[string][]byte{"x.npy": x, "y.npy": npyFile("<f8", false, "(2, 1)", make([]byte, 16))}, zip.Deflate))
+	f.Add(npzBytes(map[string][]byte{"x.npy": x, "y.npy": npytest.NpyFile("<f8", false, "(2, 1)", make([]byte, 16))}, zip.Deflate))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		a, err := newNpz(bytes.NewReader(b), int64(len(b)), "f.npz")
+		a, err := tensor.NewNpz(bytes.NewReader(b), int64(len(b)), "f.npz")
 		if err != nil {
 			return
 		}
 		for _, k := range a.Keys() {
 			if m, err := a.Read(k); err == nil {
-				checkShape(t, m.Shape, len(m.F), len(m.I))
+				npytest.CheckShape(t, m.Shape, len(m.F), len(m.I))
 			}
 		}
 		s, err := npzSet(a, "f.npz")
@@ -120,14 +91,14 @@ func FuzzCSV(f *testing.F) {
 // split, whose insertions and deletions desynchronize the parts.)
 func FuzzNpzMembers(f *testing.F) {
 	ys := [4][]byte{
-		npyFile("|u1", false, "(2,)", []byte{0, 1}),
-		npyFile("<f4", false, "(2,)", f32bytes(0.5, -1)),
-		npyFile("<f8", false, "(2, 3)", make([]byte, 48)),
-		npyFile("<i8", false, "(2, 1)", make([]byte, 16)),
+		npytest.NpyFile("|u1", false, "(2,)", []byte{0, 1}),
+		npytest.NpyFile("<f4", false, "(2,)", npytest.F32Bytes(0.5, -1)),
+		npytest.NpyFile("<f8", false, "(2, 3)", make([]byte, 48)),
+		npytest.NpyFile("<i8", false, "(2, 1)", make([]byte, 16)),
 	}
-	f.Add(append([]byte{0, 0}, npyFile("<f4", false, "(2, 1)", f32bytes(1, 2))...))
-	f.Add(append([]byte{1 | 2<<1, 0xfd}, npyFile("<f2", true, "(2, 2)", make([]byte, 8))...))
-	f.Add(append([]byte{3 << 1, 0}, npyFile("|b1", false, "(2, 3, 1)", make([]byte, 6))...))
+	f.Add(append([]byte{0, 0}, npytest.NpyFile("<f4", false, "(2, 1)", npytest.F32Bytes(1, 2))...))
+	f.Add(append([]byte{1 | 2<<1, 0xfd}, npytest.NpyFile("<f2", true, "(2, 2)", make([]byte, 8))...))
+	f.Add(append([]byte{3 << 1, 0}, npytest.NpyFile("|b1", false, "(2, 3, 1)", make([]byte, 6))...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) < 2 {
 			return
@@ -153,7 +124,7 @@ func FuzzNpzMembers(f *testing.F) {
 			size := binary.LittleEndian.Uint32(b[cd+24:])
 			binary.LittleEndian.PutUint32(b[cd+24:], size+uint32(int32(lie)))
 		}
-		a, err := newNpz(bytes.NewReader(b), int64(len(b)), "f.npz")
+		a, err := tensor.NewNpz(bytes.NewReader(b), int64(len(b)), "f.npz")
 		if err != nil {
 			return
 		}

@@ -14,72 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// Point 3 of issue 9: .npy headers are validated and capped before anything
-// is read or allocated — garbage headers (which made npyio slice out of
-// range) and a v2 header length of 0xFFFFFFF0 (a 4 GiB allocation) are
-// errors.
-func TestNpyHostileHeaders(t *testing.T) {
-	v2 := func(hlen uint32, rest string) []byte {
-		b := []byte("\x93NUMPY\x02\x00")
-		b = binary.LittleEndian.AppendUint32(b, hlen)
-		return append(b, rest...)
-	}
-	v1 := func(hdr string) []byte {
-		b := []byte("\x93NUMPY\x01\x00")
-		b = binary.LittleEndian.AppendUint16(b, uint16(len(hdr)))
-		return append(append(b, hdr...), 0, 0, 0, 0, 0, 0, 0, 0)
-	}
-	cases := []struct {
-		name string
-		file []byte
-		want string
-	}{
-		{"huge v2 header", v2(0xFFFFFFF0, "{"), "header of 4294967280 bytes is longer than the 10000"},
-		{"no newline, no dict", v1("garbage"), "want a dict literal"},
-		{"keys out of order", v1("{'shape': (2,), 'fortran_order': False, 'descr': '<f4', }\n"), ""},
-		{"brace before shape", v1("{'descr': '<f4', } 'fortran_order': False, 'shape': (2,)\n"), "unexpected"},
-		{"missing key", v1("{'descr': '<f4', 'shape': (2,)}\n"), `no "fortran_order" key`},
-		{"extra key", v1("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}\n"), `unexpected key "x"`},
-		{"negative dim", v1("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}\n"), "non-negative integer"},
-		{"huge shape", v1("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000)}\n"), "more than the 268435456 elements"},
-		{"huge dim", v1("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}\n"), "larger than"},
-		{"bad order", v1("{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}\n"), "True or False"},
-		{"structured", v1("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}\n"), "structured dtypes"},
-		{"object", v1("{'descr': '|O', 'fortran_order': False, 'shape': (2,)}\n"), "dtype |O is not supported"},
-		{"version 9", []byte("\x93NUMPY\x09\x00\x00\x00"), "version 9.0 is not supported"},
-		{"short", []byte("\x93NUM"), "not an .npy file"},
-		{"truncated header", v2(100, "{'descr'"), "truncated .npy header"},
-	}
-	for _, c := range cases {
-		for _, r := range []func() any{
-			func() any { return bytes.NewReader(c.file) },
-			func() any { return onlyReader{bytes.NewReader(c.file)} },
-		} {
-			a, err := ReadNpy(r().(interface{ Read([]byte) (int, error) }))
-			if c.want == "" { // valid: any key order is a dict
-				if err != nil || len(a.F) != 2 {
-					t.Errorf("%s: %v", c.name, err)
-				}
-				continue
-			}
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Errorf("%s: error %v, want %q", c.name, err, c.want)
-			}
-		}
-	}
-	// 2^28 int64 labels pass the element limit but decode to 2 GiB.
-	if _, err := ReadNpy(onlyReader{bytes.NewReader(npyFile("<i8", false, "(268435456,)", nil))}); err == nil || !strings.Contains(err.Error(), "decodes to 2147483648 bytes (int64), more than the 1073741824") {
-		t.Errorf("2 GiB of int64: %v", err)
-	}
-	// A header promising more data than a stream of unknown length holds
-	// is an error once the stream ends, not an up-front allocation.
-	big := npyFile("<f4", false, "(268435456,)", f32bytes(1, 2))
-	if _, err := ReadNpy(onlyReader{bytes.NewReader(big)}); err == nil || !strings.Contains(err.Error(), "the file holds 8") {
-		t.Errorf("short stream: %v", err)
-	}
-}
+	"github.com/nnkit/nnkit/internal/npytest"
+)
 
 // Point 5: an .npz member is read for exactly the bytes its .npy header
 // promises and only if the archive directory agrees; a zip bomb (a small
@@ -87,8 +24,8 @@ func TestNpyHostileHeaders(t *testing.T) {
 // than the directory says) is refused without inflating it.
 func TestNpzBombsAndLies(t *testing.T) {
 	dir := t.TempDir()
-	y := npyFile("|u1", false, "(2,)", []byte{0, 1})
-	good := npyFile("<f4", false, "(2,)", f32bytes(1, 2))
+	y := npytest.NpyFile("|u1", false, "(2,)", []byte{0, 1})
+	good := npytest.NpyFile("<f4", false, "(2,)", npytest.F32Bytes(1, 2))
 	// 64 MiB of zeros deflate to ≈64 KB: a bomb in miniature behind a
 	// header that promises 2 floats.
 	bomb := append(append([]byte{}, good...), make([]byte, 64<<20)...)
@@ -103,11 +40,11 @@ func TestNpzBombsAndLies(t *testing.T) {
 		{"stream longer than directory", "member x.npy: zip: not a valid zip file", append(append([]byte{}, good...), 1, 2, 3, 4), zip.Deflate, uint64(len(good))},
 		{"directory overstates (stored)", "136 compressed bytes cannot hold the 236 bytes", good, zip.Store, uint64(len(good)) + 100},
 		{"directory overstates (deflated)", "but its header describes", good, zip.Deflate, uint64(len(good)) + 100},
-		{"huge shape", "more than the 268435456 elements", npyFile("<f4", false, "(1000000, 1000000)", nil), zip.Deflate, 0},
+		{"huge shape", "more than the 268435456 elements", npytest.NpyFile("<f4", false, "(1000000, 1000000)", nil), zip.Deflate, 0},
 		// The directory and the header agree on 1 GiB, but 40-odd deflated
 		// bytes cannot inflate to that (deflate expands at most 1032:1):
 		// refused before allocating.
-		{"small member claims 1 GiB", "compressed bytes cannot hold the 1073741952 bytes the archive directory claims", npyFile("<f4", false, "(268435456,)", nil), zip.Deflate, 1<<30 + 128},
+		{"small member claims 1 GiB", "compressed bytes cannot hold the 1073741952 bytes the archive directory claims", npytest.NpyFile("<f4", false, "(268435456,)", nil), zip.Deflate, 1<<30 + 128},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -303,12 +240,6 @@ func TestFIFOsRefused(t *testing.T) {
 				t.Fatal("Load blocked on a FIFO")
 			}
 		})
-	}
-	dir := t.TempDir()
-	p := filepath.Join(dir, "x.npy")
-	syscall.Mkfifo(p, 0o644)
-	if _, err := ReadNpyFile(p); err == nil || !strings.Contains(err.Error(), "named pipe") {
-		t.Fatalf(".npy FIFO: %v", err)
 	}
 }
 

@@ -1,23 +1,20 @@
 package data
 
 import (
-	"archive/zip"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"slices"
 	"strings"
 
-	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/tensor"
 )
 
 // loadNPZ reads arrays x and y of a NumPy archive.
 func loadNPZ(path string) (*Set, error) {
-	r, err := OpenNpz(path)
+	r, err := tensor.OpenNpz(path)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +23,7 @@ func loadNPZ(path string) (*Set, error) {
 }
 
 // npzSet builds a data set from an open archive.
-func npzSet(r *Npz, path string) (*Set, error) {
+func npzSet(r *tensor.Npz, path string) (*Set, error) {
 	find := func(name string) string {
 		for _, k := range r.Keys() {
 			if k == name || k == name+".npy" {
@@ -43,7 +40,7 @@ func npzSet(r *Npz, path string) (*Set, error) {
 		}
 		return nil, fmt.Errorf("%s: need arrays x (samples) and y (labels or targets); the archive has %s", path, strings.Join(keys, ", "))
 	}
-	x, err := r.read(kx, false)
+	x, err := r.Read(kx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: array x: %w", path, err)
 	}
@@ -60,7 +57,7 @@ func npzSet(r *Npz, path string) (*Set, error) {
 		}
 		x.F, x.I, x.DType = f, nil, ir.Float32
 	}
-	y, err := r.read(ky, false)
+	y, err := r.Read(ky)
 	if err != nil {
 		return nil, fmt.Errorf("%s: array y: %w", path, err)
 	}
@@ -97,113 +94,6 @@ func npzSet(r *Npz, path string) (*Set, error) {
 	return s, errs.Err()
 }
 
-// Npz is an open NumPy archive (numpy.savez / savez_compressed: a zip of
-// .npy members, stored or deflated).
-type Npz struct {
-	size    int64 // of the archive
-	f       *os.File
-	members map[string]*zip.File
-	keys    []string
-}
-
-// OpenNpz opens an .npz archive, refusing anything but a regular file.
-func OpenNpz(path string) (*Npz, error) {
-	f, st, err := safefile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	a, err := newNpz(f, st.Size(), path)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	a.f = f
-	return a, nil
-}
-
-func newNpz(r io.ReaderAt, size int64, path string) (*Npz, error) {
-	z, err := zip.NewReader(r, size)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable .npz archive: %v", path, err)
-	}
-	a := &Npz{size: size, members: map[string]*zip.File{}}
-	for _, m := range z.File {
-		if _, dup := a.members[m.Name]; dup {
-			return nil, fmt.Errorf("%s: member %q appears twice", path, m.Name)
-		}
-		a.members[m.Name] = m
-		a.keys = append(a.keys, m.Name)
-	}
-	return a, nil
-}
-
-// Keys lists the members in archive order ("x.npy", "y.npy").
-func (a *Npz) Keys() []string { return a.keys }
-
-// Close closes the archive file.
-func (a *Npz) Close() error {
-	if a.f == nil {
-		return nil
-	}
-	return a.f.Close()
-}
-
-// Read reads member key as ReadNpy does.
-func (a *Npz) Read(key string) (*exec.Tensor, error) { return a.read(key, false) }
-
-// read reads one member. The member's size in the zip directory must be
-// exactly the .npy header plus the data its shape and dtype describe; only
-// those bytes are inflated (a zip bomb is refused by its directory entry,
-// before inflating anything), and the zip reader checks that the stream
-// neither exceeds that size nor fails its CRC.
-func (a *Npz) read(key string, asFloat bool) (*exec.Tensor, error) {
-	m := a.members[key]
-	if m == nil {
-		return nil, fmt.Errorf("no member %q", key)
-	}
-	if m.Method != zip.Store && m.Method != zip.Deflate {
-		return nil, fmt.Errorf("member %s: compression method %d is not supported (numpy.savez stores, savez_compressed deflates)", key, m.Method)
-	}
-	// The compressed bytes bound what the member can really hold, so that
-	// the data can be allocated at its size before inflating: a directory
-	// entry lying about the size of a small member is caught here.
-	limit := m.CompressedSize64
-	if m.Method == zip.Deflate {
-		limit *= maxDeflateRatio
-	}
-	if m.CompressedSize64 > uint64(a.size) || m.UncompressedSize64 > limit {
-		return nil, fmt.Errorf("member %s: %d compressed bytes cannot hold the %d bytes the archive directory claims; the archive is damaged or crafted",
-			key, m.CompressedSize64, m.UncompressedSize64)
-	}
-	rc, err := m.Open()
-	if err != nil {
-		return nil, fmt.Errorf("member %s: %v", key, err)
-	}
-	defer rc.Close()
-	h, err := readNpyHeader(rc)
-	if err != nil {
-		return nil, err
-	}
-	size := m.UncompressedSize64
-	if want := uint64(h.hdrLen) + uint64(h.dataBytes()); size != want {
-		return nil, fmt.Errorf("member %s: the archive says it holds %d bytes, but its header describes %d (shape %s of %s); the archive is damaged or crafted",
-			key, size, want, shapeString(h.shape), h.descr)
-	}
-	t, err := h.read(rc, asFloat, true) // the size was checked above
-	if err != nil {
-		return nil, err
-	}
-	// Reading past the end makes the zip reader verify the CRC.
-	var one [1]byte
-	if n, err := rc.Read(one[:]); n != 0 || err != io.EOF {
-		if err == nil || err == io.EOF {
-			err = errors.New("more data than the archive directory says")
-		}
-		return nil, fmt.Errorf("member %s: %v", key, err)
-	}
-	return t, nil
-}
-
 // openRegular opens a data file, refusing FIFOs, devices and directories
 // without blocking.
 func openRegular(path string) (*os.File, error) {
@@ -222,25 +112,4 @@ func checkFinite(errs *ErrorList, s *Set, v []float32, per int, what string) {
 			}
 		}
 	}
-}
-
-// fromFortran reorders column-major data into row-major order.
-func fromFortran[T any](in []T, shape []int) []T {
-	out := make([]T, len(in))
-	idx := make([]int, len(shape))
-	for k := range in {
-		// k is the row-major position; find its column-major one.
-		rem := k
-		for d := len(shape) - 1; d >= 0; d-- {
-			idx[d] = rem % shape[d]
-			rem /= shape[d]
-		}
-		pos, stride := 0, 1
-		for d := 0; d < len(shape); d++ {
-			pos += idx[d] * stride
-			stride *= shape[d]
-		}
-		out[k] = in[pos]
-	}
-	return out
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/tensor"
 )
 
 // Set is an in-memory data set: N samples of Shape, row-major float32, with
@@ -41,6 +42,11 @@ type Set struct {
 // MaxExactInt is the largest integer magnitude float32 holds exactly
 // (2^24): the bound on integer features, which are stored as float32.
 const MaxExactInt = 1 << 24
+
+// MaxArrayElements is the largest array read from any data file: .npy and
+// .npz arrays (tensor.MaxArrayElements, checked by their reader), CSV
+// tables and image sets alike.
+const MaxArrayElements = tensor.MaxArrayElements
 
 // LabelWidth is the number of labels per sample (1 unless LabelShape).
 func (s *Set) LabelWidth() int {

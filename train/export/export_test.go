@@ -11,7 +11,7 @@ import (
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/onnxio"
-	"github.com/nnkit/nnkit/train/data"
+	"github.com/nnkit/nnkit/tensor"
 	"github.com/nnkit/nnkit/train/export"
 )
 
@@ -29,7 +29,7 @@ func golden(t *testing.T, model, key string) *exec.Tensor {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	a, err := data.ReadNpy(rc)
+	a, err := tensor.ReadNpy(rc)
 	if err != nil {
 		t.Fatal(err)
 	}

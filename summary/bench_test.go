@@ -14,9 +14,9 @@ import (
 // torchvision ResNet-18 training export: read the file, infer shapes, build
 // the table, format it. Budget (issue 2): ≤ 100 ms.
 //
-//	go test ./lint/summary -run '^$' -bench ResNet18 -benchmem
+//	go test ./summary -run '^$' -bench ResNet18 -benchmem
 func BenchmarkSummaryResNet18(b *testing.B) {
-	path := unzipFixture(b, "../../testdata/models/resnet18/train.onnx.gz")
+	path := unzipFixture(b, "../testdata/models/resnet18/train.onnx.gz")
 	b.SetBytes(fileSize(b, path))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

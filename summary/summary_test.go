@@ -30,12 +30,12 @@ func build(t *testing.T, path string) *Summary {
 // BatchNorm running-statistic sizes recorded by the fixture script, and
 // the per-layer params add up to the total.
 func TestTotalsMatchPyTorch(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/models/*/train*.onnx*")
+	files, _ := filepath.Glob("../testdata/models/*/train*.onnx*")
 	if len(files) < 18 {
 		t.Fatalf("only %d training exports", len(files))
 	}
 	for _, path := range files {
-		t.Run(strings.TrimPrefix(path, "../../testdata/models/"), func(t *testing.T) {
+		t.Run(strings.TrimPrefix(path, "../testdata/models/"), func(t *testing.T) {
 			var want struct {
 				Params, TrainableParams, Buffers int64
 			}
@@ -77,7 +77,7 @@ func TestTotalsMatchPyTorch(t *testing.T) {
 // formulas, worked out by hand: Conv = output elements × (Cin/groups·kh·kw),
 // Linear = in·out, LSTM = T·4H·(I+H).
 func TestMACs(t *testing.T) {
-	s := build(t, "../../testdata/models/small_cnn/train.onnx")
+	s := build(t, "../testdata/models/small_cnn/train.onnx")
 	conv1 := int64(32 * 28 * 28 * (1 * 3 * 3))  // 225,792
 	conv2 := int64(64 * 14 * 14 * (32 * 3 * 3)) // 3,612,672
 	fc1 := int64(3136 * 128)
@@ -85,12 +85,12 @@ func TestMACs(t *testing.T) {
 	if want := conv1 + conv2 + fc1 + fc2; s.Totals.MACs != want {
 		t.Errorf("small_cnn MACs %d, want %d", s.Totals.MACs, want)
 	}
-	s = build(t, "../../testdata/models/lstm_classifier/train.onnx")
+	s = build(t, "../testdata/models/lstm_classifier/train.onnx")
 	if want := int64(6*4*16*(8+16) + 16*10); s.Totals.MACs != want {
 		t.Errorf("lstm_classifier MACs %d, want %d", s.Totals.MACs, want)
 	}
 	// Depthwise convolution: groups = channels, so each output reads kh·kw.
-	s = build(t, "../../testdata/models/mobilenet_block/train.onnx")
+	s = build(t, "../testdata/models/mobilenet_block/train.onnx")
 	found := false
 	for _, l := range s.Layers {
 		if l.Op == "Conv" && (strings.Contains(l.Name, "dw") || strings.Contains(l.Name, "depthwise")) {
@@ -145,7 +145,7 @@ func TestSharedWeightsCountedOnce(t *testing.T) {
 }
 
 func TestJSONSchema(t *testing.T) {
-	s := build(t, "../../testdata/models/resnet_narrow/train.onnx")
+	s := build(t, "../testdata/models/resnet_narrow/train.onnx")
 	var buf bytes.Buffer
 	if err := s.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestJSONSchema(t *testing.T) {
 }
 
 func TestTextTable(t *testing.T) {
-	s := build(t, "../../testdata/models/small_cnn/eval.onnx")
+	s := build(t, "../testdata/models/small_cnn/eval.onnx")
 	var buf bytes.Buffer
 	s.WriteText(&buf, false)
 	out := buf.String()

@@ -1,4 +1,4 @@
-package data
+package tensor
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nnkit/nnkit/exec"
+	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
 )
 
@@ -197,7 +197,7 @@ func parseNpyDict(b []byte, utf8 bool) (*npyHeader, error) {
 	h.n = 1
 	for _, d := range h.shape {
 		if d > 0 && h.n > MaxArrayElements/d {
-			return nil, fmt.Errorf("shape %s has more than the %d elements nnkit reads", shapeString(h.shape), MaxArrayElements)
+			return nil, fmt.Errorf("shape %s has more than the %d elements nnkit reads", ir.DimsString(h.shape), MaxArrayElements)
 		}
 		h.n *= d
 	}
@@ -345,7 +345,7 @@ func (p *dictParser) tuple() ([]int, error) {
 // MaxArrayElements); when r is a file or an in-memory reader, its size is
 // checked against the shape first, otherwise memory grows only as data
 // arrives.
-func ReadNpy(r io.Reader) (*exec.Tensor, error) {
+func ReadNpy(r io.Reader) (*Tensor, error) {
 	h, err := readNpyHeader(r)
 	if err != nil {
 		return nil, err
@@ -368,8 +368,8 @@ func ReadNpy(r io.Reader) (*exec.Tensor, error) {
 }
 
 // ReadNpyFile reads an .npy file (refusing anything but a regular file).
-func ReadNpyFile(path string) (*exec.Tensor, error) {
-	f, err := openRegular(path)
+func ReadNpyFile(path string) (*Tensor, error) {
+	f, _, err := safefile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +382,7 @@ func ReadNpyFile(path string) (*exec.Tensor, error) {
 }
 
 func (h *npyHeader) short(have int64) error {
-	return fmt.Errorf("shape %s of %s needs %d bytes of data, the file holds %d (truncated?)", shapeString(h.shape), h.descr, h.dataBytes(), have)
+	return fmt.Errorf("shape %s of %s needs %d bytes of data, the file holds %d (truncated?)", ir.DimsString(h.shape), h.descr, h.dataBytes(), have)
 }
 
 // chunk is how many bytes are read and converted at a time.
@@ -393,8 +393,8 @@ const chunk = 1 << 20
 // float32 when asFloat). sized says the caller checked that r holds them
 // all: the result is then allocated once, at its size; otherwise it grows
 // as data arrives, so that a header lying about a stream costs nothing.
-func (h *npyHeader) read(r io.Reader, asFloat, sized bool) (*exec.Tensor, error) {
-	t := &exec.Tensor{DType: ir.Int64, Shape: h.shape}
+func (h *npyHeader) read(r io.Reader, asFloat, sized bool) (*Tensor, error) {
+	t := &Tensor{DType: ir.Int64, Shape: h.shape}
 	float := h.kind == 'f' || asFloat
 	esize := int64(8)
 	if float {
@@ -402,7 +402,7 @@ func (h *npyHeader) read(r io.Reader, asFloat, sized bool) (*exec.Tensor, error)
 	}
 	if int64(h.n)*esize > MaxArrayBytes {
 		return nil, fmt.Errorf("shape %s of %s decodes to %d bytes (%s), more than the %d nnkit holds per array",
-			shapeString(h.shape), h.descr, int64(h.n)*esize, t.DType, int64(MaxArrayBytes))
+			ir.DimsString(h.shape), h.descr, int64(h.n)*esize, t.DType, int64(MaxArrayBytes))
 	}
 	per := chunk / h.size
 	buf := make([]byte, min(int64(per*h.size), h.dataBytes()))
@@ -507,4 +507,64 @@ func (h *npyHeader) uint(b []byte) uint64 {
 		return uint64(h.order.Uint32(b))
 	}
 	return h.order.Uint64(b)
+}
+
+// EncodeNpy encodes a tensor as an .npy (format 1.0) file: float32 as <f4,
+// integers as <i8, bools as |b1. (npyio's npy.Write takes an N-d shape only
+// from nested slices or a mat.Dense, not from a flat slice and a shape.)
+func EncodeNpy(t *Tensor) ([]byte, error) {
+	descr := "<f4"
+	switch t.DType {
+	case ir.Float32:
+	case ir.Bool:
+		descr = "|b1"
+	default:
+		descr = "<i8"
+	}
+	shape := make([]string, len(t.Shape))
+	for i, d := range t.Shape {
+		shape[i] = fmt.Sprint(d)
+	}
+	tuple := "(" + strings.Join(shape, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	tuple += ")"
+	hdr := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, tuple)
+	// magic(6) + version(2) + length(2) + header + padding + \n ≡ 0 mod 64
+	pad := 64 - (10+len(hdr)+1)%64
+	if pad == 64 {
+		pad = 0
+	}
+	hdr += strings.Repeat(" ", pad) + "\n"
+	if len(hdr) > math.MaxUint16 {
+		return nil, fmt.Errorf("shape %v is too long for an .npy header", t.Shape)
+	}
+	var b bytes.Buffer
+	b.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
+	b.WriteString(hdr)
+	switch descr {
+	case "<f4":
+		buf := make([]byte, 4*len(t.F))
+		for i, v := range t.F {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		b.Write(buf)
+	case "|b1":
+		for _, v := range t.I {
+			if v != 0 {
+				b.WriteByte(1)
+			} else {
+				b.WriteByte(0)
+			}
+		}
+	default:
+		buf := make([]byte, 8*len(t.I))
+		for i, v := range t.I {
+			binary.LittleEndian.PutUint64(buf[8*i:], uint64(v))
+		}
+		b.Write(buf)
+	}
+	return b.Bytes(), nil
 }

@@ -20,7 +20,7 @@ func TestExportModeOfNntrainGraphs(t *testing.T) {
 		{"robustnet/train.onnx", export.KindTraining, "training"},
 		{"mlp_digits/train.onnx", export.KindTraining, "training"},
 	} {
-		m, err := onnxio.ReadFile("../../testdata/models/" + c.model)
+		m, err := onnxio.ReadFile("../testdata/models/" + c.model)
 		if err != nil {
 			t.Fatal(err)
 		}
