@@ -26,9 +26,7 @@ type pendingNode struct {
 type pendingInfo struct {
 	name     string
 	t        *TypeInfo
-	doc      string
-	meta     []StringPair
-	unknown  []byte
+	extra    *ValueExtra
 	isOutput bool
 }
 
@@ -47,8 +45,9 @@ func NewBuilder(name string, parent *Builder) *Builder {
 // subgraph attribute can point at it).
 func (b *Builder) Graph() *Graph { return b.g }
 
-// Input declares a graph input with its ValueInfo details.
-func (b *Builder) Input(name string, t *TypeInfo, doc string, meta []StringPair, unknown []byte) {
+// Input declares a graph input with its ValueInfo details (extra may be
+// nil).
+func (b *Builder) Input(name string, t *TypeInfo, extra *ValueExtra) {
 	if name == "" {
 		b.errs.Add(fmt.Errorf("graph %q: input %d has no name", b.g.Name, len(b.g.Inputs)))
 	}
@@ -56,7 +55,7 @@ func (b *Builder) Input(name string, t *TypeInfo, doc string, meta []StringPair,
 		b.errs.Add(fmt.Errorf("graph %q: input %q is declared twice", b.g.Name, name))
 	}
 	v := b.g.AddInput(name, t)
-	v.DocString, v.Metadata, v.InfoUnknown = doc, meta, unknown
+	v.Extra = extra
 }
 
 // Initializer adds an initializer tensor.
@@ -80,13 +79,13 @@ func (b *Builder) Node(n *Node, inputs, outputs []string) {
 }
 
 // Output declares a graph output by name.
-func (b *Builder) Output(name string, t *TypeInfo, doc string, meta []StringPair, unknown []byte) {
-	b.outputs = append(b.outputs, pendingInfo{name: name, t: t, doc: doc, meta: meta, unknown: unknown, isOutput: true})
+func (b *Builder) Output(name string, t *TypeInfo, extra *ValueExtra) {
+	b.outputs = append(b.outputs, pendingInfo{name: name, t: t, extra: extra, isOutput: true})
 }
 
 // ValueInfo records a value_info entry.
-func (b *Builder) ValueInfo(name string, t *TypeInfo, doc string, meta []StringPair, unknown []byte) {
-	b.info = append(b.info, pendingInfo{name: name, t: t, doc: doc, meta: meta, unknown: unknown})
+func (b *Builder) ValueInfo(name string, t *TypeInfo, extra *ValueExtra) {
+	b.info = append(b.info, pendingInfo{name: name, t: t, extra: extra})
 }
 
 // Finish resolves all names, links producers and consumers, and finishes
@@ -162,7 +161,7 @@ func (b *Builder) Finish() (*Graph, error) {
 		if o.t != nil {
 			v.Type = o.t
 		}
-		v.DocString, v.Metadata, v.InfoUnknown = o.doc, o.meta, o.unknown
+		v.Extra = o.extra
 		g.AddOutput(v)
 	}
 	for _, vi := range b.info {
@@ -173,7 +172,7 @@ func (b *Builder) Finish() (*Graph, error) {
 		if vi.t != nil {
 			v.Type = vi.t
 		}
-		v.DocString, v.Metadata, v.InfoUnknown = vi.doc, vi.meta, vi.unknown
+		v.Extra = vi.extra
 		g.ValueInfo = append(g.ValueInfo, v)
 	}
 	return g, b.errs.Err()

@@ -78,26 +78,45 @@ type Graph struct {
 }
 
 // Node is one operator application.
+//
+// A graph can hold hundreds of thousands of nodes (issue 9: memory per node
+// must stay near the file's few dozen bytes), so what few nodes carry lives
+// behind the Extra pointer rather than in every Node.
 type Node struct {
-	Name     string
-	OpType   string
-	Domain   string
-	Overload string
+	Name   string
+	OpType string
+	Domain string
 	// Inputs and Outputs in positional order; a nil entry is an omitted
 	// optional input or output (an empty name in the file).
-	Inputs    []*Value
-	Outputs   []*Value
-	Attrs     []*Attribute
-	DocString string
-	Metadata  []StringPair
-	// DeviceConfigs holds encoded NodeDeviceConfigurationProto messages.
-	DeviceConfigs [][]byte
-	Unknown       []byte
+	Inputs  []*Value
+	Outputs []*Value
+	Attrs   []*Attribute
+	// Extra holds the parts of the file's node the IR carries for writing
+	// back but does not interpret; nil when it has none.
+	Extra *NodeExtra
 
 	Graph *Graph
 	// Index is the node's position in Graph.Nodes, kept up to date by the
 	// Graph's methods.
 	Index int
+}
+
+// NodeExtra is what a node of a file may carry besides its operator, name,
+// inputs, outputs and attributes. Writers emit it unchanged.
+type NodeExtra struct {
+	Overload  string
+	DocString string
+	Metadata  []StringPair
+	// DeviceConfigs holds encoded NodeDeviceConfigurationProto messages.
+	DeviceConfigs [][]byte
+	// Unknown holds the NodeProto fields this version of ONNX does not
+	// define, encoded.
+	Unknown []byte
+}
+
+// IsZero reports whether x is nil or carries nothing.
+func (x *NodeExtra) IsZero() bool {
+	return x == nil || x.Overload == "" && x.DocString == "" && len(x.Metadata) == 0 && len(x.DeviceConfigs) == 0 && len(x.Unknown) == 0
 }
 
 // Use is one consumption of a value: node n reads it as input Index.
@@ -128,10 +147,25 @@ type Value struct {
 	IsOutput bool
 	Graph    *Graph
 
-	// ValueInfo details kept for writing back.
-	DocString   string
-	Metadata    []StringPair
-	InfoUnknown []byte
+	// Extra holds the ValueInfo details the file gave the value (kept for
+	// writing back; nil when it gave none). Most values have none, and a
+	// graph can have hundreds of thousands of values.
+	Extra *ValueExtra
+}
+
+// ValueExtra is what a file's ValueInfoProto may carry besides the name and
+// type. Writers emit it unchanged.
+type ValueExtra struct {
+	DocString string
+	Metadata  []StringPair
+	// Unknown holds the ValueInfoProto fields this version of ONNX does not
+	// define, encoded.
+	Unknown []byte
+}
+
+// IsZero reports whether x is nil or carries nothing.
+func (x *ValueExtra) IsZero() bool {
+	return x == nil || x.DocString == "" && len(x.Metadata) == 0 && len(x.Unknown) == 0
 }
 
 // NewGraph returns an empty graph.

@@ -8,12 +8,12 @@ import (
 func chain(t *testing.T, order []string, edges map[string][]string) *Graph {
 	t.Helper()
 	b := NewBuilder("g", nil)
-	b.Input("x", nil, "", nil, nil)
+	b.Input("x", nil, nil)
 	for _, name := range order {
 		ins := edges[name]
 		b.Node(&Node{Name: name, OpType: "Relu"}, ins, []string{name + ".out"})
 	}
-	b.Output(order[len(order)-1]+".out", nil, "", nil, nil)
+	b.Output(order[len(order)-1]+".out", nil, nil)
 	g, err := b.Finish()
 	if err != nil {
 		t.Fatal(err)
@@ -49,12 +49,12 @@ func TestTopoOrderSortsAndIsStable(t *testing.T) {
 
 func TestTopoOrderCycle(t *testing.T) {
 	b := NewBuilder("g", nil)
-	b.Input("x", nil, "", nil, nil)
+	b.Input("x", nil, nil)
 	b.Node(&Node{Name: "head", OpType: "Relu"}, []string{"x"}, []string{"h"})
 	b.Node(&Node{Name: "a", OpType: "Add"}, []string{"h", "c.out"}, []string{"a.out"})
 	b.Node(&Node{Name: "b", OpType: "Relu"}, []string{"a.out"}, []string{"b.out"})
 	b.Node(&Node{Name: "c", OpType: "Relu"}, []string{"b.out"}, []string{"c.out"})
-	b.Output("b.out", nil, "", nil, nil)
+	b.Output("b.out", nil, nil)
 	g, err := b.Finish()
 	if err != nil {
 		t.Fatal(err)
@@ -76,15 +76,15 @@ func TestTopoOrderCycle(t *testing.T) {
 
 func TestBuilderSubgraphOuterScope(t *testing.T) {
 	b := NewBuilder("main", nil)
-	b.Input("x", nil, "", nil, nil)
-	b.Input("cond", nil, "", nil, nil)
+	b.Input("x", nil, nil)
+	b.Input("cond", nil, nil)
 	then := NewBuilder("then", b)
 	then.Node(&Node{Name: "inner", OpType: "Relu"}, []string{"w.out"}, []string{"t.out"})
-	then.Output("t.out", nil, "", nil, nil)
+	then.Output("t.out", nil, nil)
 	ifNode := &Node{Name: "if", OpType: "If", Attrs: []*Attribute{{Name: "then_branch", Type: AttrGraph, G: then.Graph()}}}
 	b.Node(ifNode, []string{"cond"}, []string{"y"})
 	b.Node(&Node{Name: "w", OpType: "Relu"}, []string{"x"}, []string{"w.out"}) // defined after its use
-	b.Output("y", nil, "", nil, nil)
+	b.Output("y", nil, nil)
 	g, err := b.Finish()
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,41 @@ type decoder struct {
 	// external collects tensors whose data lives in side files, loaded after
 	// conversion.
 	external []*ir.Tensor
+	// interned holds one copy of each op type and domain: a model has a
+	// few dozen distinct ones over up to hundreds of thousands of nodes.
+	interned map[string]string
+}
+
+// intern returns the decoder's copy of s (bounded: past maxInterned
+// distinct strings, s itself).
+func (d *decoder) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if c, ok := d.interned[s]; ok {
+		return c
+	}
+	if d.interned == nil {
+		d.interned = map[string]string{}
+	}
+	if len(d.interned) < maxInterned {
+		d.interned[s] = s
+	}
+	return s
+}
+
+// maxInterned bounds the intern table (ONNX defines fewer than 200
+// operators; custom domains add a few).
+const maxInterned = 4096
+
+// valueExtra collects what a ValueInfoProto carries besides name and type,
+// nil when nothing.
+func valueExtra(vi *pb.ValueInfoProto) *ir.ValueExtra {
+	x := &ir.ValueExtra{DocString: vi.GetDocString(), Metadata: pairs(vi.GetMetadataProps()), Unknown: unknown(vi)}
+	if x.IsZero() {
+		return nil
+	}
+	return x
 }
 
 func (d *decoder) model(m *pb.ModelProto) *ir.Model {
@@ -71,7 +106,7 @@ func (d *decoder) graph(gp *pb.GraphProto, parent *ir.Builder) *ir.Builder {
 		b.Initializer(d.tensor(t, "initializer"))
 	}
 	for _, vi := range gp.GetInput() {
-		b.Input(vi.GetName(), d.typeInfo(vi.Type), vi.GetDocString(), pairs(vi.GetMetadataProps()), unknown(vi))
+		b.Input(vi.GetName(), d.typeInfo(vi.Type), valueExtra(vi))
 	}
 	nodes := gp.GetNode()
 	for i, np := range nodes {
@@ -79,27 +114,35 @@ func (d *decoder) graph(gp *pb.GraphProto, parent *ir.Builder) *ir.Builder {
 		// now keeps a many-node model's peak near one copy of its graph.
 		nodes[i] = nil
 		n := &ir.Node{
-			Name:      np.GetName(),
-			OpType:    np.GetOpType(),
-			Domain:    np.GetDomain(),
+			Name:   np.GetName(),
+			OpType: d.intern(np.GetOpType()),
+			Domain: d.intern(np.GetDomain()),
+		}
+		x := &ir.NodeExtra{
 			Overload:  np.GetOverload(),
 			DocString: np.GetDocString(),
 			Metadata:  pairs(np.GetMetadataProps()),
 			Unknown:   unknown(np),
 		}
 		for _, dc := range np.GetDeviceConfigurations() {
-			n.DeviceConfigs = append(n.DeviceConfigs, encode(dc))
+			x.DeviceConfigs = append(x.DeviceConfigs, encode(dc))
 		}
-		for _, ap := range np.GetAttribute() {
-			n.Attrs = append(n.Attrs, d.attribute(ap, b, n))
+		if !x.IsZero() {
+			n.Extra = x
+		}
+		if attrs := np.GetAttribute(); len(attrs) > 0 {
+			n.Attrs = make([]*ir.Attribute, len(attrs))
+			for i, ap := range attrs {
+				n.Attrs[i] = d.attribute(ap, b, n)
+			}
 		}
 		b.Node(n, np.GetInput(), np.GetOutput())
 	}
 	for _, vi := range gp.GetOutput() {
-		b.Output(vi.GetName(), d.typeInfo(vi.Type), vi.GetDocString(), pairs(vi.GetMetadataProps()), unknown(vi))
+		b.Output(vi.GetName(), d.typeInfo(vi.Type), valueExtra(vi))
 	}
 	for _, vi := range gp.GetValueInfo() {
-		b.ValueInfo(vi.GetName(), d.typeInfo(vi.Type), vi.GetDocString(), pairs(vi.GetMetadataProps()), unknown(vi))
+		b.ValueInfo(vi.GetName(), d.typeInfo(vi.Type), valueExtra(vi))
 	}
 	return b
 }

@@ -119,8 +119,12 @@ func (e *encoder) graph(g *ir.Graph) (*pb.GraphProto, error) {
 func valueInfos(vs []*ir.Value) ([]*pb.ValueInfoProto, error) {
 	var out []*pb.ValueInfoProto
 	for _, v := range vs {
-		vi := &pb.ValueInfoProto{Name: proto.String(v.Name), MetadataProps: pbPairs(v.Metadata)}
-		setStr(&vi.DocString, v.DocString)
+		x := v.Extra
+		if x == nil {
+			x = &ir.ValueExtra{}
+		}
+		vi := &pb.ValueInfoProto{Name: proto.String(v.Name), MetadataProps: pbPairs(x.Metadata)}
+		setStr(&vi.DocString, x.DocString)
 		if v.Type != nil {
 			tp, err := typeProto(v.Type)
 			if err != nil {
@@ -128,7 +132,7 @@ func valueInfos(vs []*ir.Value) ([]*pb.ValueInfoProto, error) {
 			}
 			vi.Type = tp
 		}
-		setUnknown(vi, v.InfoUnknown)
+		setUnknown(vi, x.Unknown)
 		out = append(out, vi)
 	}
 	return out, nil
@@ -169,12 +173,16 @@ func typeProto(t *ir.TypeInfo) (*pb.TypeProto, error) {
 }
 
 func (e *encoder) node(n *ir.Node) (*pb.NodeProto, error) {
-	out := &pb.NodeProto{MetadataProps: pbPairs(n.Metadata)}
+	x := n.Extra
+	if x == nil {
+		x = &ir.NodeExtra{}
+	}
+	out := &pb.NodeProto{MetadataProps: pbPairs(x.Metadata)}
 	setStr(&out.Name, n.Name)
 	out.OpType = proto.String(n.OpType)
 	setStr(&out.Domain, n.Domain)
-	setStr(&out.Overload, n.Overload)
-	setStr(&out.DocString, n.DocString)
+	setStr(&out.Overload, x.Overload)
+	setStr(&out.DocString, x.DocString)
 	for _, v := range n.Inputs {
 		out.Input = append(out.Input, valueName(v))
 	}
@@ -188,14 +196,14 @@ func (e *encoder) node(n *ir.Node) (*pb.NodeProto, error) {
 		}
 		out.Attribute = append(out.Attribute, ap)
 	}
-	for _, b := range n.DeviceConfigs {
+	for _, b := range x.DeviceConfigs {
 		dc := &pb.NodeDeviceConfigurationProto{}
 		if err := proto.Unmarshal(b, dc); err != nil {
 			return nil, err
 		}
 		out.DeviceConfigurations = append(out.DeviceConfigurations, dc)
 	}
-	setUnknown(out, n.Unknown)
+	setUnknown(out, x.Unknown)
 	return out, nil
 }
 

@@ -82,13 +82,13 @@ func TestExportErrors(t *testing.T) {
 	dir := t.TempDir()
 	// A BatchNorm whose running mean is a graph output cannot be converted.
 	b := ir.NewBuilder("g", nil)
-	b.Input("x", &ir.TypeInfo{Elem: ir.Float32, Shape: ir.StaticShape([]int64{2, 1})}, "", nil, nil)
+	b.Input("x", &ir.TypeInfo{Elem: ir.Float32, Shape: ir.StaticShape([]int64{2, 1})}, nil)
 	for _, n := range []string{"s", "b", "m", "v"} {
 		b.Initializer(ir.NewFloat32(n, []int64{1}, []float32{1}))
 	}
 	b.Node(&ir.Node{Name: "bn", OpType: "BatchNormalization"}, []string{"x", "s", "b", "m", "v"}, []string{"y", "rm", "rv", "sm", "sv"})
-	b.Output("y", nil, "", nil, nil)
-	b.Output("rm", nil, "", nil, nil)
+	b.Output("y", nil, nil)
+	b.Output("rm", nil, nil)
 	g, err := b.Finish()
 	if err != nil {
 		t.Fatal(err)

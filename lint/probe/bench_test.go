@@ -21,7 +21,7 @@ import (
 func resnet50(size int64) (*ir.Model, error) {
 	b := ir.NewBuilder("resnet50", nil)
 	rng := rand.New(rand.NewPCG(50, 50))
-	b.Input("input", ir.TensorType(ir.Float32, ir.Shape{{Param: "batch"}, {Value: 3}, {Value: size}, {Value: size}}), "", nil, nil)
+	b.Input("input", ir.TensorType(ir.Float32, ir.Shape{{Param: "batch"}, {Value: 3}, {Value: size}, {Value: size}}), nil)
 	n := 0
 	node := func(op string, in, out []string, attrs ...*ir.Attribute) {
 		n++
@@ -96,7 +96,7 @@ func resnet50(size int64) (*ir.Model, error) {
 	b.Initializer(ir.NewFloat32("fc.weight", []int64{1000, 2048}, w))
 	b.Initializer(ir.NewFloat32("fc.bias", []int64{1000}, make([]float32, 1000)))
 	node("Gemm", []string{"flat", "fc.weight", "fc.bias"}, []string{"output"}, ir.IntAttr("transB", 1))
-	b.Output("output", ir.TensorType(ir.Float32, ir.Shape{{Param: "batch"}, {Value: 1000}}), "", nil, nil)
+	b.Output("output", ir.TensorType(ir.Float32, ir.Shape{{Param: "batch"}, {Value: 1000}}), nil)
 	g, err := b.Finish()
 	if err != nil {
 		return nil, err

@@ -324,7 +324,7 @@ func (c *converter) emit(pg *pgraph, parent *ir.Builder) *ir.Builder {
 	}
 	for _, v := range g.Inputs {
 		if !pg.dropInputs[v.Name] {
-			b.Input(v.Name, v.Type, v.DocString, v.Metadata, v.InfoUnknown)
+			b.Input(v.Name, v.Type, v.Extra)
 		}
 	}
 	defined := map[string]bool{}
@@ -333,10 +333,14 @@ func (c *converter) emit(pg *pgraph, parent *ir.Builder) *ir.Builder {
 			continue
 		}
 		n := p.src
-		nn := &ir.Node{Name: n.Name, OpType: p.opType, Domain: n.Domain, Overload: n.Overload,
-			DocString: n.DocString, Metadata: n.Metadata, DeviceConfigs: n.DeviceConfigs, Unknown: n.Unknown}
+		nn := &ir.Node{Name: n.Name, OpType: p.opType, Domain: n.Domain, Extra: n.Extra}
 		if p.identity {
-			nn.Domain, nn.Overload = "", ""
+			nn.Domain = ""
+			if n.Extra != nil && n.Extra.Overload != "" {
+				x := *n.Extra
+				x.Overload = ""
+				nn.Extra = &x
+			}
 		}
 		for _, a := range p.attrs {
 			if a.G == nil && len(a.Graphs) == 0 {
@@ -361,13 +365,13 @@ func (c *converter) emit(pg *pgraph, parent *ir.Builder) *ir.Builder {
 		}
 	}
 	for _, v := range g.Outputs {
-		b.Output(v.Name, v.Type, v.DocString, v.Metadata, v.InfoUnknown)
+		b.Output(v.Name, v.Type, v.Extra)
 	}
 	for _, v := range g.ValueInfo {
 		if v.Producer != nil && !defined[v.Name] {
 			continue // an output of a removed node
 		}
-		b.ValueInfo(v.Name, v.Type, v.DocString, v.Metadata, v.InfoUnknown)
+		b.ValueInfo(v.Name, v.Type, v.Extra)
 	}
 	return b
 }

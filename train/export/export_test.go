@@ -183,7 +183,7 @@ func build(t *testing.T, opset int64, inputs []string, inits []*ir.Tensor, nodes
 	t.Helper()
 	b := ir.NewBuilder("g", nil)
 	for _, in := range inputs {
-		b.Input(in, &ir.TypeInfo{Elem: ir.Float32, Shape: ir.StaticShape([]int64{2, 3})}, "", nil, nil)
+		b.Input(in, &ir.TypeInfo{Elem: ir.Float32, Shape: ir.StaticShape([]int64{2, 3})}, nil)
 	}
 	for _, tt := range inits {
 		b.Initializer(tt)
@@ -192,7 +192,7 @@ func build(t *testing.T, opset int64, inputs []string, inits []*ir.Tensor, nodes
 		b.Node(&ir.Node{Name: n.name, OpType: n.op, Attrs: n.attrs}, n.in, n.out)
 	}
 	for _, o := range outputs {
-		b.Output(o, nil, "", nil, nil)
+		b.Output(o, nil, nil)
 	}
 	g, err := b.Finish()
 	if err != nil {
@@ -397,21 +397,21 @@ func TestNothingToConvertAndMark(t *testing.T) {
 // and training_mode it read from the enclosing graph go from there.
 func TestInferenceSubgraph(t *testing.T) {
 	outer := ir.NewBuilder("main", nil)
-	outer.Input("x", &ir.TypeInfo{Elem: ir.Float32, Shape: ir.StaticShape([]int64{2, 3})}, "", nil, nil)
+	outer.Input("x", &ir.TypeInfo{Elem: ir.Float32, Shape: ir.StaticShape([]int64{2, 3})}, nil)
 	outer.Initializer(boolScalar("cond", true))
 	outer.Initializer(ir.NewFloat32("ratio", nil, []float32{0.5}))
 	outer.Initializer(boolScalar("train", true))
 	then := ir.NewBuilder("then", outer)
 	then.Node(&ir.Node{Name: "drop", OpType: "Dropout"}, []string{"x", "ratio", "train"}, []string{"y_then", "mask"})
-	then.Output("y_then", nil, "", nil, nil)
+	then.Output("y_then", nil, nil)
 	els := ir.NewBuilder("else", outer)
 	els.Node(&ir.Node{Name: "id", OpType: "Identity"}, []string{"x"}, []string{"y_else"})
-	els.Output("y_else", nil, "", nil, nil)
+	els.Output("y_else", nil, nil)
 	outer.Node(&ir.Node{Name: "if", OpType: "If", Attrs: []*ir.Attribute{
 		{Name: "then_branch", Type: ir.AttrGraph, G: then.Graph()},
 		{Name: "else_branch", Type: ir.AttrGraph, G: els.Graph()},
 	}}, []string{"cond"}, []string{"y"})
-	outer.Output("y", nil, "", nil, nil)
+	outer.Output("y", nil, nil)
 	g, err := outer.Finish()
 	if err != nil {
 		t.Fatal(err)
