@@ -9,7 +9,7 @@ import (
 	"github.com/nnkit/nnkit/onnxio"
 )
 
-// trainStep compiles name/file, runs n training steps with the model's own
+// trainSteps compiles name/file, runs n training steps with the model's own
 // dropout ratios and returns the outputs and gradients of the last one.
 func trainSteps(t *testing.T, name, file string, opts Options, n int) ([]float32, [][]float32) {
 	t.Helper()

@@ -85,7 +85,9 @@ func (c *nodeCtx[T]) ints(i int, what string) ([]int64, error) {
 	return t.i, nil
 }
 
-// staticFloat returns the single value of a static scalar-like input.
+// staticScalar returns, as a float64, the single value of input i, which
+// must be known when the plan is built and hold one element (a float or an
+// integer): a fill value, a Range bound. what names it in errors.
 func (c *nodeCtx[T]) staticScalar(i int, what string) (float64, error) {
 	t := c.input(i)
 	if t == nil {

@@ -27,7 +27,7 @@ func checkSpatial(n *ir.Node, _ int64) error {
 }
 
 // convImageGroups: the per-image convolution splits the batch into this
-// many groups (see planConv).
+// many parts (see convImages).
 const convImageGroups = 2
 
 // batchedConvPlane: output planes smaller than this use planConvBatched
@@ -120,219 +120,272 @@ func as2D(gs []geom) (geom, geom) {
 }
 
 func planConv[T Float](c *nodeCtx[T]) error {
-	x, err := c.need(0, kFloat)
+	x, w, b, grp, err := convOperands(c)
 	if err != nil {
 		return err
 	}
-	w, err := c.need(1, kFloat)
-	if err != nil {
-		return err
-	}
-	b := c.input(2)
-	r := len(x.shape)
-	if r != 3 && r != 4 {
-		return fmt.Errorf("input %s: only 1-D and 2-D convolutions ([N,C,L] or [N,C,H,W]) are supported", shapeStr(x.shape))
-	}
-	if len(w.shape) != r {
-		return fmt.Errorf("weight %s does not match input %s", shapeStr(w.shape), shapeStr(x.shape))
-	}
-	N, C := x.shape[0], x.shape[1]
-	M := w.shape[0]
-	grp := int(c.n.Int("group", 1))
-	if grp < 1 || C%grp != 0 || M%grp != 0 || w.shape[1]*grp != C {
-		return fmt.Errorf("group=%d does not fit input %s and weight %s", grp, shapeStr(x.shape), shapeStr(w.shape))
-	}
-	kernel := w.shape[2:]
-	if ks := c.n.Ints("kernel_shape", nil); ks != nil {
-		for i, k := range ks {
-			if i >= len(kernel) || int(k) != kernel[i] {
-				return fmt.Errorf("kernel_shape %v does not match weight %s", ks, shapeStr(w.shape))
-			}
-		}
-	}
-	if b != nil && (b.kind != kFloat || b.size != M) {
-		return fmt.Errorf("bias %s does not match %d output channels", shapeStr(b.shape), M)
-	}
-	gs, err := spatialGeom(c.n, x.shape[2:], kernel, false)
+	gs, err := spatialGeom(c.n, x.shape[2:], w.shape[2:], false)
 	if err != nil {
 		return err
 	}
 	gh, gw := as2D(gs)
-	outShape := []int{N, M}
+	outShape := []int{x.shape[0], w.shape[0]}
 	for _, g := range gs {
 		outShape = append(outShape, g.out)
 	}
 	y := c.output(0, kFloat, outShape)
 
-	cg, mg := C/grp, M/grp
-	if cg == 1 && grp > 1 {
-		planDepthwise(c, x, w, b, y, &dwGeom{gh, gw}, mg)
+	N, C, M := x.shape[0], x.shape[1], w.shape[0]
+	if C/grp == 1 && grp > 1 {
+		planDepthwise(c, x, w, b, y, &dwGeom{gh, gw}, M/grp)
 		return nil
 	}
-	kk := gh.k * gw.k
-	ckk := cg * kk // rows of one group's column matrix
-	ohw := gh.out * gw.out
-	hw := gh.in * gw.in
-	direct := kk == 1 && gh.s == 1 && gw.s == 1 && gh.pb == 0 && gh.pe == 0 && gw.pb == 0 && gw.pe == 0
+	kk, ohw := gh.k*gw.k, gh.out*gw.out
 	// Small output planes (late layers on small images) make one GEMM per
 	// image thin (N = OH·OW columns); then the whole batch is one GEMM.
 	if grp == 1 && ohw < batchedConvPlane && C*kk*N*ohw <= 1<<24 {
 		planConvBatched(c, x, w, b, y, gh, gw)
 		return nil
 	}
-	// The images are split into a fixed number of groups, whatever the
-	// thread count: each group sums its weight and bias gradients in its
-	// own buffer and the groups are added in order, so the bits do not
-	// depend on how many threads run them (2 groups: on 2 cores as fast as
-	// one per thread, and the buffers cost 2× the weights, as before).
-	P := min(N, convImageGroups)
-	type scratch struct {
-		col, dcol []T
-		dw, db    []T
+	planConvImages(c, x, w, b, y, gh, gw, grp)
+	return nil
+}
+
+// convOperands checks a Conv node's inputs X, W and the optional B against
+// each other and the group and kernel_shape attributes, and returns them
+// with the group count.
+func convOperands[T Float](c *nodeCtx[T]) (x, w, b *tensor[T], grp int, err error) {
+	if x, err = c.need(0, kFloat); err != nil {
+		return
 	}
-	sc := make([]scratch, P)
-	if !direct {
-		c.charge(prod(P, C, kk, ohw), "im2col buffers")
+	if w, err = c.need(1, kFloat); err != nil {
+		return
 	}
-	for i := range sc {
-		if !direct {
-			sc[i].col = make([]T, C*kk*ohw)
-		}
+	b = c.input(2)
+	r := len(x.shape)
+	if r != 3 && r != 4 {
+		return nil, nil, nil, 0, fmt.Errorf("input %s: only 1-D and 2-D convolutions ([N,C,L] or [N,C,H,W]) are supported", shapeStr(x.shape))
 	}
-	mm := c.e.mm
-	gemm := func(serial bool, tA, tB bool, m, n, k int, alpha T, a []T, lda int, bb []T, ldb int, beta T, cc []T, ldc int) {
-		if serial {
-			gemmSerial(tA, tB, m, n, k, alpha, a, lda, bb, ldb, beta, cc, ldc)
-		} else {
-			mm.gemm(tA, tB, m, n, k, alpha, a, lda, bb, ldb, beta, cc, ldc)
-		}
+	if len(w.shape) != r {
+		return nil, nil, nil, 0, fmt.Errorf("weight %s does not match input %s", shapeStr(w.shape), shapeStr(x.shape))
 	}
-	cols := func(s *scratch, n int) []T {
-		xn := x.f[n*C*hw : (n+1)*C*hw]
-		if direct {
-			return xn
-		}
-		im2col(xn, C, gh, gw, s.col, ohw)
-		return s.col
+	C, M := x.shape[1], w.shape[0]
+	grp = int(c.n.Int("group", 1))
+	if grp < 1 || C%grp != 0 || M%grp != 0 || w.shape[1]*grp != C {
+		return nil, nil, nil, 0, fmt.Errorf("group=%d does not fit input %s and weight %s", grp, shapeStr(x.shape), shapeStr(w.shape))
 	}
-	image := func(s *scratch, n int, serial bool) {
-		col := cols(s, n)
-		yn := y.f[n*M*ohw : (n+1)*M*ohw]
-		for g := 0; g < grp; g++ {
-			gemm(serial, false, false, mg, ohw, ckk, 1, w.f[g*mg*ckk:], ckk, col[g*ckk*ohw:], ohw, 0, yn[g*mg*ohw:], ohw)
-		}
-		if b != nil {
-			for m := 0; m < M; m++ {
-				bv := b.f[m]
-				row := yn[m*ohw : (m+1)*ohw]
-				for i := range row {
-					row[i] += bv
-				}
+	kernel := w.shape[2:]
+	if ks := c.n.Ints("kernel_shape", nil); ks != nil {
+		for i, k := range ks {
+			if i >= len(kernel) || int(k) != kernel[i] {
+				return nil, nil, nil, 0, fmt.Errorf("kernel_shape %v does not match weight %s", ks, shapeStr(w.shape))
 			}
 		}
 	}
-	fwdParts := func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			for n := p * N / P; n < (p+1)*N/P; n++ {
-				image(&sc[p], n, true)
-			}
+	if b != nil && (b.kind != kFloat || b.size != M) {
+		return nil, nil, nil, 0, fmt.Errorf("bias %s does not match %d output channels", shapeStr(b.shape), M)
+	}
+	return x, w, b, grp, nil
+}
+
+// convImages is the per-image convolution: im2col + one GEMM per group and
+// image. The images are split into a fixed number of parts (P), whatever
+// the thread count: each part sums its weight and bias gradients in its
+// own buffer and the parts are added in order, so the bits do not depend
+// on how many threads run them (2 parts: on 2 cores as fast as one per
+// thread, and the buffers cost 2× the weights).
+type convImages[T Float] struct {
+	x, w, b, y *tensor[T]
+	gh, gw     geom
+	mm         *gemmer[T]
+	N, C, M    int
+	grp        int
+	mg, ckk    int // output channels and column rows of one group
+	kk, hw     int // kernel and input plane sizes
+	ohw        int // output plane size
+	// direct: a 1×1 kernel with stride 1 and no padding reads the image
+	// itself as its column matrix
+	direct bool
+	sc     []convScratch[T] // one per part
+}
+
+// convScratch is one part's buffers: its column matrix and column
+// gradient, and (with more than one part) its weight and bias gradients.
+type convScratch[T Float] struct {
+	col, dcol []T
+	dw, db    []T
+}
+
+func planConvImages[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom, grp int) {
+	N, C, M := x.shape[0], x.shape[1], w.shape[0]
+	kk := gh.k * gw.k
+	k := &convImages[T]{x: x, w: w, b: b, y: y, gh: gh, gw: gw, mm: c.e.mm,
+		N: N, C: C, M: M, grp: grp, mg: M / grp, ckk: C / grp * kk,
+		kk: kk, hw: gh.in * gw.in, ohw: gh.out * gw.out,
+		direct: kk == 1 && gh.s == 1 && gw.s == 1 && gh.pb == 0 && gh.pe == 0 && gw.pb == 0 && gw.pe == 0,
+		sc:     make([]convScratch[T], min(N, convImageGroups)),
+	}
+	P := len(k.sc)
+	if !k.direct {
+		c.charge(prod(P, C, kk, k.ohw), "im2col buffers")
+		for i := range k.sc {
+			k.sc[i].col = make([]T, C*kk*k.ohw)
 		}
 	}
+	fwdParts, bwdParts := k.forwardParts, k.backwardParts // bound once: no allocation per run
 	c.fwd = func(*runCtx) error {
 		if P > 1 {
 			c.e.pool.run(P, 1, fwdParts)
 		} else {
 			for n := 0; n < N; n++ {
-				image(&sc[0], n, false)
+				k.image(&k.sc[0], n, false)
 			}
 		}
 		return nil
 	}
-	// backward of one image; dw/db are where this image's weight and bias
-	// gradients are added.
-	back := func(s *scratch, n int, serial bool, dw, db []T) {
-		dy := y.g[n*M*ohw : (n+1)*M*ohw]
-		if db != nil {
-			addPlaneSums(db, dy, M, ohw)
-		}
-		var col []T
-		if dw != nil {
-			col = cols(s, n)
-			for g := 0; g < grp; g++ {
-				gemm(serial, false, true, mg, ckk, ohw, 1, dy[g*mg*ohw:], ohw, col[g*ckk*ohw:], ohw, 1, dw[g*mg*ckk:], ckk)
-			}
-		}
-		if x.g == nil {
-			return
-		}
-		dxn := x.g[n*C*hw : (n+1)*C*hw]
-		if direct {
-			for g := 0; g < grp; g++ {
-				gemm(serial, true, false, ckk, ohw, mg, 1, w.f[g*mg*ckk:], ckk, dy[g*mg*ohw:], ohw, 1, dxn[g*ckk*ohw:], ohw)
-			}
-			return
-		}
-		for g := 0; g < grp; g++ {
-			gemm(serial, true, false, ckk, ohw, mg, 1, w.f[g*mg*ckk:], ckk, dy[g*mg*ohw:], ohw, 0, s.dcol[g*ckk*ohw:], ohw)
-		}
-		col2im(s.dcol, C, gh, gw, dxn, ohw)
+	c.bwd = func() { k.backward(c.e.pool, bwdParts) }
+}
+
+func (k *convImages[T]) gemm(serial bool, tA, tB bool, m, n, kd int, alpha T, a []T, lda int, bb []T, ldb int, beta T, cc []T, ldc int) {
+	if serial {
+		gemmSerial(tA, tB, m, n, kd, alpha, a, lda, bb, ldb, beta, cc, ldc)
+	} else {
+		k.mm.gemm(tA, tB, m, n, kd, alpha, a, lda, bb, ldb, beta, cc, ldc)
 	}
-	bwdParts := func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			s := &sc[p]
-			if s.dw != nil {
-				clear(s.dw)
-			}
-			if s.db != nil {
-				clear(s.db)
-			}
-			for n := p * N / P; n < (p+1)*N/P; n++ {
-				back(s, n, true, s.dw, s.db)
+}
+
+// cols returns image n's column matrix (the image itself when direct).
+func (k *convImages[T]) cols(s *convScratch[T], n int) []T {
+	xn := k.x.f[n*k.C*k.hw : (n+1)*k.C*k.hw]
+	if k.direct {
+		return xn
+	}
+	im2col(xn, k.C, k.gh, k.gw, s.col, k.ohw)
+	return s.col
+}
+
+// image is the forward of image n.
+func (k *convImages[T]) image(s *convScratch[T], n int, serial bool) {
+	mg, ckk, ohw := k.mg, k.ckk, k.ohw
+	col := k.cols(s, n)
+	yn := k.y.f[n*k.M*ohw : (n+1)*k.M*ohw]
+	for g := 0; g < k.grp; g++ {
+		k.gemm(serial, false, false, mg, ohw, ckk, 1, k.w.f[g*mg*ckk:], ckk, col[g*ckk*ohw:], ohw, 0, yn[g*mg*ohw:], ohw)
+	}
+	if k.b != nil {
+		for m := 0; m < k.M; m++ {
+			bv := k.b.f[m]
+			row := yn[m*ohw : (m+1)*ohw]
+			for i := range row {
+				row[i] += bv
 			}
 		}
 	}
-	c.bwd = func() {
-		needW := w.g != nil
-		needB := b != nil && b.g != nil
-		for i := range sc {
-			if x.g != nil && !direct && sc[i].dcol == nil {
-				sc[i].dcol = make([]T, C*kk*ohw)
-			}
-			if P > 1 && needW && sc[i].dw == nil {
-				sc[i].dw = make([]T, w.size)
-			}
-			if P > 1 && needB && sc[i].db == nil {
-				sc[i].db = make([]T, M)
+}
+
+// forwardParts runs the forward of the images of parts [lo, hi).
+func (k *convImages[T]) forwardParts(lo, hi int) {
+	P := len(k.sc)
+	for p := lo; p < hi; p++ {
+		for n := p * k.N / P; n < (p+1)*k.N/P; n++ {
+			k.image(&k.sc[p], n, true)
+		}
+	}
+}
+
+// back is the backward of image n; dw/db are where this image's weight and
+// bias gradients are added.
+func (k *convImages[T]) back(s *convScratch[T], n int, serial bool, dw, db []T) {
+	mg, ckk, ohw := k.mg, k.ckk, k.ohw
+	dy := k.y.g[n*k.M*ohw : (n+1)*k.M*ohw]
+	if db != nil {
+		addPlaneSums(db, dy, k.M, ohw)
+	}
+	var col []T
+	if dw != nil {
+		col = k.cols(s, n)
+		for g := 0; g < k.grp; g++ {
+			k.gemm(serial, false, true, mg, ckk, ohw, 1, dy[g*mg*ohw:], ohw, col[g*ckk*ohw:], ohw, 1, dw[g*mg*ckk:], ckk)
+		}
+	}
+	if k.x.g == nil {
+		return
+	}
+	dxn := k.x.g[n*k.C*k.hw : (n+1)*k.C*k.hw]
+	if k.direct {
+		for g := 0; g < k.grp; g++ {
+			k.gemm(serial, true, false, ckk, ohw, mg, 1, k.w.f[g*mg*ckk:], ckk, dy[g*mg*ohw:], ohw, 1, dxn[g*ckk*ohw:], ohw)
+		}
+		return
+	}
+	for g := 0; g < k.grp; g++ {
+		k.gemm(serial, true, false, ckk, ohw, mg, 1, k.w.f[g*mg*ckk:], ckk, dy[g*mg*ohw:], ohw, 0, s.dcol[g*ckk*ohw:], ohw)
+	}
+	col2im(s.dcol, k.C, k.gh, k.gw, dxn, ohw)
+}
+
+// backwardParts runs the backward of the images of parts [lo, hi), each
+// part into its own gradient buffers.
+func (k *convImages[T]) backwardParts(lo, hi int) {
+	P := len(k.sc)
+	for p := lo; p < hi; p++ {
+		s := &k.sc[p]
+		if s.dw != nil {
+			clear(s.dw)
+		}
+		if s.db != nil {
+			clear(s.db)
+		}
+		for n := p * k.N / P; n < (p+1)*k.N/P; n++ {
+			k.back(s, n, true, s.dw, s.db)
+		}
+	}
+}
+
+// backward allocates the gradient buffers on first use, runs the parts
+// (bwdParts is k.backwardParts) and adds their sums in a fixed order.
+func (k *convImages[T]) backward(pool *pool, bwdParts func(lo, hi int)) {
+	x, w, b, sc := k.x, k.w, k.b, k.sc
+	P := len(sc)
+	needW := w.g != nil
+	needB := b != nil && b.g != nil
+	for i := range sc {
+		if x.g != nil && !k.direct && sc[i].dcol == nil {
+			sc[i].dcol = make([]T, k.C*k.kk*k.ohw)
+		}
+		if P > 1 && needW && sc[i].dw == nil {
+			sc[i].dw = make([]T, w.size)
+		}
+		if P > 1 && needB && sc[i].db == nil {
+			sc[i].db = make([]T, k.M)
+		}
+	}
+	if P == 1 {
+		var dw, db []T
+		if needW {
+			dw = w.g
+		}
+		if needB {
+			db = b.g
+		}
+		for n := 0; n < k.N; n++ {
+			k.back(&sc[0], n, false, dw, db)
+		}
+		return
+	}
+	pool.run(P, 1, bwdParts)
+	for i := range sc { // fixed order: deterministic sums
+		if needW {
+			for j, v := range sc[i].dw {
+				w.g[j] += v
 			}
 		}
-		if P == 1 {
-			var dw, db []T
-			if needW {
-				dw = w.g
-			}
-			if needB {
-				db = b.g
-			}
-			for n := 0; n < N; n++ {
-				back(&sc[0], n, false, dw, db)
-			}
-			return
-		}
-		c.e.pool.run(P, 1, bwdParts)
-		for i := range sc { // fixed order: deterministic sums
-			if needW {
-				for j, v := range sc[i].dw {
-					w.g[j] += v
-				}
-			}
-			if needB {
-				for j, v := range sc[i].db {
-					b.g[j] += v
-				}
+		if needB {
+			for j, v := range sc[i].db {
+				b.g[j] += v
 			}
 		}
 	}
-	return nil
 }
 
 // im2col writes col[(c·KH+kh)·KW+kw][oh·OW+ow] = x[c][oh·sh−ph+kh·dh][ow·sw−pw+kw·dw]

@@ -37,143 +37,163 @@ func planPool[T Float](c *nodeCtx[T], isMax bool) error {
 	if err != nil {
 		return err
 	}
-	r := len(x.shape)
-	if r != 3 && r != 4 {
-		return fmt.Errorf("input %s: only 1-D and 2-D pooling ([N,C,L] or [N,C,H,W]) is supported", shapeStr(x.shape))
-	}
-	ks := c.n.Ints("kernel_shape", nil)
-	if len(ks) != r-2 {
-		return fmt.Errorf("kernel_shape %v does not match input %s", ks, shapeStr(x.shape))
-	}
-	gs, err := spatialGeom(c.n, x.shape[2:], dims(ks), c.n.Int("ceil_mode", 0) != 0)
+	gs, err := poolGeometry(c.n, x.shape)
 	if err != nil {
 		return err
 	}
-	gh, gw := as2D(gs)
 	out := append([]int{}, x.shape[:2]...)
 	for _, g := range gs {
 		out = append(out, g.out)
 	}
 	y := c.output(0, kFloat, out)
-	planes := x.shape[0] * x.shape[1]
-	H, W := gh.in, gw.in
-	ohw := gh.out * gw.out
-	includePad := c.n.Int("count_include_pad", 0) != 0
-	pgrain := max(1, grain/max(1, H*W))
+	gh, gw := as2D(gs)
 	if isMax {
-		arg := make([]int32, y.size)
 		var ind *tensor[T]
 		if len(c.out) > 1 {
 			ind = c.output(1, kInt, out)
 			ind.nograd = true
 		}
-		// A window lying wholly inside the input (the usual case, and every
-		// window without padding) is reduced branch-free: the maximum with
-		// max (NaN propagates) and its first position (PyTorch's tie rule)
-		// by a masked select, since which element wins is random.
-		rowIn := make([]bool, gh.out)
-		colIn := make([]bool, gw.out)
-		for oh := range rowIn {
-			rowIn[oh] = oh*gh.s-gh.pb >= 0 && oh*gh.s-gh.pb+(gh.k-1)*gh.d < H
-		}
-		for ow := range colIn {
-			colIn[ow] = ow*gw.s-gw.pb >= 0 && ow*gw.s-gw.pb+(gw.k-1)*gw.d < W
-		}
-		kh, kw, dh, dw := gh.k, gw.k, gh.d*W, gw.d
-		fwd := func(lo, hi int) {
-			for p := lo; p < hi; p++ {
-				xp := x.f[p*H*W : (p+1)*H*W]
-				for oh := 0; oh < gh.out; oh++ {
-					for ow := 0; ow < gw.out; ow++ {
-						best, at := T(math.Inf(-1)), int32(-1)
-						if rowIn[oh] && colIn[ow] {
-							base := (oh*gh.s-gh.pb)*W + ow*gw.s - gw.pb
-							best, at = xp[base], int32(base)
-							if kh == 2 && kw == 2 { // the common 2×2 window, unrolled
-								for _, idx := range [3]int32{int32(base + dw), int32(base + dh), int32(base + dh + dw)} {
-									v := xp[idx]
-									at += (idx - at) & -int32(b2u(v > best))
-									best = max(best, v)
-								}
-								goto done
-							}
-							for i := 0; i < kh; i++ {
-								row := base + i*dh
-								for j := 0; j < kw; j++ {
-									idx := int32(row + j*dw)
-									v := xp[idx]
-									at += (idx - at) & -int32(b2u(v > best))
-									best = max(best, v)
-								}
-							}
-							goto done
-						}
-						for i := 0; i < gh.k; i++ {
-							ih := oh*gh.s - gh.pb + i*gh.d
-							if ih < 0 || ih >= H {
-								continue
-							}
-							for j := 0; j < gw.k; j++ {
-								iw := ow*gw.s - gw.pb + j*gw.d
-								if iw < 0 || iw >= W {
-									continue
-								}
-								if v := xp[ih*W+iw]; v > best || v != v || at < 0 {
-									best, at = v, int32(ih*W+iw)
-									if v != v {
-										goto done
-									}
-								}
-							}
-						}
-					done:
-						o := p*ohw + oh*gw.out + ow
-						y.f[o] = best
-						arg[o] = at
-						if ind != nil {
-							ind.i[o] = int64(p*H*W) + int64(at)
-						}
-					}
-				}
-			}
-		}
-		c.fwd = func(*runCtx) error { c.e.pool.run(planes, pgrain, fwd); return nil }
-		bwd := func(lo, hi int) {
-			for p := lo; p < hi; p++ {
-				gx := x.g[p*H*W : (p+1)*H*W]
-				for o := p * ohw; o < (p+1)*ohw; o++ {
-					if a := arg[o]; a >= 0 {
-						gx[a] += y.g[o]
-					}
-				}
-			}
-		}
-		c.bwd = func() {
-			if x.g != nil {
-				c.e.pool.run(planes, pgrain, bwd)
-			}
-		}
+		planMaxPool(c, x, y, ind, gh, gw)
 		return nil
 	}
-	// average: divisor per output position (the same for every plane)
-	div := make([]T, ohw)
-	for oh := 0; oh < gh.out; oh++ {
-		for ow := 0; ow < gw.out; ow++ {
-			cnt := 0
-			for i := 0; i < gh.k; i++ {
-				ih := oh*gh.s - gh.pb + i*gh.d
-				for j := 0; j < gw.k; j++ {
-					iw := ow*gw.s - gw.pb + j*gw.d
-					inImg := ih >= 0 && ih < H && iw >= 0 && iw < W
-					inPad := ih >= -gh.pb && ih < H+gh.pe && iw >= -gw.pb && iw < W+gw.pe
-					if inImg || includePad && inPad {
-						cnt++
-					}
-				}
-			}
-			div[oh*gw.out+ow] = T(max(cnt, 1))
+	planAvgPool(c, x, y, gh, gw, c.n.Int("count_include_pad", 0) != 0)
+	return nil
+}
+
+// poolGeometry checks a MaxPool or AveragePool node's kernel_shape against
+// its input's shape and returns the geometry of the 1 or 2 spatial axes.
+func poolGeometry(n *ir.Node, shape []int) ([]geom, error) {
+	r := len(shape)
+	if r != 3 && r != 4 {
+		return nil, fmt.Errorf("input %s: only 1-D and 2-D pooling ([N,C,L] or [N,C,H,W]) is supported", shapeStr(shape))
+	}
+	ks := n.Ints("kernel_shape", nil)
+	if len(ks) != r-2 {
+		return nil, fmt.Errorf("kernel_shape %v does not match input %s", ks, shapeStr(shape))
+	}
+	return spatialGeom(n, shape[2:], dims(ks), n.Int("ceil_mode", 0) != 0)
+}
+
+// maxPool is a max pooling's kernel over the planes of x: y, the flat
+// position of each maximum in its plane (arg, −1 for a window wholly in
+// the padding) and, when asked for, ONNX's indices output ind.
+type maxPool[T Float] struct {
+	x, y, ind *tensor[T]
+	arg       []int32
+	gh, gw    geom
+	// rowIn[oh], colIn[ow]: the windows of output row oh (column ow) lie
+	// inside the input
+	rowIn, colIn []bool
+}
+
+func planMaxPool[T Float](c *nodeCtx[T], x, y, ind *tensor[T], gh, gw geom) {
+	k := &maxPool[T]{x: x, y: y, ind: ind, arg: make([]int32, y.size), gh: gh, gw: gw,
+		rowIn: make([]bool, gh.out), colIn: make([]bool, gw.out)}
+	H, W := gh.in, gw.in
+	for oh := range k.rowIn {
+		k.rowIn[oh] = oh*gh.s-gh.pb >= 0 && oh*gh.s-gh.pb+(gh.k-1)*gh.d < H
+	}
+	for ow := range k.colIn {
+		k.colIn[ow] = ow*gw.s-gw.pb >= 0 && ow*gw.s-gw.pb+(gw.k-1)*gw.d < W
+	}
+	planes := x.shape[0] * x.shape[1]
+	pgrain := max(1, grain/max(1, H*W))
+	fwd, bwd := k.forward, k.backward // bound once: no allocation per run
+	c.fwd = func(*runCtx) error { c.e.pool.run(planes, pgrain, fwd); return nil }
+	c.bwd = func() {
+		if x.g != nil {
+			c.e.pool.run(planes, pgrain, bwd)
 		}
 	}
+}
+
+// forward pools planes [lo, hi). A window lying wholly inside the input
+// (the usual case, and every window without padding) is reduced
+// branch-free: the maximum with max (NaN propagates) and its first
+// position (PyTorch's tie rule) by a masked select, since which element
+// wins is random.
+func (k *maxPool[T]) forward(lo, hi int) {
+	x, y, ind, arg, gh, gw := k.x, k.y, k.ind, k.arg, k.gh, k.gw
+	rowIn, colIn := k.rowIn, k.colIn
+	H, W := gh.in, gw.in
+	ohw := gh.out * gw.out
+	kh, kw, dh, dw := gh.k, gw.k, gh.d*W, gw.d
+	for p := lo; p < hi; p++ {
+		xp := x.f[p*H*W : (p+1)*H*W]
+		for oh := 0; oh < gh.out; oh++ {
+			for ow := 0; ow < gw.out; ow++ {
+				best, at := T(math.Inf(-1)), int32(-1)
+				if rowIn[oh] && colIn[ow] {
+					base := (oh*gh.s-gh.pb)*W + ow*gw.s - gw.pb
+					best, at = xp[base], int32(base)
+					if kh == 2 && kw == 2 { // the common 2×2 window, unrolled
+						for _, idx := range [3]int32{int32(base + dw), int32(base + dh), int32(base + dh + dw)} {
+							v := xp[idx]
+							at += (idx - at) & -int32(b2u(v > best))
+							best = max(best, v)
+						}
+						goto done
+					}
+					for i := 0; i < kh; i++ {
+						row := base + i*dh
+						for j := 0; j < kw; j++ {
+							idx := int32(row + j*dw)
+							v := xp[idx]
+							at += (idx - at) & -int32(b2u(v > best))
+							best = max(best, v)
+						}
+					}
+					goto done
+				}
+				for i := 0; i < gh.k; i++ {
+					ih := oh*gh.s - gh.pb + i*gh.d
+					if ih < 0 || ih >= H {
+						continue
+					}
+					for j := 0; j < gw.k; j++ {
+						iw := ow*gw.s - gw.pb + j*gw.d
+						if iw < 0 || iw >= W {
+							continue
+						}
+						if v := xp[ih*W+iw]; v > best || v != v || at < 0 {
+							best, at = v, int32(ih*W+iw)
+							if v != v {
+								goto done
+							}
+						}
+					}
+				}
+			done:
+				o := p*ohw + oh*gw.out + ow
+				y.f[o] = best
+				arg[o] = at
+				if ind != nil {
+					ind.i[o] = int64(p*H*W) + int64(at)
+				}
+			}
+		}
+	}
+}
+
+// backward routes each output gradient of planes [lo, hi) to its maximum.
+func (k *maxPool[T]) backward(lo, hi int) {
+	hw, ohw := k.gh.in*k.gw.in, k.gh.out*k.gw.out
+	for p := lo; p < hi; p++ {
+		gx := k.x.g[p*hw : (p+1)*hw]
+		for o := p * ohw; o < (p+1)*ohw; o++ {
+			if a := k.arg[o]; a >= 0 {
+				gx[a] += k.y.g[o]
+			}
+		}
+	}
+}
+
+func planAvgPool[T Float](c *nodeCtx[T], x, y *tensor[T], gh, gw geom, includePad bool) {
+	planes := x.shape[0] * x.shape[1]
+	H, W := gh.in, gw.in
+	ohw := gh.out * gw.out
+	pgrain := max(1, grain/max(1, H*W))
+	div := avgPoolDivisors[T](gh, gw, includePad)
 	window := func(oh, ow int, f func(idx int)) {
 		for i := 0; i < gh.k; i++ {
 			ih := oh*gh.s - gh.pb + i*gh.d
@@ -217,7 +237,32 @@ func planPool[T Float](c *nodeCtx[T], isMax bool) error {
 			c.e.pool.run(planes, pgrain, bwd)
 		}
 	}
-	return nil
+}
+
+// avgPoolDivisors returns the divisor of each output position (the same
+// for every plane): the number of window positions inside the input, or
+// with includePad inside the padded input.
+func avgPoolDivisors[T Float](gh, gw geom, includePad bool) []T {
+	H, W := gh.in, gw.in
+	div := make([]T, gh.out*gw.out)
+	for oh := 0; oh < gh.out; oh++ {
+		for ow := 0; ow < gw.out; ow++ {
+			cnt := 0
+			for i := 0; i < gh.k; i++ {
+				ih := oh*gh.s - gh.pb + i*gh.d
+				for j := 0; j < gw.k; j++ {
+					iw := ow*gw.s - gw.pb + j*gw.d
+					inImg := ih >= 0 && ih < H && iw >= 0 && iw < W
+					inPad := ih >= -gh.pb && ih < H+gh.pe && iw >= -gw.pb && iw < W+gw.pe
+					if inImg || includePad && inPad {
+						cnt++
+					}
+				}
+			}
+			div[oh*gw.out+ow] = T(max(cnt, 1))
+		}
+	}
+	return div
 }
 
 func planGlobalPool[T Float](c *nodeCtx[T], isMax bool) error {
