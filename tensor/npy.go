@@ -364,7 +364,7 @@ func ReadNpy(r io.Reader) (*Tensor, error) {
 	if avail >= 0 && avail < h.dataBytes() {
 		return nil, h.short(avail)
 	}
-	return h.read(r, false, avail >= 0)
+	return h.read(r, avail >= 0)
 }
 
 // ReadNpyFile reads an .npy file (refusing anything but a regular file).
@@ -389,13 +389,13 @@ func (h *npyHeader) short(have int64) error {
 const chunk = 1 << 20
 
 // read reads the data the header describes: exactly h.dataBytes() bytes,
-// converted chunk by chunk (floats to float32; integers to int64, or to
-// float32 when asFloat). sized says the caller checked that r holds them
+// converted chunk by chunk (floats to float32; integers and bools to
+// int64). sized says the caller checked that r holds them
 // all: the result is then allocated once, at its size; otherwise it grows
 // as data arrives, so that a header lying about a stream costs nothing.
-func (h *npyHeader) read(r io.Reader, asFloat, sized bool) (*Tensor, error) {
+func (h *npyHeader) read(r io.Reader, sized bool) (*Tensor, error) {
 	t := &Tensor{DType: ir.Int64, Shape: h.shape}
-	float := h.kind == 'f' || asFloat
+	float := h.kind == 'f'
 	esize := int64(8)
 	if float {
 		t.DType, esize = ir.Float32, 4
@@ -443,30 +443,25 @@ func (h *npyHeader) read(r io.Reader, asFloat, sized bool) (*Tensor, error) {
 	return t, nil
 }
 
+// appendFloats converts float data (16, 32 or 64 bits) to float32.
 func (h *npyHeader) appendFloats(dst []float32, b []byte) []float32 {
 	o := h.order
 	for i := 0; i < len(b); i += h.size {
 		var v float32
-		switch h.kind {
-		case 'f':
-			switch h.size {
-			case 2:
-				v = ir.HalfToFloat32(o.Uint16(b[i:]))
-			case 4:
-				v = math.Float32frombits(o.Uint32(b[i:]))
-			case 8:
-				v = float32(math.Float64frombits(o.Uint64(b[i:])))
-			}
-		case 'u':
-			v = float32(h.uint(b[i:]))
-		default:
-			v = float32(h.int(b[i:]))
+		switch h.size {
+		case 2:
+			v = ir.HalfToFloat32(o.Uint16(b[i:]))
+		case 4:
+			v = math.Float32frombits(o.Uint32(b[i:]))
+		case 8:
+			v = float32(math.Float64frombits(o.Uint64(b[i:])))
 		}
 		dst = append(dst, v)
 	}
 	return dst
 }
 
+// appendInts converts integer and bool data to int64.
 func (h *npyHeader) appendInts(dst []int64, b []byte) []int64 {
 	for i := 0; i < len(b); i += h.size {
 		if h.kind == 'u' {

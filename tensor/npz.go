@@ -66,15 +66,12 @@ func (a *Npz) Close() error {
 	return a.f.Close()
 }
 
-// Read reads member key as ReadNpy does.
-func (a *Npz) Read(key string) (*Tensor, error) { return a.read(key, false) }
-
-// read reads one member. The member's size in the zip directory must be
-// exactly the .npy header plus the data its shape and dtype describe; only
-// those bytes are inflated (a zip bomb is refused by its directory entry,
-// before inflating anything), and the zip reader checks that the stream
-// neither exceeds that size nor fails its CRC.
-func (a *Npz) read(key string, asFloat bool) (*Tensor, error) {
+// Read reads member key ("x.npy") as ReadNpy does. The member's size in the
+// zip directory must be exactly the .npy header plus the data its shape and
+// dtype describe; only those bytes are inflated (a zip bomb is refused by
+// its directory entry, before inflating anything), and the zip reader
+// checks that the stream neither exceeds that size nor fails its CRC.
+func (a *Npz) Read(key string) (*Tensor, error) {
 	m := a.members[key]
 	if m == nil {
 		return nil, fmt.Errorf("no member %q", key)
@@ -107,7 +104,7 @@ func (a *Npz) read(key string, asFloat bool) (*Tensor, error) {
 		return nil, fmt.Errorf("member %s: the archive says it holds %d bytes, but its header describes %d (shape %s of %s); the archive is damaged or crafted",
 			key, size, want, ir.DimsString(h.shape), h.descr)
 	}
-	t, err := h.read(rc, asFloat, true) // the size was checked above
+	t, err := h.read(rc, true) // the size was checked above
 	if err != nil {
 		return nil, err
 	}
