@@ -199,7 +199,7 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 		case ir.RoleParameter, ir.RoleBuffer:
 			data, err := v.Init.Float32s()
 			if err != nil {
-				errs.Add(fmt.Errorf("initializer %q: %v", v.Name, err))
+				errs.Add(fmt.Errorf("initializer %q: %w", v.Name, err))
 				continue
 			}
 			p := &param[T]{name: v.Name, v: v, shape: dims(v.Init.Dims), value: make([]T, len(data))}
@@ -286,7 +286,7 @@ func constTensor[T Float](name string, it *ir.Tensor) (*tensor[T], error) {
 	if k == kFloat {
 		f, err := it.Float64s()
 		if err != nil {
-			return nil, fmt.Errorf("constant %q: %v", name, err)
+			return nil, fmt.Errorf("constant %q: %w", name, err)
 		}
 		t.f = make([]T, len(f))
 		for i, x := range f {
@@ -295,7 +295,7 @@ func constTensor[T Float](name string, it *ir.Tensor) (*tensor[T], error) {
 	} else {
 		v, err := it.Int64s()
 		if err != nil {
-			return nil, fmt.Errorf("constant %q: %v", name, err)
+			return nil, fmt.Errorf("constant %q: %w", name, err)
 		}
 		t.i = v
 	}

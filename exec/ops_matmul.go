@@ -141,7 +141,7 @@ func planMatMul[T Float](c *nodeCtx[T]) error {
 	ab, bb := as[:len(as)-2], bs[:len(bs)-2]
 	batch, err := broadcastShapes(ab, bb)
 	if err != nil {
-		return fmt.Errorf("batch dims: %v", err)
+		return fmt.Errorf("batch dims: %w", err)
 	}
 	out := append([]int{}, batch...)
 	if len(a.shape) > 1 {

@@ -83,7 +83,7 @@ func (t *Tensor) Len() int64 {
 func (t *Tensor) Validate() error {
 	n, err := NumElements(t.Dims)
 	if err != nil {
-		return fmt.Errorf("tensor %q: %v", t.Name, err)
+		return fmt.Errorf("tensor %q: %w", t.Name, err)
 	}
 	if !t.DType.Known() {
 		return fmt.Errorf("tensor %q: unknown data type %d", t.Name, int32(t.DType))

@@ -24,12 +24,12 @@ func (g *Graph) Validate() error {
 			seen[a.Name] = true
 			if a.T != nil {
 				if err := a.T.Validate(); err != nil {
-					errs.Add(fmt.Errorf("node %s (%s): attribute %q: %v", n.Label(), n.OpType, a.Name, err))
+					errs.Add(fmt.Errorf("node %s (%s): attribute %q: %w", n.Label(), n.OpType, a.Name, err))
 				}
 			}
 			for _, t := range a.Tensors {
 				if err := t.Validate(); err != nil {
-					errs.Add(fmt.Errorf("node %s (%s): attribute %q: %v", n.Label(), n.OpType, a.Name, err))
+					errs.Add(fmt.Errorf("node %s (%s): attribute %q: %w", n.Label(), n.OpType, a.Name, err))
 				}
 			}
 			if a.G != nil {

@@ -121,10 +121,10 @@ func ParseConfig(b []byte, name string, rules []*Rule) (*Config, error) {
 		d := json.NewDecoder(bytes.NewReader(b))
 		d.UseNumber()
 		if err := d.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("%s: %v", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	} else if err := yaml.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	c := &Config{Path: name, Rules: map[string]RuleConfig{}}
 	var errs []string

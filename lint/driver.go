@@ -34,7 +34,7 @@ func Check(m *ir.Model, o Options) (diags []Diagnostic, err error) {
 	f := o.Facts
 	if f == nil {
 		if f, err = NewFacts(m, o.File); err != nil {
-			return nil, fmt.Errorf("%s: %v", o.File, err)
+			return nil, fmt.Errorf("%s: %w", o.File, err)
 		}
 	}
 	var raw []Diagnostic
@@ -47,7 +47,7 @@ func Check(m *ir.Model, o Options) (diags []Diagnostic, err error) {
 			p.params = o.Config.Rules[r.ID].Params
 		}
 		if err := runRule(r, p); err != nil {
-			return nil, fmt.Errorf("%s: %v", o.File, err)
+			return nil, fmt.Errorf("%s: %w", o.File, err)
 		}
 	}
 	for _, d := range raw {

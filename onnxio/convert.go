@@ -277,7 +277,7 @@ func (d *decoder) tensor(tp *pb.TensorProto, where string) *ir.Tensor {
 	}
 	n, err := ir.NumElements(t.Dims)
 	if err != nil {
-		d.errs.Add(fmt.Errorf("%s: %v", label, err))
+		d.errs.Add(fmt.Errorf("%s: %w", label, err))
 		return t
 	}
 	if !t.DType.Known() {
@@ -299,7 +299,7 @@ func (d *decoder) tensor(tp *pb.TensorProto, where string) *ir.Tensor {
 	if tp.GetDataLocation() == pb.TensorProto_EXTERNAL {
 		ext, err := parseExternal(tp.GetExternalData())
 		if err != nil {
-			d.errs.Add(fmt.Errorf("%s: %v", label, err))
+			d.errs.Add(fmt.Errorf("%s: %w", label, err))
 			return t
 		}
 		t.External = ext
@@ -317,7 +317,7 @@ func (d *decoder) tensor(tp *pb.TensorProto, where string) *ir.Tensor {
 	}
 	raw, err := typedToRaw(tp, t.DType, n)
 	if err != nil {
-		d.errs.Add(fmt.Errorf("%s: %v", label, err))
+		d.errs.Add(fmt.Errorf("%s: %w", label, err))
 		return t
 	}
 	// No raw_data: the file used a typed field (or held no data at all),

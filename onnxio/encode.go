@@ -128,7 +128,7 @@ func valueInfos(vs []*ir.Value) ([]*pb.ValueInfoProto, error) {
 		if v.Type != nil {
 			tp, err := typeProto(v.Type)
 			if err != nil {
-				return nil, fmt.Errorf("value %q: %v", v.Name, err)
+				return nil, fmt.Errorf("value %q: %w", v.Name, err)
 			}
 			vi.Type = tp
 		}
@@ -192,7 +192,7 @@ func (e *encoder) node(n *ir.Node) (*pb.NodeProto, error) {
 	for _, a := range n.Attrs {
 		ap, err := e.attribute(a)
 		if err != nil {
-			return nil, fmt.Errorf("node %s: %v", n.Label(), err)
+			return nil, fmt.Errorf("node %s: %w", n.Label(), err)
 		}
 		out.Attribute = append(out.Attribute, ap)
 	}

@@ -22,7 +22,7 @@ func safeLocation(baseDir, loc string) (string, error) {
 	}
 	base, err := filepath.EvalSymlinks(baseDir)
 	if err != nil {
-		return "", fmt.Errorf("model directory: %v", err)
+		return "", fmt.Errorf("model directory: %w", err)
 	}
 	base, err = filepath.Abs(base)
 	if err != nil {
@@ -31,7 +31,7 @@ func safeLocation(baseDir, loc string) (string, error) {
 	full := filepath.Join(base, filepath.FromSlash(loc))
 	real, err := filepath.EvalSymlinks(full)
 	if err != nil {
-		return "", fmt.Errorf("external data file %q: %v", loc, unwrapPathError(err))
+		return "", fmt.Errorf("external data file %q: %w", loc, unwrapPathError(err))
 	}
 	real, err = filepath.Abs(real)
 	if err != nil {
@@ -57,7 +57,7 @@ func loadExternal(ts []*ir.Tensor, baseDir string) error {
 		x := t.External
 		path, err := safeLocation(baseDir, x.Location)
 		if err != nil {
-			errs.Add(fmt.Errorf("tensor %q: %v", t.Name, err))
+			errs.Add(fmt.Errorf("tensor %q: %w", t.Name, err))
 			continue
 		}
 		f := files[path]
@@ -69,20 +69,20 @@ func loadExternal(ts []*ir.Tensor, baseDir string) error {
 				continue
 			}
 			if err != nil {
-				errs.Add(fmt.Errorf("tensor %q: external data file %q: %v", t.Name, x.Location, unwrapPathError(err)))
+				errs.Add(fmt.Errorf("tensor %q: external data file %q: %w", t.Name, x.Location, unwrapPathError(err)))
 				continue
 			}
 			files[path] = f
 		}
 		st, err := f.Stat()
 		if err != nil {
-			errs.Add(fmt.Errorf("tensor %q: external data %q: %v", t.Name, x.Location, err))
+			errs.Add(fmt.Errorf("tensor %q: external data %q: %w", t.Name, x.Location, err))
 			continue
 		}
 		x.File = path
 		n, err := ir.NumElements(t.Dims)
 		if err != nil {
-			errs.Add(fmt.Errorf("tensor %q: %v", t.Name, err))
+			errs.Add(fmt.Errorf("tensor %q: %w", t.Name, err))
 			continue
 		}
 		want, ok := t.DType.RawSize(n)
@@ -104,7 +104,7 @@ func loadExternal(ts []*ir.Tensor, baseDir string) error {
 		}
 		buf := make([]byte, length)
 		if _, err := f.ReadAt(buf, x.Offset); err != nil && !(err == io.EOF && length == 0) {
-			errs.Add(fmt.Errorf("tensor %q: reading external data %q: %v", t.Name, x.Location, err))
+			errs.Add(fmt.Errorf("tensor %q: reading external data %q: %w", t.Name, x.Location, err))
 			continue
 		}
 		t.Raw = buf

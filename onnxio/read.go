@@ -86,7 +86,7 @@ func ReadFileWith(path string, o ReadOptions) (*ir.Model, error) {
 	}
 	buf := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, &Error{File: o.Name, Errs: ir.ErrorList{fmt.Errorf("reading: %v", err)}}
+		return nil, &Error{File: o.Name, Errs: ir.ErrorList{fmt.Errorf("reading: %w", err)}}
 	}
 	return Decode(buf, &o)
 }
@@ -104,7 +104,7 @@ func Read(r io.Reader, o *ReadOptions) (*ir.Model, error) {
 	name := optName(o)
 	buf, err := io.ReadAll(io.LimitReader(r, MaxModelBytes+1))
 	if err != nil {
-		return nil, &Error{File: name, Errs: ir.ErrorList{fmt.Errorf("reading: %v", err)}}
+		return nil, &Error{File: name, Errs: ir.ErrorList{fmt.Errorf("reading: %w", err)}}
 	}
 	if int64(len(buf)) > MaxModelBytes {
 		return nil, &Error{File: name, Errs: ir.ErrorList{errors.New("model is larger than the 2 GiB protobuf limit")}}
@@ -140,11 +140,11 @@ func Decode(b []byte, o *ReadOptions) (*ir.Model, error) {
 		// wire type 7 does not exist), so this is gzip.
 		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
-			return fail(fmt.Errorf("gzip: %v", err))
+			return fail(fmt.Errorf("gzip: %w", err))
 		}
 		plain, err := io.ReadAll(io.LimitReader(zr, MaxModelBytes+1))
 		if err != nil {
-			return fail(fmt.Errorf("gzip: %v (truncated file?)", err))
+			return fail(fmt.Errorf("gzip: %w (truncated file?)", err))
 		}
 		if int64(len(plain)) > MaxModelBytes {
 			return fail(errors.New("decompressed model is larger than the 2 GiB protobuf limit"))

@@ -109,7 +109,7 @@ func WriteFile(path string, m *ir.Model, o *WriteOptions) error {
 		threshold = 1024
 	}
 	if _, err := safeLocationSyntax(defLoc); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 
 	// Decide which initializers go to the side file.
@@ -162,11 +162,11 @@ func WriteFile(path string, m *ir.Model, o *WriteOptions) error {
 	}
 	mp, err := enc.model(m)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	b, err := marshal(mp)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	// Write everything to temporaries, then rename: the side file first,
 	// so that the model never refers to data not yet in place.
@@ -174,10 +174,10 @@ func WriteFile(path string, m *ir.Model, o *WriteOptions) error {
 	if len(external) > 0 {
 		final := filepath.Join(dir, filepath.FromSlash(loc))
 		if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-			return fmt.Errorf("%s: %v", path, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		if err := tx.Add(final, side.Bytes()); err != nil {
-			return fmt.Errorf("%s: external data %q: %v", path, loc, err)
+			return fmt.Errorf("%s: external data %q: %w", path, loc, err)
 		}
 	}
 	if err := tx.Add(path, b); err != nil {

@@ -104,7 +104,7 @@ func readNpyHeader(r io.Reader) (*npyHeader, error) {
 	}
 	h, err := parseNpyDict(buf, major == 3)
 	if err != nil {
-		return nil, fmt.Errorf(".npy header: %v", err)
+		return nil, fmt.Errorf(".npy header: %w", err)
 	}
 	if err := h.setType(); err != nil {
 		return nil, err

@@ -42,7 +42,7 @@ func OpenNpz(path string) (*Npz, error) {
 func NewNpz(r io.ReaderAt, size int64, path string) (*Npz, error) {
 	z, err := zip.NewReader(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable .npz archive: %v", path, err)
+		return nil, fmt.Errorf("%s: not a readable .npz archive: %w", path, err)
 	}
 	a := &Npz{size: size, members: map[string]*zip.File{}}
 	for _, m := range z.File {
@@ -92,7 +92,7 @@ func (a *Npz) Read(key string) (*Tensor, error) {
 	}
 	rc, err := m.Open()
 	if err != nil {
-		return nil, fmt.Errorf("member %s: %v", key, err)
+		return nil, fmt.Errorf("member %s: %w", key, err)
 	}
 	defer rc.Close()
 	h, err := readNpyHeader(rc)
@@ -114,7 +114,7 @@ func (a *Npz) Read(key string) (*Tensor, error) {
 		if err == nil || err == io.EOF {
 			err = errors.New("more data than the archive directory says")
 		}
-		return nil, fmt.Errorf("member %s: %v", key, err)
+		return nil, fmt.Errorf("member %s: %w", key, err)
 	}
 	return t, nil
 }

@@ -274,7 +274,7 @@ func DecodeState(b []byte) (*TrainState, error) {
 	}
 	st := &TrainState{}
 	if err := gob.NewDecoder(bytes.NewReader(body[len(stateMagic):])).Decode(st); err != nil {
-		return nil, fmt.Errorf("checkpoint: %v", err)
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	if st.Version != stateVersion {
 		return nil, fmt.Errorf("checkpoint version %d; this nntrain reads version %d", st.Version, stateVersion)

@@ -122,30 +122,30 @@ func (lf *lintFlags) settings(cfg *lint.Config) (*fileSettings, error) {
 }
 
 func runLint(args []string, stdout, stderr io.Writer) int {
+	return cli.Reporter{W: stderr, Prefix: "nnlint"}.Report(lintMain(args, stdout, stderr))
+}
+
+// lintMain lints the files and returns a cli.Code for the outcome (the
+// per-file problems are printed as they come), or the error that stopped
+// it.
+func lintMain(args []string, stdout, stderr io.Writer) error {
 	fs, lf := newLintFlagSet(stderr)
 	files, err := cli.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return cli.ExitOK
-	}
 	if err != nil {
-		return cli.ExitUsage // flag already printed the problem
+		return err
 	}
 	if lf.version {
 		fmt.Fprintf(stdout, "nnlint %s\n", lint.Version)
-		return cli.ExitOK
+		return nil
 	}
 	lf.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { lf.set[f.Name] = true })
-	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "nnlint: "+format+"\n", a...)
-		return cli.ExitUsage
-	}
 	if len(files) == 0 {
 		fs.Usage()
-		return cli.ExitUsage
+		return &cli.UsageError{Err: errors.New("no model given"), Shown: true}
 	}
 	if lf.probeBatch < 0 || lf.probeBatch > 4096 {
-		return usage("--probe-batch must be between 1 and 4096 (or 0 for automatic), got %d", lf.probeBatch)
+		return cli.Usagef("--probe-batch must be between 1 and 4096 (or 0 for automatic), got %d", lf.probeBatch)
 	}
 	color := false
 	switch lf.color {
@@ -155,19 +155,19 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 		color = true
 	case "never":
 	default:
-		return usage("unknown --color %q (want auto, always or never)", lf.color)
+		return cli.Usagef("unknown --color %q (want auto, always or never)", lf.color)
 	}
 	fmtr, err := format.New(lf.format, format.Options{Color: color, Verbose: lf.verbose})
 	if err != nil {
-		return usage("%v", err)
+		return cli.Usage(err)
 	}
 	topFailOn, err := lint.ParseFailOn(lf.failOn)
 	if err != nil {
-		return usage("%v", err)
+		return cli.Usage(err)
 	}
 	maxBytes, err := cli.MaxMemory()
 	if err != nil {
-		return usage("%v", err)
+		return cli.Usage(err)
 	}
 
 	configs := map[string]*lint.Config{}
@@ -178,13 +178,13 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 		cfg, ok := configs[path]
 		if !ok && path != "" {
 			if cfg, err = lint.LoadConfig(path, rules.All); err != nil {
-				return usage("config: %v", err)
+				return cli.Usagef("config: %w", err)
 			}
 			configs[path] = cfg
 		}
 		s, err := lf.settings(cfg)
 		if err != nil {
-			return usage("%v", err)
+			return cli.Usage(err)
 		}
 		s.maxBytes = maxBytes
 		if i == 0 && !lf.set["fail-on"] {
@@ -207,17 +207,14 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 
 	var buf bytes.Buffer
 	if err := fmtr.Format(&buf, report); err != nil {
-		fmt.Fprintf(stderr, "nnlint: writing the %s report: %v\n", lf.format, err)
-		return cli.ExitUsage
+		return cli.Usagef("writing the %s report: %w", lf.format, err)
 	}
 	if lf.output != "" {
 		if err := onnxio.WriteFileAtomic(lf.output, buf.Bytes()); err != nil {
-			fmt.Fprintf(stderr, "nnlint: writing the report: %s\n", format.Clean(err.Error()))
-			return cli.ExitUsage
+			return cli.Usagef("writing the report: %s", format.Clean(err.Error()))
 		}
 	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
-		fmt.Fprintf(stderr, "nnlint: writing the report to standard output: %v\n", err)
-		return cli.ExitUsage
+		return cli.Usagef("writing the report to standard output: %w", err)
 	}
 	if lf.format == "github" {
 		if err := writeStepSummary(report); err != nil {
@@ -227,13 +224,13 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case internal:
-		return cli.ExitInternal
+		return cli.Code(cli.ExitInternal)
 	case broken:
-		return cli.ExitUsage
+		return cli.Code(cli.ExitUsage)
 	case failed:
-		return cli.ExitFindings
+		return cli.Code(cli.ExitFindings)
 	}
-	return cli.ExitOK
+	return nil
 }
 
 // testHookLintFile, when set by a test, runs at the start of every
@@ -260,7 +257,7 @@ func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
 	}
 	facts, err := lint.NewFacts(m, file)
 	if err != nil {
-		res.Err = fmt.Errorf("%s: %v", file, err)
+		res.Err = fmt.Errorf("%s: %w", file, err)
 		return res
 	}
 	opts := lint.Options{File: file, Rules: s.rules, Config: s.cfg, Facts: facts}
@@ -315,19 +312,19 @@ func writeStepSummary(r *format.Report) error {
 
 // runRules prints the rule table: `nnlint rules [--format text|json]`.
 func runRules(args []string, stdout, stderr io.Writer) int {
+	return cli.Reporter{W: stderr, Prefix: "nnlint rules"}.Report(rulesMain(args, stdout, stderr))
+}
+
+func rulesMain(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("nnlint rules", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fmtName := fs.String("format", "text", "text or json")
 	rest, err := cli.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return cli.ExitOK
-	}
 	if err != nil {
-		return cli.ExitUsage
+		return err
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "nnlint rules: unexpected argument %q\n", rest[0])
-		return cli.ExitUsage
+		return cli.Usagef("unexpected argument %q", rest[0])
 	}
 	switch *fmtName {
 	case "json":
@@ -345,8 +342,8 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		if enc.Encode(out) != nil {
-			return cli.ExitUsage
+		if err := enc.Encode(out); err != nil {
+			return cli.Code(cli.ExitUsage) // run reports the output error
 		}
 	case "text":
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -360,22 +357,24 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		}
 		tw.Flush()
 	default:
-		fmt.Fprintf(stderr, "nnlint rules: unknown --format %q (want text or json)\n", *fmtName)
-		return cli.ExitUsage
+		return cli.Usagef("unknown --format %q (want text or json)", *fmtName)
 	}
-	return cli.ExitOK
+	return nil
 }
 
 // runExplain prints one rule's documentation: `nnlint explain NN101`.
 func runExplain(args []string, stdout, stderr io.Writer) int {
+	return cli.Reporter{W: stderr, Prefix: "nnlint explain"}.Report(explainMain(args, stdout, stderr))
+}
+
+func explainMain(args []string, stdout, stderr io.Writer) error {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stderr, "usage: nnlint explain ID   (nnlint rules lists the IDs)")
-		return cli.ExitUsage
+		return &cli.UsageError{Err: errors.New("nnlint explain takes one rule ID"), Shown: true}
 	}
 	r := rules.ByID(strings.TrimSpace(args[0]))
 	if r == nil {
-		fmt.Fprintf(stderr, "nnlint explain: no rule %q (nnlint rules lists them)\n", args[0])
-		return cli.ExitUsage
+		return cli.Usagef("no rule %q (nnlint rules lists them)", args[0])
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s (default severity: %s)\n\n%s\n\n%s\n", r.ID, r.Name, r.Severity, r.Title(), r.Body())
@@ -391,5 +390,5 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		b.WriteString("\nNeeds the probe (on by default; --probe=false turns it off).\n")
 	}
 	io.WriteString(stdout, b.String())
-	return cli.ExitOK
+	return nil
 }

@@ -18,6 +18,13 @@ import (
 
 // runSummary implements `nnlint summary [--format text|json] model.onnx...`.
 func runSummary(args []string, stdout, stderr io.Writer) int {
+	return cli.Reporter{W: stderr, Prefix: "nnlint summary"}.Report(summaryMain(args, stdout, stderr))
+}
+
+// summaryMain prints the summaries and returns a cli.Code for the outcome
+// (problems with single files are printed as they come), or the error
+// that stopped it.
+func summaryMain(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("nnlint summary", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "output format: text or json")
@@ -30,19 +37,15 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	files, err := cli.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return cli.ExitOK
-	}
 	if err != nil {
-		return cli.ExitUsage
+		return err
 	}
 	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "nnlint summary: --format must be text or json, not %q\n", *format)
-		return cli.ExitUsage
+		return cli.Usagef("--format must be text or json, not %q", *format)
 	}
 	if len(files) == 0 {
 		fs.Usage()
-		return cli.ExitUsage
+		return &cli.UsageError{Err: errors.New("no model given"), Shown: true}
 	}
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
@@ -98,7 +101,10 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(out, "]")
 		}
 	}
-	return code
+	if code != cli.ExitOK {
+		return cli.Code(code)
+	}
+	return nil
 }
 
 // buildSummary is summary.Build with a crash (a bug in nnkit reached by

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/train/loss"
 )
 
@@ -23,7 +24,7 @@ func (f *ceFlags) apply(crit loss.Func, set map[string]bool) (loss.Func, error) 
 	ce, ok := crit.(loss.CrossEntropy)
 	if !ok {
 		if set["ignore-index"] {
-			return nil, usagef("--ignore-index applies to --loss ce only")
+			return nil, cli.Usagef("--ignore-index applies to --loss ce only")
 		}
 		return crit, nil
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/train"
 	"github.com/nnkit/nnkit/train/data"
@@ -88,16 +89,16 @@ func setFingerprint(s *data.Set) string {
 // checkpoint for --resume.
 func (f *checkpointFlags) prepare(c *trainCmd, d *data.Data, human io.Writer) error {
 	if f.resume && f.dir == "" {
-		return usagef("--resume needs --checkpoint-dir DIR (where the checkpoint is)")
+		return cli.Usagef("--resume needs --checkpoint-dir DIR (where the checkpoint is)")
 	}
 	if f.dir == "" {
 		return nil
 	}
 	if c.lrFind {
-		return usagef("--checkpoint-dir and --resume do not apply to --lr-find")
+		return cli.Usagef("--checkpoint-dir and --resume do not apply to --lr-find")
 	}
 	if err := os.MkdirAll(f.dir, 0o755); err != nil {
-		return usagef("--checkpoint-dir: %v", err)
+		return cli.Usagef("--checkpoint-dir: %w", err)
 	}
 	f.path = filepath.Join(f.dir, checkpointName)
 	if !f.resume {
@@ -111,14 +112,14 @@ func (f *checkpointFlags) prepare(c *trainCmd, d *data.Data, human io.Writer) er
 		return nil
 	}
 	if err != nil {
-		return usagef("--resume: %v", err)
+		return cli.Usagef("--resume: %w", err)
 	}
 	st, err := train.DecodeState(b)
 	if err != nil {
-		return usagef("--resume: %s: %v", f.path, err)
+		return cli.Usagef("--resume: %s: %w", f.path, err)
 	}
 	if diff := train.SettingsDiff(st.Settings, f.settings(c, d)); len(diff) > 0 {
-		return usagef("--resume: %s was written with other settings; resume with the same ones (or start afresh without --resume):\n  %s",
+		return cli.Usagef("--resume: %s was written with other settings; resume with the same ones (or start afresh without --resume):\n  %s",
 			f.path, joinLines(diff))
 	}
 	f.state = st

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/train/data"
 )
 
@@ -35,7 +36,7 @@ func (d *dataFlags) options(inShape []int, valSplit float64, seed uint64) (data.
 		hi, err1 := strconv.Atoi(h)
 		wi, err2 := strconv.Atoi(w)
 		if err1 != nil || err2 != nil || hi < 1 || wi < 1 {
-			return o, usagef("--image-size wants N or HxW, got %q", d.imageSize)
+			return o, cli.Usagef("--image-size wants N or HxW, got %q", d.imageSize)
 		}
 		o.ImageH, o.ImageW = hi, wi
 	}
@@ -44,12 +45,12 @@ func (d *dataFlags) options(inShape []int, valSplit float64, seed uint64) (data.
 		for _, s := range strings.Split(d.normalize, ",") {
 			v, err := strconv.ParseFloat(strings.TrimSpace(s), 32)
 			if err != nil {
-				return o, usagef("--normalize: %q is not a number", s)
+				return o, cli.Usagef("--normalize: %q is not a number", s)
 			}
 			vals = append(vals, float32(v))
 		}
 		if len(vals)%2 != 0 {
-			return o, usagef("--normalize wants mean,std or C means then C stds, got %d values", len(vals))
+			return o, cli.Usagef("--normalize wants mean,std or C means then C stds, got %d values", len(vals))
 		}
 		o.Mean, o.Std = vals[:len(vals)/2], vals[len(vals)/2:]
 	}

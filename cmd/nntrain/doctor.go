@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/train/doctor"
 )
@@ -19,7 +20,7 @@ func (c *trainCmd) registerDoctor(fs *flag.FlagSet) {
 func (c *trainCmd) doctorHook(m *ir.Model, human io.Writer) (*doctor.Doctor, error) {
 	mode, err := doctor.ParseMode(c.doctor)
 	if err != nil {
-		return nil, usageErr{err}
+		return nil, cli.Usage(err)
 	}
 	if mode == doctor.Off {
 		return nil, nil

@@ -4,7 +4,6 @@ package main
 // choice of graph nntrain writes after fine-tuning.
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +31,11 @@ Flags:
 `
 
 func runExport(args []string, stdout, stderr io.Writer) int {
+	err := exportMain(args, stdout, stderr)
+	return cli.Reporter{W: stderr, Prefix: "nntrain export", Clean: cleanMsg}.Report(err)
+}
+
+func exportMain(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("nntrain export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var out string
@@ -44,15 +48,11 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	pos, err := cli.Parse(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return cli.ExitOK
-	}
 	if err != nil {
-		return cli.ExitUsage
+		return err
 	}
 	if len(pos) != 1 {
-		fmt.Fprintf(stderr, "nntrain export: want one model, got %d arguments; nntrain export -h for help\n", len(pos))
-		return cli.ExitUsage
+		return cli.Usagef("want one model, got %d arguments; nntrain export -h for help", len(pos))
 	}
 	model := pos[0]
 	if out == "" {
@@ -60,22 +60,19 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	}
 	m, err := onnxio.ReadFile(model)
 	if err != nil {
-		fmt.Fprintln(stderr, "nntrain export:", lintfmt.CleanLines(err.Error(), "  "))
-		return cli.ExitUsage
+		return cli.Usage(err)
 	}
 	inf, rep, err := export.Inference(m)
 	if err != nil {
-		fmt.Fprintf(stderr, "nntrain export: %s: %s\n", lintfmt.Clean(model), lintfmt.CleanLines(err.Error(), "  "))
-		return cli.ExitUsage
+		return cli.Usagef("%s: %w", lintfmt.Clean(model), err)
 	}
 	if err := onnxio.WriteFile(out, inf, nil); err != nil {
-		fmt.Fprintf(stderr, "nntrain export: writing %s: %s\n", lintfmt.Clean(out), lintfmt.CleanLines(err.Error(), "  "))
-		return cli.ExitFindings
+		return fmt.Errorf("writing %s: %w", lintfmt.Clean(out), err) // exit 1: the conversion failed
 	}
 	if !quiet {
 		fmt.Fprintf(stdout, "wrote %s: inference graph, %s\n", out, rep)
 	}
-	return cli.ExitOK
+	return nil
 }
 
 // outName is model's path without .gz/.onnx, plus suffix.
@@ -108,7 +105,7 @@ func (g *graphChoice) check(path string, m *ir.Model) error {
 		return nil
 	}
 	if _, _, err := export.Inference(m); err != nil {
-		return usagef("%s: cannot make its inference graph (%v); write the training graph with --keep-training-graph", path, err)
+		return cli.Usagef("%s: cannot make its inference graph (%w); write the training graph with --keep-training-graph", path, err)
 	}
 	return nil
 }

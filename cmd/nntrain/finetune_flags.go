@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/train"
@@ -47,17 +48,17 @@ func (f *finetuneFlags) apply(m *ir.Model, seed uint64, set map[string]bool, opt
 	if set["num-classes"] {
 		h, err := train.ReplaceHead(m, f.numClasses, seed)
 		if err != nil {
-			return usageErr{withFlags(err)}
+			return cli.Usage(withFlags(err))
 		}
 		f.head = h
 	}
 	if set["train-frozen-bn"] && len(f.freeze) == 0 && len(f.trainOnly) == 0 {
-		return usagef("--train-frozen-bn applies to layers frozen by --freeze or --train-only; there are none")
+		return cli.Usagef("--train-frozen-bn applies to layers frozen by --freeze or --train-only; there are none")
 	}
 	if len(f.freeze)+len(f.trainOnly) > 0 {
 		frozen, err := train.Freeze(m, train.SplitGlobs(f.freeze), train.SplitGlobs(f.trainOnly))
 		if err != nil {
-			return usageErr{err}
+			return cli.Usage(err)
 		}
 		f.frozen = frozen
 		opts.Frozen, opts.TrainFrozenBatchNorm = frozen, f.trainFrozenBN

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/train/data"
 )
@@ -34,7 +35,7 @@ func (e flagErrs) err() error {
 	if len(e) == 0 {
 		return nil
 	}
-	return usageErr{errors.New(strings.Join(e, "\n"))}
+	return cli.Usage(errors.New(strings.Join(e, "\n")))
 }
 
 // float checks a float flag: finite and in [lo, hi] (hiOpen: [lo, hi)).

@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/train"
 )
 
@@ -340,7 +341,7 @@ func (f *plotFlag) check() error {
 		return nil
 	}
 	if st, err := os.Stat(filepath.Dir(f.path)); err != nil || !st.IsDir() {
-		return usagef("--plot %s: the directory %s does not exist", f.path, filepath.Dir(f.path))
+		return cli.Usagef("--plot %s: the directory %s does not exist", f.path, filepath.Dir(f.path))
 	}
 	return nil
 }

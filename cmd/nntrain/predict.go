@@ -3,7 +3,6 @@ package main
 // nntrain predict: run a model in eval mode over an array of inputs.
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/internal/safefile"
 	"github.com/nnkit/nnkit/ir"
-	lintfmt "github.com/nnkit/nnkit/lint/format"
 	"github.com/nnkit/nnkit/onnxio"
 	"github.com/nnkit/nnkit/tensor"
 )
@@ -65,36 +63,32 @@ Flags:
 }
 
 func runPredict(args []string, stdout, stderr io.Writer) int {
+	err := predictMain(args, stdout, stderr)
+	return cli.Reporter{W: stderr, Prefix: "nntrain predict", Clean: cleanMsg}.Report(err)
+}
+
+func predictMain(args []string, stdout, stderr io.Writer) error {
 	fs, pf := newPredictFlagSet(stderr)
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cli.ExitOK
-		}
-		return cli.ExitUsage // flag has printed the problem
-	}
-	fail := func(code int, format string, a ...any) int {
-		// Messages name files and nodes from the user's model and data:
-		// control characters are written visibly.
-		fmt.Fprintf(stderr, "nntrain predict: %s\n", lintfmt.CleanLines(fmt.Sprintf(format, a...), "  "))
-		return code
+		return err
 	}
 	switch {
 	case len(pos) != 2:
 		fs.Usage()
-		return fail(cli.ExitUsage, "want a model and an input file, got %d arguments", len(pos))
+		return cli.Usagef("want a model and an input file, got %d arguments", len(pos))
 	case pf.output == "":
-		return fail(cli.ExitUsage, "no output file: give -o output.npy (or .npz)")
+		return cli.Usagef("no output file: give -o output.npy (or .npz)")
 	}
 	if err := checkPredictFlags(pf); err != nil { // flagcheck.go
-		return fail(cli.ExitUsage, "%v", err)
+		return cli.Usage(err)
 	}
 	outExt := strings.ToLower(filepath.Ext(pf.output))
 	if outExt != ".npy" && outExt != ".npz" {
 		// A device or pipe (/dev/stdout) takes .npy for one output, .npz
 		// for several.
 		if t, err := safefile.Resolve(pf.output); err != nil || !t.Direct {
-			return fail(cli.ExitUsage, "%s: the output must be an .npy or .npz file (or a device or pipe such as /dev/stdout)", pf.output)
+			return cli.Usagef("%s: the output must be an .npy or .npz file (or a device or pipe such as /dev/stdout)", pf.output)
 		}
 		outExt = ""
 	}
@@ -103,15 +97,15 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 
 	m, err := onnxio.ReadFile(modelPath)
 	if err != nil {
-		return fail(cli.ExitUsage, "%v", err)
+		return cli.Usage(err)
 	}
 	maxBytes, err := cli.MaxMemory()
 	if err != nil {
-		return fail(cli.ExitUsage, "%v", err)
+		return cli.Usage(err)
 	}
 	prog, err := exec.Compile(m, exec.Options{Threads: pf.threads, Inference: true, MaxBytes: maxBytes})
 	if err != nil {
-		return fail(cli.ExitUsage, "%s: %v", modelPath, err)
+		return cli.Usagef("%s: %w", modelPath, err)
 	}
 	names := prog.OutputNames()
 	if outExt == "" {
@@ -121,23 +115,23 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if outExt == ".npy" && len(names) != 1 {
-		return fail(cli.ExitUsage, "%s has %d outputs (%s); write them all with -o %s.npz",
+		return cli.Usagef("%s has %d outputs (%s); write them all with -o %s.npz",
 			modelPath, len(names), strings.Join(names, ", "), strings.TrimSuffix(pf.output, filepath.Ext(pf.output)))
 	}
 	inputs, n, lab, err := loadInputs(inputPath, prog.Inputs(), pf)
 	if err != nil {
-		return fail(cli.ExitUsage, "%v", err)
+		return cli.Usage(err)
 	}
 	if n == 0 {
-		return fail(cli.ExitUsage, "%s: no samples (the first axis is 0)", inputPath)
+		return cli.Usagef("%s: no samples (the first axis is 0)", inputPath)
 	}
 	outs, batches, err := predictBatches(prog, inputs, n, pf.batchSize)
 	if err != nil {
-		return fail(cli.ExitUsage, "%s: %v", inputPath, err)
+		return cli.Usagef("%s: %w", inputPath, err)
 	}
 	if lab != nil {
 		if err := lab.check(outs[names[0]]); err != nil {
-			return fail(cli.ExitUsage, "%v", err)
+			return cli.Usage(err)
 		}
 	}
 	var enc []byte
@@ -150,7 +144,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 		err = onnxio.WriteFileAtomic(pf.output, enc)
 	}
 	if err != nil {
-		return fail(cli.ExitFindings, "writing %s: %v", pf.output, err)
+		return fmt.Errorf("writing %s: %w", pf.output, err) // exit 1: the run failed
 	}
 	if !pf.quiet {
 		var parts []string
@@ -165,7 +159,7 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	return cli.ExitOK
+	return nil
 }
 
 func predShape(s []int) string { return ir.DimsString(s) }
@@ -220,7 +214,7 @@ func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 			}
 			t, err := r.Read(k)
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s: array %s: %v", path, strings.TrimSuffix(k, ".npy"), err)
+				return nil, 0, fmt.Errorf("%s: array %s: %w", path, strings.TrimSuffix(k, ".npy"), err)
 			}
 			arrays[s.Name] = t
 		}
@@ -231,7 +225,7 @@ func loadArrays(path string, specs []exec.InputSpec) (map[string]*exec.Tensor, i
 	for _, s := range specs {
 		t := arrays[s.Name]
 		if err := predFits(t, s); err != nil {
-			return nil, 0, fmt.Errorf("%s: %v", path, err)
+			return nil, 0, fmt.Errorf("%s: %w", path, err)
 		}
 		if n >= 0 && t.Shape[0] != n {
 			return nil, 0, fmt.Errorf("%s: inputs have different numbers of samples (%d and %d)", path, n, t.Shape[0])
@@ -316,7 +310,7 @@ func predictBatches(prog *exec.Program, inputs map[string]*exec.Tensor, n, batch
 		}
 		res, err := prog.Run(exec.Eval, feed)
 		if err != nil {
-			return nil, 0, fmt.Errorf("samples %d..%d: %v", lo, hi-1, err)
+			return nil, 0, fmt.Errorf("samples %d..%d: %w", lo, hi-1, err)
 		}
 		for name, o := range res {
 			acc := outs[name]

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nnkit/nnkit/cmd/internal/cli"
 	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/train/data"
@@ -62,7 +63,7 @@ func loadDataInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[
 		}
 		sets, names = []*data.Set{d.Val}, []string{"val"}
 	default:
-		return nil, 0, nil, usagef("--split must be train, val or all, not %q", pf.split)
+		return nil, 0, nil, cli.Usagef("--split must be train, val or all, not %q", pf.split)
 	}
 	n := 0
 	var x []float32
@@ -94,7 +95,7 @@ func loadDataInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[
 	}
 	t := &exec.Tensor{DType: ir.Float32, Shape: append([]int{n}, shape...), F: x}
 	if err := predFits(t, spec); err != nil {
-		return nil, 0, nil, fmt.Errorf("%s: %v", path, err)
+		return nil, 0, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(lab.parts) == 0 {
 		lab = nil

@@ -159,45 +159,33 @@ func (f *unsetFloat) Set(s string) error {
 }
 
 // errInterrupted: Ctrl-C ended training early; the model was written.
-var errInterrupted = errors.New("interrupted")
-
-// exitInterrupted is the shell's convention for a SIGINT (128 + 2).
-const exitInterrupted = 130
-
-// usageErr marks errors that exit with code 2.
-type usageErr struct{ error }
-
-func usagef(format string, a ...any) error { return usageErr{fmt.Errorf(format, a...)} }
+// The shell's convention for a SIGINT is exit code 128 + 2.
+const errInterrupted = cli.Code(130)
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
+	err := trainMain(args, stdout, stderr)
+	// Messages name files and nodes from the user's model and data:
+	// control characters are written visibly.
+	return cli.Reporter{W: stderr, Prefix: "nntrain", Clean: cleanMsg}.Report(err)
+}
+
+// cleanMsg makes a multi-line message safe to print on a terminal or in a
+// CI log.
+func cleanMsg(s string) string { return lintfmt.CleanLines(s, "  ") }
+
+func trainMain(args []string, stdout, stderr io.Writer) error {
 	c := newTrainCmd(stderr)
 	pos, err := cli.Parse(c.fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return cli.ExitOK
-	}
 	if err != nil {
-		return cli.ExitUsage // the flag package printed the problem
+		return err
 	}
 	if len(pos) != 2 {
-		fmt.Fprintf(stderr, "nntrain: need a model and a data directory (got %d arguments); nntrain -h for help\n", len(pos))
-		return cli.ExitUsage
+		return cli.Usagef("need a model and a data directory (got %d arguments); nntrain -h for help", len(pos))
 	}
 	c.modelPath, c.dataDir = pos[0], pos[1]
 	c.set = map[string]bool{}
 	c.fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
-	err = c.run(stdout, stderr)
-	if err == nil {
-		return cli.ExitOK
-	}
-	if errors.Is(err, errInterrupted) {
-		return exitInterrupted
-	}
-	fmt.Fprintln(stderr, "nntrain:", lintfmt.CleanLines(err.Error(), "  ")) // names come from the files
-	var ue usageErr
-	if errors.As(err, &ue) || cli.IsUsage(err) {
-		return cli.ExitUsage
-	}
-	return cli.ExitFindings
+	return c.run(stdout, stderr)
 }
 
 // defaultOut is <model>.finetuned.onnx next to the model (x.onnx.gz →
@@ -220,7 +208,7 @@ func (c *trainCmd) resolve() error {
 	}
 	def, err := train.OptimizerDefaults(c.opt.Name)
 	if err != nil {
-		return usageErr{err}
+		return cli.Usage(err)
 	}
 	if !c.set["lr"] {
 		c.opt.LR = def.LR
@@ -230,28 +218,28 @@ func (c *trainCmd) resolve() error {
 	}
 	b := strings.Split(c.betas, ",")
 	if len(b) != 2 {
-		return usagef("--betas wants two numbers β₁,β₂, got %q", c.betas)
+		return cli.Usagef("--betas wants two numbers β₁,β₂, got %q", c.betas)
 	}
 	for i, s := range b {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil {
-			return usagef("--betas: %q is not a number", s)
+			return cli.Usagef("--betas: %q is not a number", s)
 		}
 		c.opt.Betas[i] = v
 	}
 	optFlags := []string{"momentum", "dampening", "nesterov", "betas", "eps", "alpha", "centered"}
 	for _, f := range optFlags {
 		if c.set[f] && !slices.Contains(optimizerFlags[c.opt.Name], f) {
-			return usagef("--%s does not apply to --optimizer %s (it takes --%s)", f, c.opt.Name, strings.Join(optimizerFlags[c.opt.Name], ", --"))
+			return cli.Usagef("--%s does not apply to --optimizer %s (it takes --%s)", f, c.opt.Name, strings.Join(optimizerFlags[c.opt.Name], ", --"))
 		}
 	}
 	if _, ok := scheduleFlags[c.sched.Name]; !ok {
-		return usagef("unknown scheduler %q (want none, step, cosine or plateau)", c.sched.Name)
+		return cli.Usagef("unknown scheduler %q (want none, step, cosine or plateau)", c.sched.Name)
 	}
 	for _, list := range scheduleFlags {
 		for _, f := range list {
 			if c.set[f] && !slices.Contains(scheduleFlags[c.sched.Name], f) {
-				return usagef("--%s does not apply to --scheduler %s", f, c.sched.Name)
+				return cli.Usagef("--%s does not apply to --scheduler %s", f, c.sched.Name)
 			}
 		}
 	}
@@ -261,20 +249,20 @@ func (c *trainCmd) resolve() error {
 	c.sched.Plateau.Eps = optim.DefaultPlateau.Eps
 	switch {
 	case c.epochs < 1:
-		return usagef("--epochs must be ≥ 1")
+		return cli.Usagef("--epochs must be ≥ 1")
 	case c.batchSize < 1:
-		return usagef("--batch-size must be ≥ 1")
+		return cli.Usagef("--batch-size must be ≥ 1")
 	case c.clipNorm < 0 || c.clipVal < 0 || c.l1 < 0 || c.minDelta < 0:
-		return usagef("--clip-norm, --clip-value, --l1 and --min-delta must be ≥ 0")
+		return cli.Usagef("--clip-norm, --clip-value, --l1 and --min-delta must be ≥ 0")
 	case c.set["dropout"] && !(c.dropout >= 0 && c.dropout < 1):
-		return usagef("--dropout must be in [0, 1), got %v", c.dropout)
+		return cli.Usagef("--dropout must be in [0, 1), got %v", c.dropout)
 	case c.valSplit < 0 || c.valSplit >= 1:
-		return usagef("--val-split must be in [0, 1), got %v", c.valSplit)
+		return cli.Usagef("--val-split must be in [0, 1), got %v", c.valSplit)
 	case c.earlyStop < 0:
-		return usagef("--early-stopping must be ≥ 0")
+		return cli.Usagef("--early-stopping must be ≥ 0")
 	}
 	if c.lossName != "" && !slices.Contains(loss.Names, c.lossName) {
-		return usagef("unknown loss %q (want ce, bce, mse or l1)", c.lossName)
+		return cli.Usagef("unknown loss %q (want ce, bce, mse or l1)", c.lossName)
 	}
 	return nil
 }
@@ -285,7 +273,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	}
 	m, err := onnxio.ReadFile(c.modelPath)
 	if err != nil {
-		return usageErr{err}
+		return cli.Usage(err)
 	}
 	opts := exec.Options{Seed: c.seed, Threads: c.threads}
 	if opts.MaxBytes, err = cli.MaxMemory(); err != nil {
@@ -299,7 +287,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	}
 	prog, err := exec.Compile(m, opts)
 	if err != nil {
-		return usageErr{fmt.Errorf("%s: %w", c.modelPath, err)}
+		return cli.Usage(fmt.Errorf("%s: %w", c.modelPath, err))
 	}
 	if err := c.graph.check(c.modelPath, m); err != nil {
 		return err
@@ -315,7 +303,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	}
 	d, err := data.Load(c.dataDir, dopts)
 	if err != nil {
-		return usageErr{err}
+		return cli.Usage(err)
 	}
 	lossName := c.lossName
 	if lossName == "" {
@@ -329,19 +317,19 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		return err
 	}
 	if lossName == "ce" && !d.Train.IsClassification() && !c.set["loss"] {
-		return usagef("float targets: use --loss mse, l1, bce or ce (soft labels)")
+		return cli.Usagef("float targets: use --loss mse, l1, bce or ce (soft labels)")
 	}
 	o, err := train.NewOptimizer(c.opt)
 	if err != nil {
-		return usageErr{err}
+		return cli.Usage(err)
 	}
 	c.sched.HasValSet = d.Val != nil
 	sched, err := train.NewSchedule(c.sched, c.opt.LR)
 	if err != nil {
-		return usageErr{withFlags(err)}
+		return cli.Usage(withFlags(err))
 	}
 	if c.earlyStop > 0 && d.Val == nil {
-		return usagef("--early-stopping watches the validation loss: give val data or --val-split > 0")
+		return cli.Usagef("--early-stopping watches the validation loss: give val data or --val-split > 0")
 	}
 
 	human := stdout
@@ -353,7 +341,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	default:
 		f, err := openRunLog(c.log, c.ck.resume)
 		if err != nil {
-			return usageErr{err}
+			return cli.Usage(err)
 		}
 		defer f.Close()
 		logW = f
@@ -389,7 +377,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		out = defaultOut(c.modelPath)
 	}
 	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
-		return usagef("--out %s: the directory %s does not exist", out, filepath.Dir(out))
+		return cli.Usagef("--out %s: the directory %s does not exist", out, filepath.Dir(out))
 	}
 	// Ctrl-C finishes the epoch in progress and writes the model; a second
 	// one ends the process.
@@ -445,7 +433,7 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 			return fmt.Errorf("%w; no model written", err)
 		}
 		if res == nil { // Setup refused the model or data (shapes, labels, targets)
-			return usageErr{err}
+			return cli.Usage(err)
 		}
 		return err
 	}
@@ -496,7 +484,7 @@ func (c *trainCmd) describe(w io.Writer, m *ir.Model, d *data.Data, lossName str
 func (c *trainCmd) runLRFind(l *train.Loop, w, logW io.Writer) error {
 	r, err := l.FindLR(l.Opt, c.lrFindStart, c.lrFindEnd, c.lrFindSteps)
 	if err != nil {
-		return usageErr{withFlags(err)}
+		return cli.Usage(withFlags(err))
 	}
 	if len(r.LRs) == 0 {
 		return fmt.Errorf("LR range test: the loss was not finite even at lr %g", c.lrFindStart)

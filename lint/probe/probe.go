@@ -86,7 +86,7 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	if len(sites) > 0 {
 		prog.SetDropout(true, 0)
 		if _, err := prog.Run(exec.Train, inputs); err != nil {
-			return nil, fmt.Errorf("running the model in train mode: %v", err)
+			return nil, fmt.Errorf("running the model in train mode: %w", err)
 		}
 		for _, s := range sites {
 			without = append(without, channelVar(prog.Value(s.in.Name)))
@@ -96,7 +96,7 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 
 	outs, err := prog.Run(exec.Train, inputs)
 	if err != nil {
-		return nil, fmt.Errorf("running the model in train mode: %v", err)
+		return nil, fmt.Errorf("running the model in train mode: %w", err)
 	}
 	names := prog.OutputNames()
 	if len(names) == 0 {
@@ -155,7 +155,7 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	rep.Loss, rep.LossKind = loss(out, grad.F, rng)
 	prog.ZeroGrad()
 	if err := prog.Backward(map[string]*exec.Tensor{names[0]: grad}); err != nil {
-		return nil, fmt.Errorf("backward pass: %v", err)
+		return nil, fmt.Errorf("backward pass: %w", err)
 	}
 	for i, l := range f.Layers {
 		slots := []int{1}

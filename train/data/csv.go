@@ -117,7 +117,7 @@ func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
 				continue
 			}
 			if errors.Is(err, errLongRecord) {
-				return nil, fmt.Errorf("%s: after line %d: %v", path, lastLine, err)
+				return nil, fmt.Errorf("%s: after line %d: %w", path, lastLine, err)
 			}
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

@@ -28,7 +28,9 @@ type boolFlag interface{ IsBoolFlag() bool }
 // Parse parses args with fs, allowing flags anywhere among the positional
 // arguments. "--" ends flag parsing; everything after it is positional. It
 // returns the positional arguments in order. fs should use
-// flag.ContinueOnError; -h/--help returns flag.ErrHelp after fs.Usage ran.
+// flag.ContinueOnError. A flag error is a UsageError already shown; -h and
+// --help return one wrapping flag.ErrHelp after fs.Usage ran (ExitCode
+// maps it to ExitOK).
 func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
@@ -59,23 +61,99 @@ func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 	}
 	if err := fs.Parse(flags); err != nil {
-		return nil, err
+		return nil, &UsageError{Err: err, Shown: true} // fs printed it (or the help)
 	}
 	return append(pos, fs.Args()...), nil
 }
 
-// UsageError is returned for bad command lines; commands exit 2 on it.
-type UsageError struct{ Msg string }
+// UsageError is a bad command line, or an input the command cannot use (a
+// model or data file that does not load): exit code ExitUsage. Shown says
+// its message has been printed already (the flag package prints its own).
+type UsageError struct {
+	Err   error
+	Shown bool
+}
 
-func (e *UsageError) Error() string { return e.Msg }
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+func (e *UsageError) ExitCode() int { return ExitUsage }
 
-// Usagef makes a UsageError.
-func Usagef(format string, a ...any) error { return &UsageError{fmt.Sprintf(format, a...)} }
+// Usagef makes a UsageError; %w wraps an error as in fmt.Errorf.
+func Usagef(format string, a ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, a...)}
+}
+
+// Usage marks err as a usage or input error. nil stays nil, and an error
+// that already chooses its exit code keeps it.
+func Usage(err error) error {
+	var ec ExitCoder
+	if err == nil || errors.As(err, &ec) {
+		return err
+	}
+	return &UsageError{Err: err}
+}
 
 // IsUsage reports whether err is a usage error (including flag errors).
 func IsUsage(err error) bool {
 	var u *UsageError
 	return errors.As(err, &u)
+}
+
+// ExitCoder is an error that chooses the command's exit code.
+type ExitCoder interface {
+	error
+	ExitCode() int
+}
+
+// Code is an exit code as an error, for an outcome whose messages have
+// been printed already (nnlint's per-file problems and findings, an
+// interrupted training): Reporter.Report prints nothing for it.
+type Code int
+
+func (c Code) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+func (c Code) ExitCode() int { return int(c) }
+
+// ExitCode is the exit code for err: ExitOK for nil and for -h
+// (flag.ErrHelp), the code of the first ExitCoder in err's chain
+// (ExitUsage for a UsageError), else ExitFindings: the command ran and
+// failed.
+func ExitCode(err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	var ec ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return ExitFindings
+}
+
+// Reporter prints a command's error and decides its exit code, the same
+// way for every nnkit command.
+type Reporter struct {
+	W      io.Writer
+	Prefix string // "nntrain", "nnlint rules"
+	// Clean, when set, makes a message that names the user's files and
+	// nodes safe to print (control characters escaped).
+	Clean func(string) string
+}
+
+// Report prints "Prefix: message" for err, unless there is nothing to
+// print (nil, -h, a message already shown, a Code), and returns the exit
+// code (ExitCode).
+func (r Reporter) Report(err error) int {
+	code := ExitCode(err)
+	var u *UsageError
+	var c Code
+	if code == ExitOK || (errors.As(err, &u) && u.Shown) || errors.As(err, &c) {
+		return code
+	}
+	msg := err.Error()
+	if r.Clean != nil {
+		msg = r.Clean(msg)
+	}
+	fmt.Fprintf(r.W, "%s: %s\n", r.Prefix, msg)
+	return code
 }
 
 // Recorder is a Writer that remembers the first write error, so that a

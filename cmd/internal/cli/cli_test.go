@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -55,5 +57,45 @@ func TestParseBytes(t *testing.T) {
 		if _, err := ParseBytes(in, "NNKIT_MAX_MEMORY"); err == nil || !strings.Contains(err.Error(), "NNKIT_MAX_MEMORY") {
 			t.Errorf("ParseBytes(%q): %v, want an error naming the variable", in, err)
 		}
+	}
+}
+
+// Exit codes follow the error's type, through any %w wrapping, and Report
+// prints each message once.
+func TestExitCodeAndReport(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	_, helpErr := Parse(fs, []string{"-h"})
+	_, flagErr := Parse(fs, []string{"--nope"})
+	base := errors.New("disk full")
+	cases := []struct {
+		err   error
+		code  int
+		print string
+	}{
+		{nil, ExitOK, ""},
+		{helpErr, ExitOK, ""},
+		{flagErr, ExitUsage, ""}, // the flag package printed it
+		{Usagef("--epochs must be ≥ 1"), ExitUsage, "x: --epochs must be ≥ 1\n"},
+		{fmt.Errorf("reading: %w", Usage(base)), ExitUsage, "x: reading: disk full\n"},
+		{Usage(Code(3)), 3, ""},
+		{base, ExitFindings, "x: disk full\n"},
+		{fmt.Errorf("training diverged: %w", base), ExitFindings, "x: training diverged: disk full\n"},
+		{Code(130), 130, ""},
+		{Code(ExitFindings), ExitFindings, ""},
+	}
+	for _, c := range cases {
+		var b strings.Builder
+		if code := (Reporter{W: &b, Prefix: "x"}).Report(c.err); code != c.code || b.String() != c.print {
+			t.Errorf("%v: exit %d, printed %q; want %d, %q", c.err, code, b.String(), c.code, c.print)
+		}
+	}
+	if !IsUsage(fmt.Errorf("wrapped: %w", Usagef("bad %w", base))) || !errors.Is(Usagef("bad %w", base), base) {
+		t.Error("a wrapped UsageError is not found, or does not unwrap to its cause")
+	}
+	var b strings.Builder
+	(Reporter{W: &b, Prefix: "x", Clean: strings.ToUpper}).Report(base)
+	if b.String() != "x: DISK FULL\n" {
+		t.Errorf("Clean not applied: %q", b.String())
 	}
 }
