@@ -1,6 +1,9 @@
 package ir
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // ErrorList collects every problem found by a validation instead of stopping
 // at the first, like go/scanner.ErrorList.
@@ -43,4 +46,15 @@ func (l *ErrorList) Add(err error) {
 		return
 	}
 	*l = append(*l, err)
+}
+
+// Limit returns the first n errors of l followed by one saying how many
+// more there were ("... and 5 more"), for messages that list only the
+// first problems of a long run (a data file's bad rows); l itself when it
+// holds at most n.
+func (l ErrorList) Limit(n int) ErrorList {
+	if len(l) <= n {
+		return l
+	}
+	return append(l[:n:n], fmt.Errorf("... and %d more", len(l)-n))
 }

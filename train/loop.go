@@ -336,7 +336,7 @@ func (l *Loop) outputWidth() (int, error) {
 // checkTargets checks labels and targets against the loss and the output
 // width k, for both sets, before any training.
 func (l *Loop) checkTargets(k int) error {
-	var errs data.ErrorList
+	var errs ir.ErrorList
 	for _, s := range []*data.Set{l.Train, l.Val} {
 		if s == nil || (s == l.Val && l.Val.File == l.Train.File && len(errs) > 0 && s.Labels == nil) {
 			continue // a held-out part of the same file: its width problem is already reported

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nnkit/nnkit/ir"
 )
 
 // Limits on CSV files, checked while reading.
@@ -101,7 +103,7 @@ func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
 			return nil, fmt.Errorf("%s: no column named %q (--label-col); the header has %s", path, labelCol, strings.Join(t.header, ", "))
 		}
 	}
-	var errs ErrorList
+	var errs ir.ErrorList
 	lastLine := 1
 	for len(errs) <= 100 {
 		rec, err := r.Read()
@@ -165,7 +167,7 @@ func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
 			return nil, fmt.Errorf("%s line %d: more than %d values; nnkit reads at most that many", path, line, MaxArrayElements)
 		}
 	}
-	if err := errs.Err(); err != nil {
+	if err := errs.Limit(maxListed).Err(); err != nil {
 		return nil, err
 	}
 	if len(t.lines) == 0 {
@@ -245,7 +247,7 @@ func csvSets(tt, vt *csvTable) (train, val *Set, err error) {
 		s := &Set{File: t.path, N: len(t.lines), Shape: []int{len(t.header) - 1}, X: t.x, Classes: classes}
 		lines := t.lines
 		s.where = func(i int) string { return fmt.Sprintf("%s line %d", t.path, lines[i]) }
-		var errs ErrorList
+		var errs ir.ErrorList
 		switch kind {
 		case labelInt:
 			s.Labels = make([]int64, s.N)
@@ -272,7 +274,7 @@ func csvSets(tt, vt *csvTable) (train, val *Set, err error) {
 				s.Labels[i] = int64(c)
 			}
 		}
-		return s, errs.Err()
+		return s, errs.Limit(maxListed).Err()
 	}
 	if train, err = build(tt); err != nil {
 		return nil, nil, err

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/nnkit/nnkit/ir"
 )
 
 // imageExts are the file extensions an image folder is read from
@@ -72,7 +74,7 @@ func loadImageFolder(root string, classes []string, o imageOpts) (*Set, error) {
 		label int64
 	}
 	var samples []sample
-	var errs ErrorList
+	var errs ir.ErrorList
 	for _, c := range own {
 		idx := slices.Index(classes, c)
 		if idx < 0 {
@@ -90,7 +92,7 @@ func loadImageFolder(root string, classes []string, o imageOpts) (*Set, error) {
 			samples = append(samples, sample{f, int64(idx)})
 		}
 	}
-	if err := errs.Err(); err != nil {
+	if err := errs.Limit(maxListed).Err(); err != nil {
 		return nil, err
 	}
 	sz := o.Channels * o.H * o.W
@@ -109,7 +111,7 @@ func loadImageFolder(root string, classes []string, o imageOpts) (*Set, error) {
 		}
 	}
 	s.where = func(i int) string { return paths[i] }
-	return s, errs.Err()
+	return s, errs.Limit(maxListed).Err()
 }
 
 // maxWalkDepth bounds how deep imageFiles descends (a chain of symbolic

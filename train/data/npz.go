@@ -74,7 +74,7 @@ func npzSet(r *tensor.Npz, path string) (*Set, error) {
 		s.Shape = []int{1}
 	}
 	s.where = func(i int) string { return fmt.Sprintf("%s sample %d", path, i) }
-	var errs ErrorList
+	var errs ir.ErrorList
 	checkFinite(&errs, s, s.X, s.SampleSize(), "x")
 	if y.DType != ir.Float32 {
 		s.Labels = y.I
@@ -91,7 +91,7 @@ func npzSet(r *tensor.Npz, path string) (*Set, error) {
 		s.Targets = y.F
 		checkFinite(&errs, s, s.Targets, s.TargetWidth, "y")
 	}
-	return s, errs.Err()
+	return s, errs.Limit(maxListed).Err()
 }
 
 // openRegular opens a data file, refusing FIFOs, devices and directories
@@ -103,7 +103,7 @@ func openRegular(path string) (*os.File, error) {
 
 // checkFinite reports every sample holding NaN or ±Inf (first offender per
 // sample).
-func checkFinite(errs *ErrorList, s *Set, v []float32, per int, what string) {
+func checkFinite(errs *ir.ErrorList, s *Set, v []float32, per int, what string) {
 	for i := 0; i*per < len(v); i++ {
 		for j, f := range v[i*per : (i+1)*per] {
 			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/tensor"
@@ -59,14 +58,14 @@ func (s *Set) LabelWidth() int {
 // CheckIntegers checks that every feature is an integer exactly held by
 // float32, for a model whose input is an integer tensor (token ids).
 func (s *Set) CheckIntegers() error {
-	var errs ErrorList
+	var errs ir.ErrorList
 	sz := s.SampleSize()
 	for i, v := range s.X {
 		if v != float32(math.Trunc(float64(v))) || v > MaxExactInt || v < -MaxExactInt {
 			errs = append(errs, fmt.Errorf("%s: feature %d is %v; the model's input is an integer tensor, so every feature must be a whole number within ±2^24", s.Where(i/sz), i%sz, v))
 		}
 	}
-	return errs.Err()
+	return errs.Limit(maxListed).Err()
 }
 
 // SampleSize is the number of elements of one sample.
@@ -139,34 +138,9 @@ func (s *Set) Reshape(model []int) error {
 	return nil
 }
 
-// ErrorList collects the problems found in a data set, in file order.
-type ErrorList []error
-
-// maxListed is how many problems an ErrorList prints before "and N more".
+// maxListed is how many problems of a data set an error lists before
+// "... and N more".
 const maxListed = 10
-
-func (l ErrorList) Error() string {
-	var b strings.Builder
-	for i, e := range l {
-		if i == maxListed {
-			fmt.Fprintf(&b, "\n... and %d more", len(l)-maxListed)
-			break
-		}
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
-
-// Err returns the list as an error, or nil when it is empty.
-func (l ErrorList) Err() error {
-	if len(l) == 0 {
-		return nil
-	}
-	return l
-}
 
 // CheckClasses checks that every label is a class index in [0, k): the
 // model has k outputs.
@@ -175,7 +149,7 @@ func (s *Set) CheckClasses(k int) error { return s.CheckLabels(k, false, 0) }
 // CheckLabels is CheckClasses where, with ignore, the label ignoreIndex is
 // also accepted (cross-entropy's ignore_index).
 func (s *Set) CheckLabels(k int, ignore bool, ignoreIndex int64) error {
-	var errs ErrorList
+	var errs ir.ErrorList
 	w := s.LabelWidth()
 	for j, y := range s.Labels {
 		i := j / w
@@ -195,19 +169,19 @@ func (s *Set) CheckLabels(k int, ignore bool, ignoreIndex int64) error {
 				s.Where(i), y, name, k, k-1))
 		}
 	}
-	return errs.Err()
+	return errs.Limit(maxListed).Err()
 }
 
 // CheckBinary checks that every label is 0 or 1 (binary cross-entropy on a
 // one-output model).
 func (s *Set) CheckBinary() error {
-	var errs ErrorList
+	var errs ir.ErrorList
 	for i, y := range s.Labels {
 		if y != 0 && y != 1 {
 			errs = append(errs, fmt.Errorf("%s: label %d is not 0 or 1, as binary cross-entropy on a one-output model needs", s.Where(i), y))
 		}
 	}
-	return errs.Err()
+	return errs.Limit(maxListed).Err()
 }
 
 // IsClassification reports whether the targets are class indices.
