@@ -116,6 +116,35 @@ func LoadConfig(path string, rules []*Rule) (*Config, error) {
 // ParseConfig parses a configuration (YAML, or JSON when name ends in
 // .json) and validates it against rules. Errors name the file and the key.
 func ParseConfig(b []byte, name string, rules []*Rule) (*Config, error) {
+	raw, err := decodeConfig(b, name)
+	if err != nil {
+		return nil, err
+	}
+	p := &configParser{name: name, rules: rules, c: &Config{Path: name, Rules: map[string]RuleConfig{}}}
+	if raw == nil {
+		return p.c, nil // empty file
+	}
+	top, ok := raw.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: want a mapping at the top level, got %s", name, kind(raw))
+	}
+	for _, k := range sortedKeys(top) {
+		p.top(k, top[k])
+	}
+	for _, pat := range append(append([]string(nil), p.c.Select...), p.c.Ignore...) {
+		if len(MatchRules(rules, pat)) == 0 {
+			p.bad("select/ignore", "%q matches no rule", pat)
+		}
+	}
+	if len(p.errs) > 0 {
+		return nil, errors.New(strings.Join(p.errs, "\n"))
+	}
+	return p.c, nil
+}
+
+// decodeConfig decodes YAML, or JSON when name ends in .json (numbers kept
+// as json.Number).
+func decodeConfig(b []byte, name string) (any, error) {
 	var raw any
 	if strings.HasSuffix(name, ".json") {
 		d := json.NewDecoder(bytes.NewReader(b))
@@ -126,157 +155,160 @@ func ParseConfig(b []byte, name string, rules []*Rule) (*Config, error) {
 	} else if err := yaml.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	c := &Config{Path: name, Rules: map[string]RuleConfig{}}
-	var errs []string
-	bad := func(key, format string, a ...any) {
-		errs = append(errs, fmt.Sprintf("%s: %s: %s", name, key, fmt.Sprintf(format, a...)))
+	return raw, nil
+}
+
+// configParser fills in a Config from the decoded file, collecting every
+// problem as "file: key: what is wrong".
+type configParser struct {
+	name  string
+	rules []*Rule
+	c     *Config
+	errs  []string
+}
+
+func (p *configParser) bad(key, format string, a ...any) {
+	p.errs = append(p.errs, fmt.Sprintf("%s: %s: %s", p.name, key, fmt.Sprintf(format, a...)))
+}
+
+// top reads one top-level key.
+func (p *configParser) top(k string, v any) {
+	c := p.c
+	switch k {
+	case "fail-on":
+		s, ok := v.(string)
+		if _, err := ParseFailOn(s); !ok || err != nil {
+			p.bad(k, "want error, warning, info or none, got %v", v)
+		}
+		c.FailOn = s
+	case "select", "ignore":
+		l, ok := stringList(v)
+		if !ok {
+			p.bad(k, "want a list of rule IDs, ID prefixes or names, got %s", kind(v))
+		}
+		if k == "select" {
+			c.Select = l
+		} else {
+			c.Ignore = l
+		}
+	case "probe":
+		bv, ok := v.(bool)
+		if !ok {
+			p.bad(k, "want true or false, got %v", v)
+		}
+		c.Probe = &bv
+	case "probe-batch":
+		n, ok := number(v)
+		if !ok || n < 1 || n != float64(int(n)) || n > 4096 {
+			p.bad(k, "want a whole number between 1 and 4096, got %v", v)
+		}
+		c.ProbeBatch = int(n)
+	case "rules":
+		m, ok := v.(map[string]any)
+		if !ok {
+			p.bad(k, "want a mapping from rule ID or name to settings, got %s", kind(v))
+			return
+		}
+		p.ruleSettings(m)
+	case "suppress":
+		l, ok := v.([]any)
+		if !ok {
+			p.bad(k, "want a list of {rules, nodes, reason}, got %s", kind(v))
+			return
+		}
+		for i, e := range l {
+			p.suppression(fmt.Sprintf("suppress[%d]", i), e)
+		}
+	default:
+		p.bad(k, "unknown key (want fail-on, select, ignore, probe, probe-batch, rules, suppress)")
 	}
-	if raw == nil {
-		return c, nil // empty file
+}
+
+// ruleSettings reads rules: {ID or name: {severity, thresholds}}.
+func (p *configParser) ruleSettings(m map[string]any) {
+	for _, id := range sortedKeys(m) {
+		r := findRule(p.rules, id)
+		key := "rules." + id
+		if r == nil {
+			p.bad(key, "no such rule (nnlint rules lists them)")
+			continue
+		}
+		rc := p.c.Rules[r.ID]
+		if rc.Params == nil {
+			rc.Params = map[string]float64{}
+		}
+		settings, ok := m[id].(map[string]any)
+		if !ok && m[id] != nil {
+			p.bad(key, "want a mapping of severity and thresholds, got %s", kind(m[id]))
+			continue
+		}
+		for _, pk := range sortedKeys(settings) {
+			pv := settings[pk]
+			if pk == "severity" {
+				s, _ := pv.(string)
+				sev, err := ParseSeverity(s)
+				if err != nil {
+					p.bad(key+".severity", "%v", err)
+				}
+				rc.Severity = sev
+				continue
+			}
+			if r.Param(pk) == nil {
+				p.bad(key+"."+pk, "%s (%s) has no such setting; it has %s", r.ID, r.Name, paramNames(r))
+				continue
+			}
+			n, ok := number(pv)
+			if !ok {
+				p.bad(key+"."+pk, "want a number, got %v", pv)
+				continue
+			}
+			rc.Params[pk] = n
+		}
+		p.c.Rules[r.ID] = rc
 	}
-	top, ok := raw.(map[string]any)
+}
+
+// suppression reads one entry of suppress: {rules, nodes, reason}.
+func (p *configParser) suppression(key string, e any) {
+	m, ok := e.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s: want a mapping at the top level, got %s", name, kind(raw))
+		p.bad(key, "want a mapping with nodes (and optionally rules, reason), got %s", kind(e))
+		return
 	}
-	for _, k := range sortedKeys(top) {
-		v := top[k]
-		switch k {
-		case "fail-on":
-			s, ok := v.(string)
-			if _, err := ParseFailOn(s); !ok || err != nil {
-				bad(k, "want error, warning, info or none, got %v", v)
-			}
-			c.FailOn = s
-		case "select", "ignore":
-			l, ok := stringList(v)
+	var s Suppression
+	for _, sk := range sortedKeys(m) {
+		sv := m[sk]
+		switch sk {
+		case "rules", "rule":
+			l, ok := stringList(sv)
 			if !ok {
-				bad(k, "want a list of rule IDs, ID prefixes or names, got %s", kind(v))
+				p.bad(key+"."+sk, "want rule IDs, prefixes or names")
 			}
-			if k == "select" {
-				c.Select = l
-			} else {
-				c.Ignore = l
-			}
-		case "probe":
-			bv, ok := v.(bool)
+			s.Rules = append(s.Rules, l...)
+		case "nodes", "node":
+			l, ok := stringList(sv)
 			if !ok {
-				bad(k, "want true or false, got %v", v)
+				p.bad(key+"."+sk, "want node-name globs")
 			}
-			c.Probe = &bv
-		case "probe-batch":
-			n, ok := number(v)
-			if !ok || n < 1 || n != float64(int(n)) || n > 4096 {
-				bad(k, "want a whole number between 1 and 4096, got %v", v)
-			}
-			c.ProbeBatch = int(n)
-		case "rules":
-			m, ok := v.(map[string]any)
-			if !ok {
-				bad(k, "want a mapping from rule ID or name to settings, got %s", kind(v))
-				continue
-			}
-			for _, id := range sortedKeys(m) {
-				r := findRule(rules, id)
-				key := "rules." + id
-				if r == nil {
-					bad(key, "no such rule (nnlint rules lists them)")
-					continue
-				}
-				rc := c.Rules[r.ID]
-				if rc.Params == nil {
-					rc.Params = map[string]float64{}
-				}
-				settings, ok := m[id].(map[string]any)
-				if !ok && m[id] != nil {
-					bad(key, "want a mapping of severity and thresholds, got %s", kind(m[id]))
-					continue
-				}
-				for _, pk := range sortedKeys(settings) {
-					pv := settings[pk]
-					if pk == "severity" {
-						s, _ := pv.(string)
-						sev, err := ParseSeverity(s)
-						if err != nil {
-							bad(key+".severity", "%v", err)
-						}
-						rc.Severity = sev
-						continue
-					}
-					p := r.Param(pk)
-					if p == nil {
-						bad(key+"."+pk, "%s (%s) has no such setting; it has %s", r.ID, r.Name, paramNames(r))
-						continue
-					}
-					n, ok := number(pv)
-					if !ok {
-						bad(key+"."+pk, "want a number, got %v", pv)
-						continue
-					}
-					rc.Params[pk] = n
-				}
-				c.Rules[r.ID] = rc
-			}
-		case "suppress":
-			l, ok := v.([]any)
-			if !ok {
-				bad(k, "want a list of {rules, nodes, reason}, got %s", kind(v))
-				continue
-			}
-			for i, e := range l {
-				key := fmt.Sprintf("suppress[%d]", i)
-				m, ok := e.(map[string]any)
-				if !ok {
-					bad(key, "want a mapping with nodes (and optionally rules, reason), got %s", kind(e))
-					continue
-				}
-				var s Suppression
-				for _, sk := range sortedKeys(m) {
-					sv := m[sk]
-					switch sk {
-					case "rules", "rule":
-						l, ok := stringList(sv)
-						if !ok {
-							bad(key+"."+sk, "want rule IDs, prefixes or names")
-						}
-						s.Rules = append(s.Rules, l...)
-					case "nodes", "node":
-						l, ok := stringList(sv)
-						if !ok {
-							bad(key+"."+sk, "want node-name globs")
-						}
-						s.Nodes = append(s.Nodes, l...)
-					case "reason":
-						s.Reason, _ = sv.(string)
-					default:
-						bad(key+"."+sk, "unknown key (want rules, nodes, reason)")
-					}
-				}
-				if len(s.Nodes) == 0 {
-					bad(key, "needs nodes: a list of node-name globs (use \"*\" for every node)")
-				}
-				for _, pat := range s.Rules {
-					if len(MatchRules(rules, pat)) == 0 {
-						bad(key+".rules", "%q matches no rule", pat)
-					}
-				}
-				for _, g := range s.Nodes {
-					s.res = append(s.res, globRegexp(g))
-				}
-				c.Suppress = append(c.Suppress, s)
-			}
+			s.Nodes = append(s.Nodes, l...)
+		case "reason":
+			s.Reason, _ = sv.(string)
 		default:
-			bad(k, "unknown key (want fail-on, select, ignore, probe, probe-batch, rules, suppress)")
+			p.bad(key+"."+sk, "unknown key (want rules, nodes, reason)")
 		}
 	}
-	for _, pat := range append(append([]string(nil), c.Select...), c.Ignore...) {
-		if len(MatchRules(rules, pat)) == 0 {
-			bad("select/ignore", "%q matches no rule", pat)
+	if len(s.Nodes) == 0 {
+		p.bad(key, "needs nodes: a list of node-name globs (use \"*\" for every node)")
+	}
+	for _, pat := range s.Rules {
+		if len(MatchRules(p.rules, pat)) == 0 {
+			p.bad(key+".rules", "%q matches no rule", pat)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.New(strings.Join(errs, "\n"))
+	for _, g := range s.Nodes {
+		s.res = append(s.res, globRegexp(g))
 	}
-	return c, nil
+	p.c.Suppress = append(p.c.Suppress, s)
 }
 
 func paramNames(r *Rule) string {

@@ -267,31 +267,88 @@ func (c *trainCmd) resolve() error {
 	return nil
 }
 
+// trainRun is what run sets up, piece by piece: the model and its
+// compiled program, the data, the loop, and where the output goes.
+type trainRun struct {
+	m        *ir.Model
+	prog     *exec.Program
+	d        *data.Data
+	lossName string
+	human    io.Writer // progress and summaries
+	logW     io.Writer // the JSON-lines log; nil without --log
+	l        *train.Loop
+}
+
+// run fine-tunes: model, data, criterion, optimizer and schedule, the loop
+// and its outputs; then the LR range test, or training and writing the
+// model.
 func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if err := c.resolve(); err != nil {
 		return err
 	}
+	r := &trainRun{}
+	var err error
+	if r.m, r.prog, err = c.loadModel(); err != nil {
+		return err
+	}
+	if r.d, err = c.loadData(r.prog); err != nil {
+		return err
+	}
+	crit, err := c.criterion(r)
+	if err != nil {
+		return err
+	}
+	o, sched, err := c.optimizer(r.d)
+	if err != nil {
+		return err
+	}
+	closeLog, err := c.outputs(r, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	c.newLoop(r, crit, o, sched)
+	if err := c.ck.prepare(c, r.d, r.human); err != nil {
+		return err
+	}
+	if err := c.plot.check(); err != nil {
+		return err
+	}
+	if c.lrFind {
+		return c.runLRFind(r.l, r.human, r.logW)
+	}
+	return c.fit(r)
+}
+
+// loadModel reads the model, applies the fine-tuning flags and compiles
+// it for training.
+func (c *trainCmd) loadModel() (*ir.Model, *exec.Program, error) {
 	m, err := onnxio.ReadFile(c.modelPath)
 	if err != nil {
-		return cli.Usage(err)
+		return nil, nil, cli.Usage(err)
 	}
 	opts := exec.Options{Seed: c.seed, Threads: c.threads}
 	if opts.MaxBytes, err = cli.MaxMemory(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if c.set["dropout"] {
 		opts.OverrideDropout, opts.DropoutRatio = true, float32(c.dropout)
 	}
 	if err := c.ft.apply(m, c.seed, c.set, &opts); err != nil {
-		return err
+		return nil, nil, err
 	}
 	prog, err := exec.Compile(m, opts)
 	if err != nil {
-		return cli.Usage(fmt.Errorf("%s: %w", c.modelPath, err))
+		return nil, nil, cli.Usagef("%s: %w", c.modelPath, err)
 	}
 	if err := c.graph.check(c.modelPath, m); err != nil {
-		return err
+		return nil, nil, err
 	}
+	return m, prog, nil
+}
+
+// loadData reads the data directory, shaped for the program's input.
+func (c *trainCmd) loadData(prog *exec.Program) (*data.Data, error) {
 	ins := prog.Inputs()
 	var inShape []int
 	if len(ins) == 1 && len(ins[0].Shape) > 0 {
@@ -299,79 +356,96 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	}
 	dopts, err := c.data.options(inShape, c.valSplit, c.seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d, err := data.Load(c.dataDir, dopts)
 	if err != nil {
-		return cli.Usage(err)
+		return nil, cli.Usage(err)
 	}
-	lossName := c.lossName
-	if lossName == "" {
-		lossName = "mse"
-		if d.Train.IsClassification() {
-			lossName = "ce"
+	return d, nil
+}
+
+// criterion picks the loss: --loss, else cross-entropy for class labels
+// and MSE for float targets.
+func (c *trainCmd) criterion(r *trainRun) (loss.Func, error) {
+	r.lossName = c.lossName
+	if r.lossName == "" {
+		r.lossName = "mse"
+		if r.d.Train.IsClassification() {
+			r.lossName = "ce"
 		}
 	}
-	crit, _ := loss.ByName(lossName)
-	if crit, err = c.ce.apply(crit, c.set); err != nil {
-		return err
+	crit, _ := loss.ByName(r.lossName)
+	crit, err := c.ce.apply(crit, c.set)
+	if err != nil {
+		return nil, err
 	}
-	if lossName == "ce" && !d.Train.IsClassification() && !c.set["loss"] {
-		return cli.Usagef("float targets: use --loss mse, l1, bce or ce (soft labels)")
+	if r.lossName == "ce" && !r.d.Train.IsClassification() && !c.set["loss"] {
+		return nil, cli.Usagef("float targets: use --loss mse, l1, bce or ce (soft labels)")
 	}
+	return crit, nil
+}
+
+// optimizer builds the optimizer and the schedule (nil for none), and
+// checks that what watches the validation loss has one.
+func (c *trainCmd) optimizer(d *data.Data) (optim.Optimizer, optim.Schedule, error) {
 	o, err := train.NewOptimizer(c.opt)
 	if err != nil {
-		return cli.Usage(err)
+		return nil, nil, cli.Usage(err)
 	}
 	c.sched.HasValSet = d.Val != nil
 	sched, err := train.NewSchedule(c.sched, c.opt.LR)
 	if err != nil {
-		return cli.Usage(withFlags(err))
+		return nil, nil, cli.Usage(withFlags(err))
 	}
 	if c.earlyStop > 0 && d.Val == nil {
-		return cli.Usagef("--early-stopping watches the validation loss: give val data or --val-split > 0")
+		return nil, nil, cli.Usagef("--early-stopping watches the validation loss: give val data or --val-split > 0")
 	}
+	return o, sched, nil
+}
 
-	human := stdout
-	var logW io.Writer
+// outputs opens the --log and chooses where the progress goes (standard
+// error when the log is standard output). The returned function closes the
+// log file.
+func (c *trainCmd) outputs(r *trainRun, stdout, stderr io.Writer) (func(), error) {
+	r.human = stdout
 	switch c.log {
 	case "":
 	case "-":
-		logW, human = stdout, stderr
+		r.logW, r.human = stdout, stderr
 	default:
 		f, err := openRunLog(c.log, c.ck.resume)
 		if err != nil {
-			return cli.Usage(err)
+			return nil, cli.Usage(err)
 		}
-		defer f.Close()
-		logW = f
+		r.logW = f
+		return func() { f.Close() }, nil
 	}
-	tty := cli.LiveProgress(human) // the live line only on a terminal (cmd/internal/cli)
+	return func() {}, nil
+}
 
-	l := &train.Loop{Model: prog, Train: d.Train, Val: d.Val, Loss: crit, Opt: o, Sched: sched,
+// newLoop makes the training loop with the log and progress hooks, and
+// says what is about to happen.
+func (c *trainCmd) newLoop(r *trainRun, crit loss.Func, o optim.Optimizer, sched optim.Schedule) {
+	r.l = &train.Loop{Model: r.prog, Train: r.d.Train, Val: r.d.Val, Loss: crit, Opt: o, Sched: sched,
 		Epochs: c.epochs, BatchSize: c.batchSize, Shuffle: c.shuffle, DropLast: c.dropLast, Seed: c.seed,
-		ClipNorm: c.clipNorm, ClipValue: c.clipVal, L1: c.l1, BatchNormInputs: train.BatchNormInputs(m),
+		ClipNorm: c.clipNorm, ClipValue: c.clipVal, L1: c.l1, BatchNormInputs: train.BatchNormInputs(r.m),
 		Explain: inFlags}
-	if logW != nil {
-		l.Hooks = append(l.Hooks, train.NewJSONLog(logW))
+	if r.logW != nil {
+		r.l.Hooks = append(r.l.Hooks, train.NewJSONLog(r.logW))
 	}
 	if !c.quiet {
-		pr := train.NewProgress(human, tty)
-		pr.Width = cli.TerminalWidth(human)
-		l.Hooks = append(l.Hooks, pr)
-		c.describe(human, m, d, lossName)
+		tty := cli.LiveProgress(r.human) // the live line only on a terminal (cmd/internal/cli)
+		pr := train.NewProgress(r.human, tty)
+		pr.Width = cli.TerminalWidth(r.human)
+		r.l.Hooks = append(r.l.Hooks, pr)
+		c.describe(r.human, r.m, r.d, r.lossName)
 	}
+}
 
-	if err := c.ck.prepare(c, d, human); err != nil {
-		return err
-	}
-	if err := c.plot.check(); err != nil {
-		return err
-	}
-	if c.lrFind {
-		return c.runLRFind(l, human, logW)
-	}
-
+// fit trains and writes the model to --out; Ctrl-C finishes the epoch in
+// progress and writes the model, a second one ends the process.
+func (c *trainCmd) fit(r *trainRun) error {
 	out := c.out
 	if out == "" {
 		out = defaultOut(c.modelPath)
@@ -379,8 +453,6 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
 		return cli.Usagef("--out %s: the directory %s does not exist", out, filepath.Dir(out))
 	}
-	// Ctrl-C finishes the epoch in progress and writes the model; a second
-	// one ends the process.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
 	defer signal.Stop(sig)
@@ -388,44 +460,28 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 		if _, ok := <-sig; !ok {
 			return
 		}
-		fmt.Fprintln(human, "\ninterrupted: finishing this epoch, then writing the model (Ctrl-C again to abort)")
-		l.Interrupt()
+		fmt.Fprintln(r.human, "\ninterrupted: finishing this epoch, then writing the model (Ctrl-C again to abort)")
+		r.l.Interrupt()
 		signal.Stop(sig)
 	}()
 	defer close(sig)
 	var written *export.Report
 	save := func() error {
-		if err := prog.WriteBack(); err != nil {
+		if err := r.prog.WriteBack(); err != nil {
 			return err
 		}
-		if written, err = c.graph.write(out, m); err != nil {
+		var err error
+		if written, err = c.graph.write(out, r.m); err != nil {
 			return err
 		}
 		return syncDir(filepath.Dir(out))
 	}
-	doc, err := c.doctorHook(m, human)
+	es, err := c.trainingHooks(r, out, save)
 	if err != nil {
 		return err
 	}
-	if doc != nil {
-		l.Hooks = append(l.Hooks, doc)
-	}
-	var es *train.EarlyStopping
-	if c.earlyStop > 0 {
-		es = &train.EarlyStopping{Patience: c.earlyStop, MinDelta: c.minDelta}
-		l.Hooks = append(l.Hooks, es)
-	}
-	if c.checkpointEvery > 0 {
-		l.Hooks = append(l.Hooks, &train.Checkpoint{Every: c.checkpointEvery, Save: func(int) (string, error) { return out, save() }})
-	}
-	if resume, save := c.ck.hooks(c, d, es); save != nil {
-		if resume != nil {
-			l.Hooks = append([]train.Hook{resume}, l.Hooks...) // first: the others start from the resumed state
-		}
-		l.Hooks = append(l.Hooks, save)
-	}
-	res, err := l.Run()
-	c.plot.run(human, res, es)
+	res, err := r.l.Run()
+	c.plot.run(r.human, res, es)
 	if err != nil {
 		err = withFlags(err)
 		var div *train.DivergedError
@@ -440,6 +496,43 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 	if err := save(); err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
+	c.summarize(r.human, out, res, es, written)
+	if strings.HasPrefix(res.Stopped, "interrupted") {
+		return errInterrupted
+	}
+	return nil
+}
+
+// trainingHooks adds the doctor, early stopping and the checkpoints to
+// the loop's hooks; save writes the model to out.
+func (c *trainCmd) trainingHooks(r *trainRun, out string, save func() error) (*train.EarlyStopping, error) {
+	l := r.l
+	doc, err := c.doctorHook(r.m, r.human)
+	if err != nil {
+		return nil, err
+	}
+	if doc != nil {
+		l.Hooks = append(l.Hooks, doc)
+	}
+	var es *train.EarlyStopping
+	if c.earlyStop > 0 {
+		es = &train.EarlyStopping{Patience: c.earlyStop, MinDelta: c.minDelta}
+		l.Hooks = append(l.Hooks, es)
+	}
+	if c.checkpointEvery > 0 {
+		l.Hooks = append(l.Hooks, &train.Checkpoint{Every: c.checkpointEvery, Save: func(int) (string, error) { return out, save() }})
+	}
+	if resume, save := c.ck.hooks(c, r.d, es); save != nil {
+		if resume != nil {
+			l.Hooks = append([]train.Hook{resume}, l.Hooks...) // first: the others start from the resumed state
+		}
+		l.Hooks = append(l.Hooks, save)
+	}
+	return es, nil
+}
+
+// summarize prints the line saying what was written.
+func (c *trainCmd) summarize(w io.Writer, out string, res *train.Result, es *train.EarlyStopping, written *export.Report) {
 	last := res.Epochs[len(res.Epochs)-1]
 	msg := fmt.Sprintf("wrote %s after %d epochs: train_loss %.4f", out, len(res.Epochs), last.TrainLoss)
 	if es != nil && es.BestEpoch > 0 && es.BestEpoch != last.Epoch {
@@ -450,14 +543,10 @@ func (c *trainCmd) run(stdout, stderr io.Writer) error {
 			msg += fmt.Sprintf(", val_acc %.4f", last.ValAcc)
 		}
 	}
-	fmt.Fprintln(human, msg)
+	fmt.Fprintln(w, msg)
 	if d := c.graph.describe(written); d != "" && !c.quiet {
-		fmt.Fprintln(human, d)
+		fmt.Fprintln(w, d)
 	}
-	if strings.HasPrefix(res.Stopped, "interrupted") {
-		return errInterrupted
-	}
-	return nil
 }
 
 // describe prints what is about to happen.
