@@ -13,7 +13,8 @@ import (
 	"github.com/nnkit/nnkit/onnxio"
 )
 
-// Benchmarks for the baselines of /work/shared/reference/baselines.md.
+// Benchmarks for the baselines README.md's Performance section compares
+// against.
 // bench/compare.py runs the PyTorch side of the training and SGEMM
 // benchmarks in the same invocation and prints the ratios.
 //

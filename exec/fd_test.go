@@ -568,7 +568,8 @@ func fdDropoutLSTMCases() []fdCase {
 	return cases
 }
 
-// The export patterns of fixtures-report.md, differentiated as a whole:
+// The export patterns PyTorch produces for the fixtures (testdata/models),
+// differentiated as a whole:
 // PyTorch's LSTM export (weights rearranged in the graph by Slice/Concat,
 // h0/c0 from ConstantOfShape of a runtime-computed shape, out[:, -1] as
 // Gather with a scalar −1) and a batch-dependent Reshape whose shape comes

@@ -144,7 +144,7 @@ func TestInferShapesFixtures(t *testing.T) {
 }
 
 // TestInferShapesFixtureSymbols spot-checks the symbolic forms the exports
-// are known for (fixtures-report.md): attention heads reshaped to
+// of testdata/models are known for: attention heads reshaped to
 // [T, 4·batch, 8], Flatten of [batch, C, H, W], LSTM state from a
 // runtime-computed ConstantOfShape.
 func TestInferShapesFixtureSymbols(t *testing.T) {

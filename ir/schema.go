@@ -9,7 +9,7 @@ import (
 // Operator schemas: for the default-domain operators nnkit runs or infers,
 // how many inputs and outputs a node may list and which attributes of which
 // kinds it may carry, per opset version, as the ONNX operator specification
-// (docs/Operators.md, onnx/defs) defines them. CheckSchemas enforces them
+// (the onnx repository's docs/Operators.md and onnx/defs) defines them. CheckSchemas enforces them
 // when a model is read, as onnx.checker does, so that nothing downstream
 // sees a Relu with two outputs or a misspelled attribute it would silently
 // ignore. Operators not in the table (other domains, operators nnkit does

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compare nnlint's speed on the 45 MB ResNet-18 fixture with the Python baselines of
-# /work/shared/reference/baselines.md, measured in the same invocation on the same machine:
+# Compare nnlint's speed on the 45 MB ResNet-18 fixture with Python baselines (README.md,
+# nnlint's Speed section), measured in the same invocation on the same machine:
 #   static lint    vs  onnx.load + onnx.checker + shape inference (what a Python linter starts with)
 #   lint + probe   vs  PyTorch forward + backward of torchvision resnet18, batch 32, 3x32x32, train mode
 # Best of 5 wall-clock runs each (processes included), then the Go benchmarks.

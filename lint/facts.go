@@ -675,8 +675,8 @@ func NormName(n *ir.Node) string {
 }
 
 // InitReference is the weight standard deviation that keeps activation
-// variance steady through a layer followed by act (detection-criteria.md,
-// after TheDeepChecker): He √(2/fan_in) before ReLU-like activations
+// variance steady through a layer followed by act (the criteria of
+// TheDeepChecker): He √(2/fan_in) before ReLU-like activations
 // (√(2/((1+a²)·fan_in)) for LeakyReLU), Glorot √(2/(fan_in+fan_out)) before
 // tanh, LeCun √(1/fan_in) before sigmoid, SELU and where no nonlinearity
 // follows.

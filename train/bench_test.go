@@ -14,8 +14,7 @@ import (
 
 // BenchmarkTrainStep measures one full training step (forward in train
 // mode, cross-entropy, backward, clip_grad_norm_ 1.0, Adam) on random
-// batches, the workloads of /work/shared/reference/baselines.md and issue
-// 13. bench/compare.py runs the PyTorch side in the same invocation and
+// batches, the workloads of README.md's Performance section (issue 13). bench/compare.py runs the PyTorch side in the same invocation and
 // prints the ratios.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, c := range []struct {
