@@ -167,7 +167,7 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 	}
 	e.defs = make([]opDef[T], len(order))
 	for i, n := range order {
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !n.DefaultDomain() {
 			note(key{n.Domain + "." + n.OpType, ""}, n)
 			continue
 		}

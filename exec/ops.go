@@ -169,7 +169,10 @@ func opTable[T Float]() map[string]opDef[T] {
 }
 
 // SupportedOps lists the ONNX operators (default domain) the executor
-// runs, forward and backward.
+// runs, forward and backward: the keys of its op table, nnkit's one list
+// of supported operators (lint's NN503 reports the others). ir's schema
+// table and its shape inference cover at least these (TestEveryOpHasSchema,
+// TestEveryOpHasShapeInference).
 func SupportedOps() []string {
 	out := make([]string, 0, len(ops32))
 	for k := range ops32 {
@@ -177,4 +180,13 @@ func SupportedOps() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Supports reports whether the executor has n's operator: a default-domain
+// operator of SupportedOps. Compile also checks the node's attribute values
+// (a 3-D pooling's storage_order, an LSTM's activations, ...), which can
+// still make it refuse the node.
+func Supports(n *ir.Node) bool {
+	_, ok := ops32[n.OpType]
+	return ok && n.DefaultDomain()
 }

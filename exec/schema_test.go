@@ -23,6 +23,46 @@ func TestEveryOpHasSchema(t *testing.T) {
 	}
 }
 
+// Every operator the executor runs has a shape function in ir, so that
+// nnlint summary and the rules see shapes wherever nntrain can run, and the
+// planners' shapes have ir's inference as their reference.
+func TestEveryOpHasShapeInference(t *testing.T) {
+	inferred := map[string]bool{}
+	for _, op := range ir.InferredOps() {
+		inferred[op] = true
+	}
+	for _, op := range SupportedOps() {
+		if !inferred[op] {
+			t.Errorf("%s has no shape function in ir/infer_*.go", op)
+		}
+	}
+}
+
+// Supports answers from the same table as SupportedOps, for the default
+// domain only.
+func TestSupports(t *testing.T) {
+	g := ir.NewGraph("g")
+	x := g.AddInput("x", nil)
+	for _, c := range []struct {
+		op, domain string
+		want       bool
+	}{
+		{"Relu", "", true}, {"Relu", "ai.onnx", true}, {"Relu", "com.microsoft", false},
+		{"Einsum", "", false}, {"FancyOp", "", false},
+	} {
+		n := g.AddNode(c.op, "", []*ir.Value{x}, 1)
+		n.Domain = c.domain
+		if got := Supports(n); got != c.want {
+			t.Errorf("Supports(%s in %q) = %v, want %v", c.op, c.domain, got, c.want)
+		}
+	}
+	for _, op := range SupportedOps() {
+		if !Supports(&ir.Node{OpType: op}) {
+			t.Errorf("Supports(%s) = false, but SupportedOps lists it", op)
+		}
+	}
+}
+
 // A node listing more outputs (or fewer inputs) than its operator defines is
 // refused by Compile with an error naming the node, never a panic. Models
 // read by onnxio are refused earlier; these are built in code.

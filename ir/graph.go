@@ -301,6 +301,11 @@ func (n *Node) Label() string {
 	return fmt.Sprintf("%s#%d", n.OpType, n.Index)
 }
 
+// DefaultDomain reports whether n's operator is of the default ONNX domain
+// ("" or "ai.onnx"), the one whose operators nnkit's schema table, shape
+// inference and executor know.
+func (n *Node) DefaultDomain() bool { return n.Domain == "" || n.Domain == "ai.onnx" }
+
 // In returns input i, or nil if it is absent or omitted.
 func (n *Node) In(i int) *Value {
 	if i < len(n.Inputs) {

@@ -32,7 +32,7 @@ func (r *ShapeReport) UnsupportedOps() []string {
 	byOp := map[string][]string{}
 	for _, n := range r.Unsupported {
 		op := n.OpType
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !n.DefaultDomain() {
 			op = n.Domain + "." + op
 		}
 		byOp[op] = append(byOp[op], n.Label())

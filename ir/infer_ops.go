@@ -50,14 +50,18 @@ func init() {
 // lookupShapeFunc finds the shape function for n, or nil if inference does
 // not know its operator.
 func lookupShapeFunc(n *Node) shapeFunc {
-	if n.Domain != "" && n.Domain != "ai.onnx" {
+	if !n.DefaultDomain() {
 		return nil
 	}
 	return shapeFuncs[n.OpType]
 }
 
-// SupportedOps lists the default-domain operators shape inference knows.
-func SupportedOps() []string {
+// InferredOps lists the default-domain operators shape inference has a
+// shape function for. It is not the list of supported operators (that is
+// the executor's, exec.SupportedOps, which it covers and goes beyond so
+// that nnlint summary and the rules see shapes through operators nnkit
+// cannot train).
+func InferredOps() []string {
 	out := make([]string, 0, len(shapeFuncs))
 	for op := range shapeFuncs {
 		out = append(out, op)

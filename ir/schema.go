@@ -94,7 +94,7 @@ func SchemaOps() []string {
 // input and output counts, attribute names and kinds. Nodes of other
 // domains and unknown operators pass.
 func CheckNode(n *Node, opset int64) error {
-	if n.Domain != "" && n.Domain != "ai.onnx" {
+	if !n.DefaultDomain() {
 		return nil
 	}
 	v, known := LookupSchema(n.OpType, opset)

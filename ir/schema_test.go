@@ -144,3 +144,17 @@ func TestSchemaTableWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// Every operator with a schema has a shape function: the schema table
+// checks what shape inference (and the executor, a subset) will read.
+func TestSchemaOpsHaveShapeFunctions(t *testing.T) {
+	inferred := map[string]bool{}
+	for _, op := range ir.InferredOps() {
+		inferred[op] = true
+	}
+	for _, op := range ir.SchemaOps() {
+		if !inferred[op] {
+			t.Errorf("%s has a schema but no shape function", op)
+		}
+	}
+}

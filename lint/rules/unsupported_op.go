@@ -22,7 +22,7 @@ var UnsupportedOp = &lint.Rule{
 		"models (forward and backward). A model using any other operator, an operator from a",
 		"non-default domain, or control flow (If/Loop/Scan) can be linted statically but not",
 		"probed or trained by nnkit.",
-		"Supported: "+strings.Join(SupportedOps(), ", ")+".",
+		"Supported: "+strings.Join(exec.SupportedOps(), ", ")+".",
 		"",
 		"Fix: re-export with operators the executor supports: rewrite the PyTorch code that",
 		"produced the operator (e.g. torch.einsum as matmul/transpose), try another",
@@ -31,34 +31,15 @@ var UnsupportedOp = &lint.Rule{
 	Run: runUnsupportedOp,
 }
 
-// SupportedOps lists the operators the executor runs (exec.SupportedOps),
-// sorted.
-func SupportedOps() []string { return exec.SupportedOps() }
-
-var supported = func() map[string]bool {
-	m := map[string]bool{}
-	for _, op := range exec.SupportedOps() {
-		m[op] = true
-	}
-	return m
-}()
-
-func isSupported(n *ir.Node) bool {
-	if n.Domain != "" && n.Domain != "ai.onnx" {
-		return false
-	}
-	return supported[n.OpType]
-}
-
 func runUnsupportedOp(p *lint.Pass) {
 	byOp := map[string][]*ir.Node{}
 	var ops []string
 	for _, n := range p.Facts.Order {
-		if isSupported(n) {
+		if exec.Supports(n) {
 			continue
 		}
 		key := n.OpType
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !n.DefaultDomain() {
 			key = n.Domain + "::" + n.OpType
 		}
 		if byOp[key] == nil {

@@ -111,7 +111,7 @@ func (c *converter) plan(g *ir.Graph) *pgraph {
 			p.subs[s] = c.plan(s)
 		}
 		pg.nodes = append(pg.nodes, p)
-		if n.Domain != "" && n.Domain != "ai.onnx" {
+		if !n.DefaultDomain() {
 			continue
 		}
 		switch n.OpType {

@@ -121,7 +121,7 @@ func IsTraining(m *ir.Model) bool {
 	var walk func(g *ir.Graph) bool
 	walk = func(g *ir.Graph) bool {
 		for _, n := range g.Nodes {
-			if n.Domain != "" && n.Domain != "ai.onnx" {
+			if !n.DefaultDomain() {
 				continue
 			}
 			switch n.OpType {
