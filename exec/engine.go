@@ -275,6 +275,14 @@ func dims(d []int64) []int {
 	return s
 }
 
+func i64s(d []int) []int64 {
+	out := make([]int64, len(d))
+	for i, v := range d {
+		out[i] = int64(v)
+	}
+	return out
+}
+
 // constTensor converts a constant ir.Tensor to a static tensor.
 func constTensor[T Float](name string, it *ir.Tensor) (*tensor[T], error) {
 	k, ok := kindOf(it.DType)

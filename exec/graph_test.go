@@ -23,14 +23,6 @@ func (b *gb) model() *ir.Model {
 	return &ir.Model{IRVersion: 8, Opsets: []ir.OpsetID{{Version: b.opset}}, Graph: b.g}
 }
 
-func i64s(d []int) []int64 {
-	out := make([]int64, len(d))
-	for i, v := range d {
-		out[i] = int64(v)
-	}
-	return out
-}
-
 // input declares a float data input; dims < 0 are symbolic.
 func (b *gb) input(name string, dims ...int) *ir.Value {
 	s := make(ir.Shape, len(dims))

@@ -39,73 +39,26 @@ type geom struct {
 	in, k, s, d, pb, pe, out int
 }
 
-// spatialGeom reads kernel_shape/strides/dilations/pads/auto_pad for the
-// spatial dims of x (1 or 2) and computes output sizes.
-func spatialGeom(n *ir.Node, in, kernel []int, ceil bool) ([]geom, error) {
-	r := len(in)
-	strides := n.Ints("strides", nil)
-	dil := n.Ints("dilations", nil)
-	pads := n.Ints("pads", nil)
-	auto := n.String("auto_pad", "NOTSET")
-	get := func(a []int64, i int, def int) (int, error) {
-		if a == nil {
-			return def, nil
-		}
-		if len(a) != r && !(len(a) == 2*r) {
-			return 0, fmt.Errorf("attribute has %d values for %d spatial dims", len(a), r)
-		}
-		return int(a[i]), nil
+// spatialGeom is the geometry of the spatial axes (sizes in) of a
+// convolution's or pooling's input under node n's window (ir.NodeWindow:
+// strides, dilations, pads, auto_pad, ceil_mode) with the given kernel.
+func spatialGeom(n *ir.Node, in, kernel []int) ([]geom, error) {
+	w, err := ir.NodeWindow(n, len(in), i64s(kernel), true)
+	if err != nil {
+		return nil, err
 	}
-	if pads != nil && len(pads) != 2*r {
-		return nil, fmt.Errorf("pads %v: want %d values", pads, 2*r)
-	}
-	gs := make([]geom, r)
+	gs := make([]geom, len(in))
 	for i := range gs {
-		g := geom{in: in[i], k: kernel[i]}
-		var err error
-		if g.s, err = get(strides, i, 1); err != nil {
-			return nil, err
-		}
-		if g.d, err = get(dil, i, 1); err != nil {
-			return nil, err
-		}
-		if g.s < 1 || g.d < 1 || g.k < 1 {
-			return nil, fmt.Errorf("kernel %v, strides %v and dilations %v must be positive", kernel, strides, dil)
-		}
-		ext := g.d*(g.k-1) + 1
-		switch auto {
-		case "NOTSET", "":
-			if pads != nil {
-				g.pb, g.pe = int(pads[i]), int(pads[i+r])
-			}
-		case "VALID":
-		case "SAME_UPPER", "SAME_LOWER":
-			out := (g.in + g.s - 1) / g.s
-			total := max(0, (out-1)*g.s+ext-g.in)
-			small := total / 2
-			if auto == "SAME_UPPER" {
-				g.pb, g.pe = small, total-small
-			} else {
-				g.pb, g.pe = total-small, small
-			}
-		default:
-			return nil, fmt.Errorf("auto_pad %q", auto)
-		}
-		if g.pb < 0 || g.pe < 0 {
-			return nil, fmt.Errorf("negative pads %v", pads)
-		}
-		span := g.in + g.pb + g.pe - ext
-		if span < 0 {
+		pb, pe := w.PadsAt(i, int64(in[i]))
+		g := geom{in: in[i], k: kernel[i], s: int(w.Strides[i]), d: int(w.Dilations[i]), pb: int(pb), pe: int(pe)}
+		if ext := int(w.Extent(i)); g.in+g.pb+g.pe < ext {
 			return nil, fmt.Errorf("kernel extent %d is larger than the padded input %d", ext, g.in+g.pb+g.pe)
 		}
-		g.out = span/g.s + 1
-		if ceil && span%g.s != 0 {
-			g.out++
-			// PyTorch: the last window must start inside the input or left padding
-			if (g.out-1)*g.s >= g.in+g.pb {
-				g.out--
-			}
+		out, ok := w.OutSize(i, int64(in[i]))
+		if !ok {
+			return nil, fmt.Errorf("output size of spatial axis %d overflows", i)
 		}
+		g.out = int(out)
 		gs[i] = g
 	}
 	return gs, nil
@@ -124,7 +77,7 @@ func planConv[T Float](c *nodeCtx[T]) error {
 	if err != nil {
 		return err
 	}
-	gs, err := spatialGeom(c.n, x.shape[2:], w.shape[2:], false)
+	gs, err := spatialGeom(c.n, x.shape[2:], w.shape[2:])
 	if err != nil {
 		return err
 	}

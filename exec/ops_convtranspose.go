@@ -25,86 +25,25 @@ func registerConvTranspose[T Float](m map[string]opDef[T]) {
 // convTGeom computes the geometry of each spatial axis: in is the OUTPUT
 // (y) size, out the input (x) size, as im2col/col2im want them.
 func convTGeom(n *ir.Node, xs, kernel []int) ([]geom, error) {
-	r := len(xs)
-	get := func(name string, def int) ([]int, error) {
-		v := n.Ints(name, nil)
-		out := make([]int, r)
-		for i := range out {
-			out[i] = def
-		}
-		if v == nil {
-			return out, nil
-		}
-		if len(v) != r {
-			return nil, fmt.Errorf("%s %v: want %d values", name, v, r)
-		}
-		for i, x := range v {
-			out[i] = int(x)
-		}
-		return out, nil
-	}
-	strides, err := get("strides", 1)
+	w, err := ir.NodeWindow(n, len(xs), i64s(kernel), true)
 	if err != nil {
 		return nil, err
 	}
-	dil, err := get("dilations", 1)
-	if err != nil {
-		return nil, err
-	}
-	opad, err := get("output_padding", 0)
-	if err != nil {
-		return nil, err
-	}
-	pads := n.Ints("pads", nil)
-	if pads != nil && len(pads) != 2*r {
-		return nil, fmt.Errorf("pads %v: want %d values", pads, 2*r)
-	}
-	oshape := n.Ints("output_shape", nil)
-	if len(oshape) == r+2 {
-		oshape = oshape[2:]
-	}
-	if oshape != nil && len(oshape) != r {
-		return nil, fmt.Errorf("output_shape %v: want %d spatial sizes", n.Ints("output_shape", nil), r)
-	}
-	auto := n.String("auto_pad", "NOTSET")
-	gs := make([]geom, r)
+	gs := make([]geom, len(xs))
 	for i := range gs {
-		g := geom{out: xs[i], k: kernel[i], s: strides[i], d: dil[i]}
-		if g.s < 1 || g.d < 1 || g.k < 1 {
-			return nil, fmt.Errorf("kernel %v, strides %v and dilations %v must be positive", kernel, strides, dil)
+		g := geom{out: xs[i], k: kernel[i], s: int(w.Strides[i]), d: int(w.Dilations[i])}
+		if op := int(w.OutputPadding[i]); op < 0 || op >= max(g.s, g.d) {
+			return nil, fmt.Errorf("output_padding %v must be smaller than the stride or the dilation", w.OutputPadding)
 		}
-		if opad[i] < 0 || opad[i] >= max(g.s, g.d) {
-			return nil, fmt.Errorf("output_padding %v must be smaller than the stride or the dilation", opad)
+		want, ok := w.TransposedOutSize(i, int64(g.out))
+		if !ok {
+			return nil, fmt.Errorf("output size of spatial axis %d overflows", i)
 		}
-		ext := g.d*(g.k-1) + 1
-		full := g.s*(g.out-1) + opad[i] + ext // output size without padding
-		switch {
-		case oshape != nil || auto == "SAME_UPPER" || auto == "SAME_LOWER":
-			want := g.out * g.s
-			if oshape != nil {
-				want = int(oshape[i])
-			}
-			total := full - want
-			if total < 0 {
-				return nil, fmt.Errorf("output size %d on axis %d needs negative padding (at most %d)", want, i, full)
-			}
-			if auto == "SAME_UPPER" {
-				g.pb, g.pe = total/2, total-total/2
-			} else {
-				g.pb, g.pe = total-total/2, total/2
-			}
-		case auto == "VALID":
-		case auto == "NOTSET" || auto == "":
-			if pads != nil {
-				g.pb, g.pe = int(pads[i]), int(pads[i+r])
-			}
-		default:
-			return nil, fmt.Errorf("auto_pad %q", auto)
+		pb, pe := w.TransposedPadsAt(i, int64(g.out))
+		if pb+pe < 0 {
+			return nil, fmt.Errorf("output size %d on axis %d needs negative padding (at most %d)", want, i, want+pb+pe)
 		}
-		if g.pb < 0 || g.pe < 0 {
-			return nil, fmt.Errorf("negative pads %v", pads)
-		}
-		g.in = full - g.pb - g.pe
+		g.pb, g.pe, g.in = int(pb), int(pe), int(want)
 		if g.in < 1 {
 			return nil, fmt.Errorf("output size %d on spatial axis %d is not positive", g.in, i)
 		}

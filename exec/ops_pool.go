@@ -71,7 +71,7 @@ func poolGeometry(n *ir.Node, shape []int) ([]geom, error) {
 	if len(ks) != r-2 {
 		return nil, fmt.Errorf("kernel_shape %v does not match input %s", ks, shapeStr(shape))
 	}
-	return spatialGeom(n, shape[2:], dims(ks), n.Int("ceil_mode", 0) != 0)
+	return spatialGeom(n, shape[2:], dims(ks))
 }
 
 // maxPool is a max pooling's kernel over the planes of x: y, the flat

@@ -121,7 +121,7 @@ func planConv3D[T Float](c *nodeCtx[T]) error {
 	if b != nil && (b.kind != kFloat || b.size != M) {
 		return fmt.Errorf("bias %s does not match %d output channels", shapeStr(b.shape), M)
 	}
-	gs, err := spatialGeom(c.n, x.shape[2:], w.shape[2:], false)
+	gs, err := spatialGeom(c.n, x.shape[2:], w.shape[2:])
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func planPool3D[T Float](c *nodeCtx[T], isMax bool) error {
 	if c.used(1) {
 		return errors.New("the Indices output of a 3-D MaxPool is not supported")
 	}
-	gs, err := spatialGeom(c.n, x.shape[2:], dims(ks), c.n.Int("ceil_mode", 0) != 0)
+	gs, err := spatialGeom(c.n, x.shape[2:], dims(ks))
 	if err != nil {
 		return err
 	}

@@ -142,91 +142,23 @@ func matMulOp(c *nodeCtx) error {
 	return nil
 }
 
-// window holds the spatial parameters of a convolution or pooling.
-type window struct {
-	kernel, strides, dilations, pads []int64
-	autoPad                          string
-	ceil                             bool
-}
-
-func (c *nodeCtx) window(spatial int, kernel []int64, dilations bool) (*window, error) {
-	w := &window{kernel: kernel, autoPad: c.n.String("auto_pad", "NOTSET")}
-	ones := func() []int64 {
-		s := make([]int64, spatial)
-		for i := range s {
-			s[i] = 1
-		}
-		return s
-	}
-	w.strides = c.n.Ints("strides", ones())
-	w.dilations = ones()
-	if dilations {
-		w.dilations = c.n.Ints("dilations", w.dilations)
-	}
-	w.pads = c.n.Ints("pads", make([]int64, 2*spatial))
-	w.ceil = c.n.Int("ceil_mode", 0) != 0
-	switch {
-	case len(w.kernel) != spatial:
-		return nil, c.errorf("kernel_shape %v has %d entries for %d spatial dims", w.kernel, len(w.kernel), spatial)
-	case len(w.strides) != spatial:
-		return nil, c.errorf("strides %v has %d entries for %d spatial dims", w.strides, len(w.strides), spatial)
-	case len(w.dilations) != spatial:
-		return nil, c.errorf("dilations %v has %d entries for %d spatial dims", w.dilations, len(w.dilations), spatial)
-	case len(w.pads) != 2*spatial:
-		return nil, c.errorf("pads %v has %d entries, want %d", w.pads, len(w.pads), 2*spatial)
-	}
-	for i := 0; i < spatial; i++ {
-		if w.kernel[i] <= 0 || w.strides[i] <= 0 || w.dilations[i] <= 0 {
-			return nil, c.errorf("kernel_shape %v, strides %v and dilations %v must be positive", w.kernel, w.strides, w.dilations)
-		}
-		if w.pads[i] < 0 || w.pads[i+spatial] < 0 {
-			return nil, c.errorf("pads %v are negative", w.pads)
-		}
-	}
-	switch w.autoPad {
-	case "NOTSET", "", "VALID", "SAME_UPPER", "SAME_LOWER":
-	default:
-		return nil, c.errorf("auto_pad %q is not NOTSET, VALID, SAME_UPPER or SAME_LOWER", w.autoPad)
+// window is NodeWindow for this node, its errors naming the node.
+func (c *nodeCtx) window(spatial int, kernel []int64, dilations bool) (*Window, error) {
+	w, err := NodeWindow(c.n, spatial, kernel, dilations)
+	if err != nil {
+		return nil, c.errorf("%v", err)
 	}
 	return w, nil
 }
 
-// out computes output spatial size i for input size in.
-//
-//	NOTSET: floor((in + pb + pe − ((k−1)·d + 1)) / s) + 1, or with
-//	        ceil_mode ceil(...) + 1 minus a last window that would start in
-//	        the end padding (PyTorch's rule, also the ONNX spec's)
-//	VALID:  ceil((in − ((k−1)·d + 1) + 1) / s)
-//	SAME_*: ceil(in / s)
-func (w *window) out(i int, in sdim) sdim {
-	spatial := len(w.kernel)
-	k, s, d := w.kernel[i], w.strides[i], w.dilations[i]
-	pb, pe := w.pads[i], w.pads[i+spatial]
-	keff := (k-1)*d + 1
-	switch w.autoPad {
-	case "SAME_UPPER", "SAME_LOWER":
-		return floorDivPlus(in, s-1, s)
-	case "VALID":
-		pb, pe = 0, 0
-	}
-	if !w.ceil {
-		return floorDivPlus(in, pb+pe-keff+s, s)
-	}
-	o := floorDivPlus(in, pb+pe-keff+2*s-1, s)
-	if o.isConst() && in.isConst() && (o.k-1)*s >= in.k+pb {
-		o.k--
-	}
-	return o
-}
-
-func (c *nodeCtx) spatialOut(x *tinfo, w *window) ([]sdim, error) {
-	dims := make([]sdim, len(w.kernel))
+func (c *nodeCtx) spatialOut(x *tinfo, w *Window) ([]sdim, error) {
+	dims := make([]sdim, len(w.Kernel))
 	for i := range dims {
 		in := x.dims[2+i]
 		o := w.out(i, in)
 		if o.isConst() && o.k < 1 {
 			return nil, c.errorf("input %s is too small for kernel_shape %v (strides %v, dilations %v, pads %v): output size %d on spatial axis %d",
-				x.shapeString(), w.kernel, w.strides, w.dilations, w.pads, o.k, i)
+				x.shapeString(), w.Kernel, w.Strides, w.Dilations, w.Pads, o.k, i)
 		}
 		dims[i] = o
 	}
@@ -360,40 +292,14 @@ func convTransposeOp(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	outPad := c.n.Ints("output_padding", make([]int64, spatial))
-	if len(outPad) != spatial {
-		return c.errorf("output_padding %v has %d entries for %d spatial dims", outPad, len(outPad), spatial)
-	}
 	dims := []sdim{x.dims[0], m}
-	if os := c.n.Ints("output_shape", nil); os != nil {
-		if len(os) == r {
-			os = os[2:]
-		}
-		if len(os) != spatial {
-			return c.errorf("output_shape %v has %d entries for %d spatial dims", os, len(os), spatial)
-		}
-		c.set(0, shapedT(elem, append(dims, constDims(os)...)))
-		return nil
-	}
 	for i := 0; i < spatial; i++ {
-		in := x.dims[2+i]
-		s := win.strides[i]
-		switch win.autoPad {
-		case "SAME_UPPER", "SAME_LOWER":
-			dims = append(dims, mulSize(in, cst(s)))
-		default:
-			pb, pe := win.pads[i], win.pads[i+spatial]
-			if win.autoPad == "VALID" {
-				pb, pe = 0, 0
-			}
-			keff := (win.kernel[i]-1)*win.dilations[i] + 1
-			// s·(in − 1) + output_padding + keff − pb − pe
-			o := addSize(mulSize(in, cst(s)), cst(outPad[i]+keff-pb-pe-s))
-			if o.isConst() && o.k < 1 {
-				return c.errorf("output size %d on spatial axis %d is not positive", o.k, i)
-			}
-			dims = append(dims, o)
+		o := win.transposedOut(i, x.dims[2+i])
+		same := win.AutoPad == "SAME_UPPER" || win.AutoPad == "SAME_LOWER"
+		if win.OutputShape == nil && !same && o.isConst() && o.k < 1 {
+			return c.errorf("output size %d on spatial axis %d is not positive", o.k, i)
 		}
+		dims = append(dims, o)
 	}
 	c.set(0, shapedT(elem, dims))
 	return nil

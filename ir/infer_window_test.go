@@ -131,3 +131,45 @@ func TestWindowAndSliceSizesAgainstPyTorch(t *testing.T) {
 		t.Errorf("only %d symbolic results: symbolic window arithmetic is barely exercised", symbolic)
 	}
 }
+
+// TestWindowSizesAgainstPyTorch checks Window's numeric sizes, which the
+// executor's planners use, on the same PyTorch cases: OutSize for Conv and
+// pooling, TransposedOutSize for ConvTranspose (a size PyTorch refuses is
+// one below 1, or NodeWindow's error).
+func TestWindowSizesAgainstPyTorch(t *testing.T) {
+	n := 0
+	for _, c := range loadOpCases(t) {
+		if c.Op == "Slice" {
+			continue
+		}
+		_, y := buildOpCase(t, c, ir.DimOf(c.In))
+		node := y.Producer
+		kernel := []int64{c.K, 1}
+		w, err := ir.NodeWindow(node, 2, kernel, true)
+		if err != nil {
+			if c.Out != nil {
+				t.Errorf("%+v: %v", c, err)
+			}
+			continue
+		}
+		var got int64
+		var ok bool
+		if c.Op == "ConvTranspose" {
+			got, ok = w.TransposedOutSize(0, c.In)
+		} else {
+			got, ok = w.OutSize(0, c.In)
+		}
+		switch {
+		case !ok:
+			t.Errorf("%+v: no size", c)
+		case c.Out == nil && got >= 1:
+			t.Errorf("%+v: PyTorch rejects these sizes but OutSize is %d", c, got)
+		case c.Out != nil && got != *c.Out:
+			t.Errorf("%+v: %d, want %d", c, got, *c.Out)
+		}
+		n++
+	}
+	if n < 1000 {
+		t.Errorf("only %d cases", n)
+	}
+}
