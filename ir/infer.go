@@ -196,13 +196,35 @@ type nodeCtx struct {
 // a declared shape that contradicts the inferred one, ...), each naming the
 // node and its operator; inference carries on past them.
 func InferShapes(m *Model) (*ShapeReport, error) {
+	rep, _, err := infer(m, true)
+	return rep, err
+}
+
+// ElemTypes infers the element type of every value of m's top-level graph
+// as InferShapes does (declared types standing), without writing anything
+// into the model. Values whose type stays unknown (after an operator
+// inference does not know, say) are absent.
+func ElemTypes(m *Model) map[*Value]DType {
+	_, info, _ := infer(m, false)
+	out := make(map[*Value]DType, len(info))
+	for v, t := range info {
+		if t != nil && t.elem != Undefined {
+			out[v] = t.elem
+		}
+	}
+	return out
+}
+
+// infer is InferShapes; write false leaves the model's types alone and
+// only returns what was inferred.
+func infer(m *Model, write bool) (*ShapeReport, map[*Value]*tinfo, error) {
 	if m == nil || m.Graph == nil {
-		return &ShapeReport{}, errors.New("shape inference: model has no graph")
+		return &ShapeReport{}, nil, errors.New("shape inference: model has no graph")
 	}
 	g := m.Graph
 	order, err := g.TopoOrder()
 	if err != nil {
-		return &ShapeReport{}, ErrorList{err}
+		return &ShapeReport{}, nil, ErrorList{err}
 	}
 	st := &inferState{
 		opset: m.Opset(""),
@@ -257,13 +279,15 @@ func InferShapes(m *Model) (*ShapeReport, error) {
 				}
 			}
 			st.info[v] = t
-			st.write(v, t)
+			if write {
+				st.write(v, t)
+			}
 			if !t.known() || t.elem == Undefined {
 				rep.Unresolved = append(rep.Unresolved, v)
 			}
 		}
 	}
-	return rep, st.errs.Err()
+	return rep, st.info, st.errs.Err()
 }
 
 // run calls fn, turning a panic on malformed input into an error so that one

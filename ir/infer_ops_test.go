@@ -460,3 +460,32 @@ func TestInferEinsum(t *testing.T) {
 	n := b.node("Einsum", []*ir.Value{b.f("a", 3, 5), b.f("c", 6, 7)}, 1, ir.StringAttr("equation", "ij,jk->ik"))
 	b.inferErr(n.Label(), "subscript j is 5 in one operand and 6 in another")
 }
+
+// ElemTypes gives the element types InferShapes would write, without
+// writing them; an operator inference does not know leaves its outputs out.
+func TestElemTypes(t *testing.T) {
+	b := newTG(t, 13)
+	x := b.f("x", "batch", 4)
+	shape := b.out1("Shape", []*ir.Value{x})
+	eq := b.out1("Equal", []*ir.Value{x, x})
+	idx := b.node("TopK", []*ir.Value{x, b.ints("k", 2)}, 2).Outputs[1]
+	cast := b.out1("Cast", []*ir.Value{shape}, ir.IntAttr("to", int64(ir.Float16)))
+	custom := b.out1("FancyOp", []*ir.Value{x})
+	types := ir.ElemTypes(b.m)
+	for _, c := range []struct {
+		v    *ir.Value
+		want ir.DType
+	}{{x, ir.Float32}, {shape, ir.Int64}, {eq, ir.Bool}, {idx, ir.Int64}, {cast, ir.Float16}} {
+		if got := types[c.v]; got != c.want {
+			t.Errorf("%s: %s, want %s", c.v.Name, got, c.want)
+		}
+	}
+	if d, ok := types[custom]; ok {
+		t.Errorf("FancyOp's output: %s, want no type", d)
+	}
+	for _, v := range []*ir.Value{shape, eq, idx, cast} {
+		if v.Type != nil {
+			t.Errorf("%s: ElemTypes wrote type %v into the model", v.Name, v.Type)
+		}
+	}
+}

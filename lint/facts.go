@@ -183,8 +183,13 @@ func (f *Facts) LayerOf(n *ir.Node) *Layer { return f.layerOf[n] }
 
 // ---- element types ---------------------------------------------------------
 
+// inferTypes takes the element types from ir's inference (ir.ElemTypes:
+// declared types stand). Where it knows nothing (an operator it has no
+// shape function for, an untyped input), an output gets its first typed
+// input's type, or float32.
 func (f *Facts) inferTypes() {
 	g := f.Graph
+	types := ir.ElemTypes(f.Model)
 	for _, v := range g.Initializers {
 		f.dtype[v] = v.Init.DType
 	}
@@ -194,60 +199,30 @@ func (f *Facts) inferTypes() {
 		}
 	}
 	for _, n := range f.Order {
-		d := ir.Undefined
-		switch n.OpType {
-		case "Shape", "Size", "NonZero", "ArgMax", "ArgMin":
-			d = ir.Int64
-		case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf":
-			d = ir.Bool
-		case "Cast":
-			d = ir.DType(n.Int("to", int64(ir.Float32)))
-		case "CastLike":
-			d = f.DType(n.In(1))
-		case "Constant":
-			switch {
-			case n.TensorAttr("value") != nil:
-				d = n.TensorAttr("value").DType
-			case n.HasAttr("value_int"), n.HasAttr("value_ints"):
-				d = ir.Int64
-			default:
-				d = ir.Float32
-			}
-		case "ConstantOfShape":
-			d = ir.Float32
-			if t := n.TensorAttr("value"); t != nil {
-				d = t.DType
-			}
-		case "Where":
-			d = f.DType(n.In(1))
-		default:
-			for _, in := range n.Inputs {
-				if in != nil && f.DType(in) != ir.Undefined {
-					d = f.DType(in)
-					break
-				}
-			}
-			if d == ir.Undefined {
-				d = ir.Float32
-			}
-		}
-		for i, o := range n.Outputs {
+		for _, o := range n.Outputs {
 			if o == nil {
 				continue
 			}
-			od := d
-			switch {
-			case n.OpType == "Dropout" && i == 1:
-				od = ir.Bool
-			case (n.OpType == "MaxPool" || n.OpType == "TopK") && i == 1:
-				od = ir.Int64
-			}
+			d := types[o]
 			if e := o.Elem(); e != ir.Undefined {
-				od = e
+				d = e
 			}
-			f.dtype[o] = od
+			if d == ir.Undefined {
+				d = f.firstInputType(n)
+			}
+			f.dtype[o] = d
 		}
 	}
+}
+
+// firstInputType is the type of n's first input of known type, or float32.
+func (f *Facts) firstInputType(n *ir.Node) ir.DType {
+	for _, in := range n.Inputs {
+		if d := f.DType(in); in != nil && d != ir.Undefined {
+			return d
+		}
+	}
+	return ir.Float32
 }
 
 // DType is the element type of v (declared, or inferred from its
