@@ -31,7 +31,7 @@ func Freeze(m *ir.Model, freeze, trainOnly []string) (map[string]bool, error) {
 		for i, gl := range globs {
 			hits[i] = map[string]bool{}
 			if _, err := path.Match(gl, ""); err != nil {
-				errs.Add(fmt.Errorf("--%s %q: bad pattern: %v", flag, gl, err))
+				errs.Add(fmt.Errorf("--%s %q: bad pattern: %w", flag, gl, err))
 				continue
 			}
 			for _, p := range params {

@@ -82,7 +82,7 @@ func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s line %d: header: %v", path, pe.Line, pe.Err)
+			return nil, fmt.Errorf("%s line %d: header: %w", path, pe.Line, pe.Err)
 		}
 		return nil, fmt.Errorf("%s: header: %w", path, err)
 	}
@@ -115,7 +115,7 @@ func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
 			// FieldPos may only be called after a successful Read.
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				errs = append(errs, fmt.Errorf("%s line %d: %v", path, pe.Line, pe.Err))
+				errs = append(errs, fmt.Errorf("%s line %d: %w", path, pe.Line, pe.Err))
 				continue
 			}
 			if errors.Is(err, errLongRecord) {
