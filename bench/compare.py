@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """nnkit against PyTorch 1.13 on this machine, side by side in one invocation.
 
-    /usr/bin/python3 bench/compare.py [--rounds 3] [--seconds 2] [--only train|gemm]
+    /usr/bin/python3 bench/compare.py [--rounds 3] [--seconds 2] [--only train|predict|gemm]
 
 Each round runs, one after the other: PyTorch with libgomp as shipped (OMP_WAIT_POLICY unset),
 PyTorch with OMP_WAIT_POLICY=PASSIVE (2-4x faster on small nets here, slower on ResNet/MobileNet),
@@ -13,8 +13,12 @@ Workloads (identical on both sides):
   * training steps on random data: zero_grad / forward (train mode) / CrossEntropyLoss /
     backward / clip_grad_norm_(1.0) / Adam.step, after 5 warm-up steps -- train/bench_test.go's
     BenchmarkTrainStep against the testdata/models fixtures as make_fixtures.py builds them;
-  * inference (eval mode; torch under no_grad) of the ResNet-18 and MobileNetV2 fixtures at
-    batch 1 and 32 -- exec/bench_test.go's BenchmarkPredict;
+  * inference (torch: eval mode under no_grad; nnkit: exec.Options{Inference: true}, as
+    `nntrain predict` runs) at batch 1 and 32 of the ResNet-18 and MobileNetV2 fixtures (32x32)
+    and of torchvision's ResNet-50 (224x224, 1000 classes, exported here into a temporary
+    directory) -- exec/bench_test.go's BenchmarkPredict, given every workload's ONNX file and
+    input through -predict.workloads; ONNX Runtime (npm onnxruntime-node, 2 intra-op threads,
+    bench/ort_predict.js) runs the same files on the same input arrays as the anchor;
   * peak RSS of a process training one workload for 5 steps (once, after the rounds; the Go
     test binary against python3 with torch imported);
   * SGEMM C = op(A) op(B) on the nets' shapes, all four transpose combinations among them --
@@ -28,6 +32,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,13 +52,18 @@ TRAIN = [
     ("mobilenet_v2", "mobilenet_v2", [3, 32, 32], 16),
 ]
 
-# name in BenchmarkPredict, fixture, batch (eval mode, 3×32×32 input)
+# inference: name in BenchmarkPredict, model, batch, per-sample input shape. A model is a
+# testdata/models fixture (its eval.onnx.gz) or "tv:<torchvision constructor>" (eval mode,
+# exported with do_constant_folding like make_fixtures.py's eval.onnx, so BatchNorm is folded).
 PREDICT = [
-    ("resnet18_b1", "resnet18", 1),
-    ("resnet18_b32", "resnet18", 32),
-    ("mobilenet_v2_b1", "mobilenet_v2", 1),
-    ("mobilenet_v2_b32", "mobilenet_v2", 32),
+    ("resnet18_b1", "resnet18", 1, [3, 32, 32]),
+    ("resnet18_b32", "resnet18", 32, [3, 32, 32]),
+    ("mobilenet_v2_b1", "mobilenet_v2", 1, [3, 32, 32]),
+    ("mobilenet_v2_b32", "mobilenet_v2", 32, [3, 32, 32]),
+    ("resnet50_b1", "tv:resnet50", 1, [3, 224, 224]),
+    ("resnet50_b32", "tv:resnet50", 32, [3, 224, 224]),
 ]
+ORT_NODE_PATH = "/work/ort/node_modules"
 
 # kept in sync with gemmShapes in exec/bench_test.go: name, tA, tB, m, n, k
 GEMM = [
@@ -71,8 +81,8 @@ GEMM = [
 ]
 
 
-def timed(step, seconds):
-    for _ in range(5):
+def timed(step, seconds, warm=5):
+    for _ in range(warm):
         step()
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds or n < 3:
@@ -104,14 +114,15 @@ def torch_worker(a):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
             out["train/" + name] = batch * timed(step, a.seconds)
-        for name, fixture, batch in PREDICT:
-            model = fx.build(fixture)[0].eval()
-            x = torch.from_numpy(np.random.default_rng(1).standard_normal([batch, 3, 32, 32]).astype(np.float32))
+    if a.only in (None, "predict"):
+        for name, model_name, batch, shape in PREDICT:
+            model = torch_model(model_name).eval()
+            x = torch.from_numpy(predict_input(a.work, name, batch, shape))
 
             def infer():
                 with torch.no_grad():
                     model(x)
-            out["predict/" + name] = batch * timed(infer, a.seconds / 2)
+            out["predict/" + name] = batch * timed(infer, a.seconds / 2, warm=predict_warmups(shape, batch))
     if a.only in (None, "gemm"):
         for name, ta, tb, m, n, k in GEMM:
             A = torch.randn(k, m).t() if ta else torch.randn(m, k)
@@ -119,6 +130,85 @@ def torch_worker(a):
             C = torch.empty(m, n)
             out["gemm/" + name] = 2 * m * n * k * timed(lambda: torch.mm(A, B, out=C), a.seconds / 4) / 1e9
     print(json.dumps(out))
+
+
+def torch_model(model_name):
+    """The PyTorch module of an inference workload (the one its ONNX file was exported from)."""
+    import torch
+    import torchvision
+    if model_name.startswith("tv:"):
+        torch.manual_seed(0)
+        return getattr(torchvision.models, model_name[3:])()
+    sys.path.insert(0, os.path.join(ROOT, "testdata"))
+    import make_fixtures as fx
+    return fx.build(model_name)[0]
+
+
+def predict_warmups(shape, batch):
+    """Warm-up runs before timing: 5, or 1 where one run takes seconds (ResNet-50 224x224 b32)."""
+    return 1 if shape[-1] * shape[-2] * batch > 224 * 224 * 4 else 5
+
+
+def predict_input(work, name, batch, shape):
+    """The input array of an inference workload, as written by prepare_predict."""
+    import numpy as np
+    return np.fromfile(os.path.join(work, name + ".bin"), dtype="<f4").reshape([batch] + shape)
+
+
+def export_worker(a):
+    """Exports each "tv:" model of PREDICT to a.work/<name>.onnx (in a child process, so that the
+    parent never imports torch before measuring peak RSS)."""
+    import torch
+    torch.set_num_threads(2)
+    for model_name in sorted({m for _, m, _, _ in PREDICT if m.startswith("tv:")}):
+        model = torch_model(model_name).eval()
+        shape = [w[3] for w in PREDICT if w[1] == model_name][0]
+        torch.onnx.export(model, torch.zeros([1] + shape), os.path.join(a.work, model_name[3:] + ".onnx"),
+                          opset_version=13, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, do_constant_folding=True)
+
+
+def prepare_predict(work):
+    """Writes every inference workload's ONNX file and input array (float32, numpy's
+    default_rng(1) standard normal) into work; returns {name: (onnx path, input path, shape)}."""
+    import gzip
+    import shutil
+    import numpy as np
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--export", "--work", work],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("exporting the torchvision models failed:\n" + p.stderr)
+    res = {}
+    for name, model_name, batch, shape in PREDICT:
+        if model_name.startswith("tv:"):
+            onnx_path = os.path.join(work, model_name[3:] + ".onnx")
+        else:
+            onnx_path = os.path.join(work, model_name + ".onnx")
+            if not os.path.exists(onnx_path):
+                with gzip.open(os.path.join(ROOT, "testdata", "models", model_name, "eval.onnx.gz")) as src, \
+                        open(onnx_path, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        x = np.random.default_rng(1).standard_normal([batch] + shape).astype("<f4")
+        in_path = os.path.join(work, name + ".bin")
+        x.tofile(in_path)
+        res[name] = (onnx_path, in_path, [batch] + shape)
+    return res
+
+
+def ort_round(a, predict):
+    """ONNX Runtime on every inference workload; {} (and a note) if onnxruntime-node is missing."""
+    out = {}
+    env = dict(os.environ, NODE_PATH=ORT_NODE_PATH)
+    for name, _, batch, shape in PREDICT:
+        onnx_path, in_path, dims = predict[name]
+        env["WARMUP"] = str(predict_warmups(shape, batch))
+        p = subprocess.run(["node", os.path.join(HERE, "ort_predict.js"), onnx_path, in_path, ",".join(map(str, dims)),
+                            str(a.seconds / 2)], env=env, capture_output=True, text=True)
+        if p.returncode != 0:
+            print("ONNX Runtime on %s failed: %s" % (name, p.stderr.strip()), file=sys.stderr)
+            continue
+        out["predict/" + name] = json.loads(p.stdout.strip().splitlines()[-1])["samples_per_s"]
+    return out
 
 
 def torch_percore_worker(a):
@@ -202,6 +292,8 @@ def torch_round(a, policy, percore=False):
         cmd = [sys.executable, os.path.abspath(__file__), "--torch-percore", "--seconds", str(a.seconds)]
     if a.only:
         cmd += ["--only", a.only]
+    if a.work:
+        cmd += ["--work", a.work]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(p.stderr)
@@ -217,7 +309,7 @@ def parse_go(text, prefix, unit):
     return res
 
 
-def go_round(a, bins):
+def go_round(a, bins, predict):
     out = {}
     if a.only in (None, "train"):
         p = subprocess.run([bins["train"], "-test.run", "^$", "-test.bench", "TrainStep", "-test.benchtime", "%gs" % a.seconds],
@@ -225,8 +317,10 @@ def go_round(a, bins):
         if p.returncode != 0:
             sys.exit(p.stdout + p.stderr)
         out.update(parse_go(p.stdout, "train/", "samples/s"))
-        p = subprocess.run([bins["exec"], "-test.run", "^$", "-test.bench", "Predict$", "-test.benchtime", "%gs" % (a.seconds / 2)],
-                           cwd=os.path.join(ROOT, "exec"), capture_output=True, text=True)
+    if a.only in (None, "predict"):
+        spec = ";".join("%s=%s,%s,%s" % (name, m, x, "x".join(map(str, dims))) for name, (m, x, dims) in predict.items())
+        p = subprocess.run([bins["exec"], "-test.run", "^$", "-test.bench", "Predict$", "-test.benchtime", "%gs" % (a.seconds / 2),
+                            "-predict.workloads", spec], cwd=os.path.join(ROOT, "exec"), capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit(p.stdout + p.stderr)
         out.update(parse_go(p.stdout, "predict/", "samples/s"))
@@ -244,8 +338,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0, help="per training workload and side; GEMMs get a quarter")
-    ap.add_argument("--only", choices=["train", "gemm"])
+    ap.add_argument("--only", choices=["train", "predict", "gemm"])
+    ap.add_argument("--no-ort", action="store_true", help="leave ONNX Runtime out of the inference table")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--export", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--work", help=argparse.SUPPRESS)
     ap.add_argument("--torch-percore", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-rss", dest="rss_workload", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -255,8 +352,17 @@ def main():
         return torch_worker(a)
     if a.torch_percore:
         return torch_percore_worker(a)
+    if a.export:
+        return export_worker(a)
 
     tmp = tempfile.mkdtemp(prefix="nnkit-bench-")
+    try:
+        run(a, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(a, tmp):
     bins = {}
     for pkg in ("train", "exec"):
         bins[pkg] = os.path.join(tmp, pkg + ".test")
@@ -266,13 +372,19 @@ def main():
     m = re.search(r"kernel: (.*)", kernel)
 
     rss = measure_rss(bins) if a.only in (None, "train") else []
-    runs = {"default": [], "PASSIVE": [], "percore": [], "go": []}
+    predict = {}
+    if a.only in (None, "predict"):
+        a.work = tmp
+        predict = prepare_predict(tmp)
+    runs = {"default": [], "PASSIVE": [], "percore": [], "go": [], "ort": []}
     for r in range(a.rounds):
         runs["default"].append(torch_round(a, None))
         runs["PASSIVE"].append(torch_round(a, "PASSIVE"))
         if a.only in (None, "gemm"):
             runs["percore"].append(torch_round(a, None, percore=True))
-        runs["go"].append(go_round(a, bins))
+        if predict and not a.no_ort:
+            runs["ort"].append(ort_round(a, predict))
+        runs["go"].append(go_round(a, bins, predict))
         print("round %d/%d done" % (r + 1, a.rounds), file=sys.stderr)
 
     def med(side, key):
@@ -296,12 +408,15 @@ def main():
             k = "train/" + name
             g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
             print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
+    if predict:
         print()
-        print("%-16s %12s %12s %12s %8s" % ("inference /s", "nnkit", "torch", "torch PASSIVE", "ratio"))
-        for name, _, _ in PREDICT:
+        print("inference, samples/s (%s: 32x32 fixtures; resnet50: torchvision, 224x224); ratio = nnkit / faster torch"
+              % ", ".join(sorted({m for _, m, _, _ in PREDICT if not m.startswith("tv:")})))
+        print("%-16s %10s %10s %13s %10s %8s %9s" % ("", "nnkit", "torch", "torch PASSIVE", "ORT", "ratio", "nnkit/ORT"))
+        for name, _, _, _ in PREDICT:
             k = "predict/" + name
-            g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
-            print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
+            g, d, p, o = med("go", k), med("default", k), med("PASSIVE", k), med("ort", k)
+            print("%-16s %10.1f %10.1f %13.1f %10.1f %7.2fx %8.2fx" % (name, g, d, p, o, g / max(d, p), g / o))
     if rss:
         rss_table(rss)
     if a.only in (None, "gemm"):

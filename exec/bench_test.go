@@ -1,10 +1,16 @@
 package exec
 
 import (
+	binpkg "encoding/binary"
+	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/blas/blas32"
@@ -114,38 +120,91 @@ func BenchmarkPredictCNN(b *testing.B) {
 	b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 }
 
-// Inference (eval forward, as nntrain predict runs it) of the ResNet-18 and
-// MobileNetV2 fixtures (torchvision, 10 classes, 32×32 input) at batch 1
-// and 32; bench/compare.py runs PyTorch's eval mode under no_grad beside it.
+// predictWorkloads replaces BenchmarkPredict's fixtures by other models
+// and inputs: "name=model.onnx,input.bin,NxCxHxW;..." with the input as
+// little-endian float32 (bench/compare.py passes the ONNX files and input
+// arrays it also gives PyTorch and ONNX Runtime).
+var predictWorkloads = flag.String("predict.workloads", "", "BenchmarkPredict workloads: name=model.onnx,input.bin,NxCxHxW;...")
+
+// Inference (a forward-only program, exec.Options{Inference: true}, as
+// nntrain predict runs it) of the ResNet-18 and MobileNetV2 fixtures
+// (torchvision, 10 classes, 32×32 input, random normal data) at batch 1 and
+// 32, or of -predict.workloads; bench/compare.py runs PyTorch's eval mode
+// under no_grad and ONNX Runtime beside it.
 func BenchmarkPredict(b *testing.B) {
-	for _, model := range []string{"resnet18", "mobilenet_v2"} {
-		m, err := onnxio.ReadFile(filepath.Join(modelsDir, model, "eval.onnx.gz"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		p, err := Compile(m, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
+	type workload struct {
+		name, model string
+		x           []float32
+		shape       []int
+	}
+	var ws []workload
+	if *predictWorkloads == "" {
 		rng := rand.New(rand.NewPCG(1, 1))
-		for _, batch := range []int{1, 32} {
-			x := make([]float32, batch*3*32*32)
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
+		for _, model := range []string{"resnet18", "mobilenet_v2"} {
+			for _, batch := range []int{1, 32} {
+				x := make([]float32, batch*3*32*32)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64())
+				}
+				ws = append(ws, workload{fmt.Sprintf("%s_b%d", model, batch), filepath.Join(modelsDir, model, "eval.onnx.gz"), x, []int{batch, 3, 32, 32}})
 			}
-			in := map[string]*Tensor{"input": {DType: ir.Float32, Shape: []int{batch, 3, 32, 32}, F: x}}
-			b.Run(fmt.Sprintf("%s_b%d", model, batch), func(b *testing.B) {
+		}
+	}
+	for _, spec := range strings.Split(*predictWorkloads, ";") {
+		if spec == "" {
+			continue
+		}
+		name, rest, _ := strings.Cut(spec, "=")
+		parts := strings.Split(rest, ",")
+		if len(parts) != 3 {
+			b.Fatalf("-predict.workloads: %q is not name=model.onnx,input.bin,NxCxHxW", spec)
+		}
+		w := workload{name: name, model: parts[0]}
+		for _, d := range strings.Split(parts[2], "x") {
+			n, err := strconv.Atoi(d)
+			if err != nil {
+				b.Fatalf("-predict.workloads: %q: shape %q", spec, parts[2])
+			}
+			w.shape = append(w.shape, n)
+		}
+		raw, err := os.ReadFile(parts[1])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(raw) != 4*numel(w.shape) {
+			b.Fatalf("%s: %d bytes for shape %v", parts[1], len(raw), w.shape)
+		}
+		w.x = make([]float32, len(raw)/4)
+		for i := range w.x {
+			w.x[i] = math.Float32frombits(binpkg.LittleEndian.Uint32(raw[4*i:]))
+		}
+		ws = append(ws, w)
+	}
+	programs := map[string]*Program{} // one per model file, as nntrain predict keeps one
+	for _, w := range ws {
+		p := programs[w.model]
+		if p == nil {
+			m, err := onnxio.ReadFile(w.model)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if p, err = Compile(m, Options{Inference: true}); err != nil {
+				b.Fatal(err)
+			}
+			programs[w.model] = p
+		}
+		in := map[string]*Tensor{p.Inputs()[0].Name: {DType: ir.Float32, Shape: w.shape, F: w.x}}
+		b.Run(w.name, func(b *testing.B) {
+			if _, err := p.Run(Eval, in); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
 				if _, err := p.Run(Eval, in); err != nil {
 					b.Fatal(err)
 				}
-				for b.Loop() {
-					if _, err := p.Run(Eval, in); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
-			})
-		}
+			}
+			b.ReportMetric(float64(w.shape[0])*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
 	}
 }
 

@@ -52,9 +52,10 @@ type plan[T Float] struct {
 	steps   []*step[T]
 	inputs  []*tensor[T]
 	outputs []*tensor[T]
-	grads   [][]T // activation gradients cleared before each Backward
-	bytes   int64 // memory reserved against the budget (see budget.go)
-	ready   bool  // gradient buffers allocated
+	grads   [][]T             // activation gradients cleared before each Backward
+	bytes   int64             // memory reserved against the budget (see budget.go)
+	fused   map[*ir.Node]bool // activations applied by their input's node (fuse.go)
+	ready   bool              // gradient buffers allocated
 
 	clearGrads func(lo, hi int) // clears grads[lo:hi] on the pool; made once
 }
@@ -406,6 +407,10 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			allStatic = allStatic && t.static
 		}
 		static = def.shapeOnly || static && allStatic
+		if p.fused[n] || e.aliasIdentity(n, c.in) { // the input's tensor itself (fuse.go)
+			p.vals[n.Outputs[0]] = c.in[0]
+			continue
+		}
 		if err := e.planNode(def, c); err != nil {
 			return nil, &PlanError{n.Label(), n.OpType, err}
 		}

@@ -93,6 +93,10 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		planDepthwise(c, x, w, b, y, &dwGeom{gh, gw}, M/grp)
 		return nil
 	}
+	if inferConvOK(c, w, b, grp) {
+		planConvInfer(c, x, w, b, y, gh, gw)
+		return nil
+	}
 	kk, ohw := gh.k*gw.k, gh.out*gw.out
 	// Small output planes (late layers on small images) make one GEMM per
 	// image thin (N = OH·OW columns); then the whole batch is one GEMM.

@@ -49,7 +49,7 @@ func (p *Parallel) Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, ld
 	um, un := (m+kr.mr-1)/kr.mr, (n+kr.nr-1)/kr.nr
 	pm, pn := split(p.threads, m, n, um, un, k)
 	if pm*pn == 1 {
-		block(kr, p.ws[0], tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc)
+		block(kr, p.ws[0], tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, nil, nil)
 		return
 	}
 	p.tA, p.tB, p.m, p.n, p.k = tA, tB, m, n, k
@@ -104,6 +104,6 @@ func (p *Parallel) parts(lo, hi int) {
 		if i0 >= i1 || j0 >= j1 {
 			continue
 		}
-		block(kr, p.ws[t], p.tA, p.tB, i0, i1, j0, j1, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.c, p.ldc)
+		block(kr, p.ws[t], p.tA, p.tB, i0, i1, j0, j1, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.c, p.ldc, nil, nil)
 	}
 }

@@ -89,7 +89,7 @@ func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []flo
 		return
 	}
 	w := getWorkspace()
-	block(active, w, tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc)
+	block(active, w, tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, nil, nil)
 	putWorkspace(w)
 }
 
@@ -113,26 +113,39 @@ func prologue(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
 	return k > 0 && alpha != 0
 }
 
-// block adds alpha·op(A)[i0:i1, :]·op(B)[:, j0:j1] into C serially.
-func block(kr *kernel, w *workspace, tA, tB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// block adds alpha·op(A)[i0:i1, :]·op(B)[:, j0:j1] into C serially. A
+// non-nil pa or pb is that operand packed in advance (see Packed); then i0
+// (for pa) or j0 (for pb) is 0 and a or b is not read.
+func block(kr *kernel, w *workspace, tA, tB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, pa, pb *Packed) {
 	w.grow(kr)
 	mr, nr := kr.mr, kr.nr
 	mc := mcRows / mr * mr
-	for jc := j0; jc < j1; jc += nc {
-		ncb := min(nc, j1-jc)
+	ncs := nc / nr * nr // whole panels, so a packed B's panels line up
+	for jc := j0; jc < j1; jc += ncs {
+		ncb := min(ncs, j1-jc)
 		for pc := 0; pc < k; pc += kc {
 			kcb := min(kc, k-pc)
-			packB(w.bp, tB, b, ldb, pc, kcb, jc, ncb, nr)
+			bps := w.bp
+			if pb != nil {
+				bps = pb.d[pc*pb.pad+jc*kcb:]
+			} else {
+				packB(w.bp, tB, b, ldb, pc, kcb, jc, ncb, nr)
+			}
 			for ic := i0; ic < i1; ic += mc {
 				mcb := min(mc, i1-ic)
-				packA(w.ap, tA, a, lda, ic, mcb, pc, kcb, mr)
+				aps := w.ap
+				if pa != nil {
+					aps = pa.d[pc*pa.pad+ic*kcb:]
+				} else {
+					packA(w.ap, tA, a, lda, ic, mcb, pc, kcb, mr)
+				}
 				for ir := 0; ir < mcb; ir += mr {
 					mm := min(mr, mcb-ir)
-					ap := &w.ap[ir*kcb]
+					ap := &aps[ir*kcb]
 					fn := kr.fns[mm-1]
 					for jr := 0; jr < ncb; jr += nr {
 						nn := min(nr, ncb-jr)
-						bp := &w.bp[jr*kcb]
+						bp := &bps[jr*kcb]
 						off := (ic+ir)*ldc + jc + jr
 						if nn == nr {
 							fn(kcb, ap, bp, &c[off], ldc, alpha)

@@ -187,7 +187,7 @@ func TestGemmAgainstGonum(t *testing.T) {
 			name := fmt.Sprintf("%dx%dx%d tA=%v tB=%v", g.m, g.n, g.k, tA, tB)
 			ours := append([]float32(nil), g.c...)
 			if prologue(g.m, g.n, g.k, g.alpha, g.beta, ours, g.ldc) {
-				block(kr, new(workspace), tA, tB, 0, g.m, 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, ours, g.ldc)
+				block(kr, new(workspace), tA, tB, 0, g.m, 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, ours, g.ldc, nil, nil)
 			}
 			g.check(t, "sgemm "+name, ours)
 			theirs := append([]float32(nil), g.c...)
@@ -245,7 +245,7 @@ func BenchmarkKernel(b *testing.B) {
 				w := new(workspace)
 				t0 := threadCPU()
 				for b.Loop() {
-					block(kr, w, false, false, 0, m, 0, n, k, 1, a, k, bb, n, c, n)
+					block(kr, w, false, false, 0, m, 0, n, k, 1, a, k, bb, n, c, n, nil, nil)
 				}
 				if cpu := threadCPU() - t0; cpu > 0 {
 					b.ReportMetric(2*float64(m*n*k)*float64(b.N)/cpu.Seconds()/1e9, "cpu-GFLOPS")

@@ -1,0 +1,219 @@
+package exec
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/nnkit/nnkit/ir"
+)
+
+// convRef64 is a direct 2-D convolution in float64 (1-D: H = 1) with, for
+// every output, the sum of |w·x| and |b| that bounds its float32 error.
+func convRef64(x []float32, xs []int, w []float32, ws []int, b []float32, gh, gw geom) (y, mag []float64) {
+	N, C, M := xs[0], xs[1], ws[0]
+	kh, kw := gh.k, gw.k
+	y = make([]float64, N*M*gh.out*gw.out)
+	mag = make([]float64, len(y))
+	for n := 0; n < N; n++ {
+		for m := 0; m < M; m++ {
+			for oh := 0; oh < gh.out; oh++ {
+				for ow := 0; ow < gw.out; ow++ {
+					var s, a float64
+					if b != nil {
+						s, a = float64(b[m]), math.Abs(float64(b[m]))
+					}
+					for c := 0; c < C; c++ {
+						for i := 0; i < kh; i++ {
+							for j := 0; j < kw; j++ {
+								ih, iw := oh*gh.s-gh.pb+i*gh.d, ow*gw.s-gw.pb+j*gw.d
+								if ih < 0 || ih >= gh.in || iw < 0 || iw >= gw.in {
+									continue
+								}
+								p := float64(w[((m*C+c)*kh+i)*kw+j]) * float64(x[((n*C+c)*gh.in+ih)*gw.in+iw])
+								s += p
+								a += math.Abs(p)
+							}
+						}
+					}
+					o := ((n*M+m)*gh.out+oh)*gw.out + ow
+					y[o], mag[o] = s, a
+				}
+			}
+		}
+	}
+	return y, mag
+}
+
+// Convolutions of a forward-only program (conv_infer.go: weights packed
+// once, images in chunks, the normal or the transposed product, bias and a
+// fused Relu/Clip in the product's epilogue) against a float64 direct
+// convolution, on shapes that take every path: one image or many, chunks
+// over the workers or one chunk split over them, the transposed product
+// (few output pixels), 1×1 convolutions read in place, strides, pads,
+// dilations, K across the GEMM's k blocks, channel counts off the
+// micro-tile; and the bits do not depend on the thread count.
+func TestInferenceConv(t *testing.T) {
+	ints := func(name string, v ...int64) *ir.Attribute { return ir.IntsAttr(name, v...) }
+	pad1 := ints("pads", 1, 1, 1, 1)
+	cases := []struct {
+		name  string
+		x, w  []int
+		bias  bool
+		act   string // "", "Relu", "Clip", "Relu+out" (the conv output is also a graph output)
+		attrs []*ir.Attribute
+	}{
+		{"3x3 pad1 batch 1 (one image, split over workers)", []int{1, 5, 20, 20}, []int{13, 5, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
+		{"3x3 few pixels, batch 1 (transposed product)", []int{1, 32, 2, 2}, []int{37, 32, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
+		{"3x3 few pixels, no bias (transposed)", []int{1, 9, 3, 3}, []int{20, 9, 3, 3}, false, "Clip", nil},
+		{"3x3 chunks of images over workers", []int{40, 6, 4, 4}, []int{17, 6, 3, 3}, true, "", []*ir.Attribute{pad1}},
+		{"3x3 one chunk of several images", []int{7, 6, 4, 4}, []int{33, 6, 3, 3}, true, "Clip", []*ir.Attribute{pad1}},
+		{"3x3 big images, one per chunk", []int{3, 4, 17, 19}, []int{8, 4, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
+		{"K across k blocks", []int{2, 40, 6, 6}, []int{30, 40, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
+		{"1x1 in place", []int{2, 8, 16, 16}, []int{12, 8, 1, 1}, true, "Relu", nil},
+		{"1x1 chunked", []int{6, 8, 4, 4}, []int{12, 8, 1, 1}, false, "", nil},
+		{"1x1 one pixel batch 3 (transposed)", []int{3, 64, 1, 1}, []int{50, 64, 1, 1}, true, "Relu", nil},
+		{"1x1 stride 2", []int{3, 8, 9, 9}, []int{16, 8, 1, 1}, true, "", []*ir.Attribute{ints("strides", 2, 2)}},
+		{"7x7 stride 2 pad 3", []int{2, 3, 21, 21}, []int{16, 3, 7, 7}, false, "Relu", []*ir.Attribute{ints("strides", 2, 2), ints("pads", 3, 3, 3, 3)}},
+		{"dilation, asymmetric pads", []int{2, 3, 9, 8}, []int{5, 3, 3, 2}, true, "Relu+out", []*ir.Attribute{ints("dilations", 2, 1), ints("pads", 2, 0, 1, 1)}},
+		{"Conv1d", []int{4, 3, 30}, []int{7, 3, 5}, true, "Relu", []*ir.Attribute{ints("pads", 2, 2), ints("strides", 2)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newGB(13)
+			x := b.input("x", tc.x...)
+			ins := []*ir.Value{x, b.param("w", tc.w...)}
+			if tc.bias {
+				ins = append(ins, b.param("b", tc.w[0]))
+			}
+			y := b.node("Conv", ins, tc.attrs...)
+			out := y
+			lo, hi := float32(-0.5), float32(0.75)
+			switch tc.act {
+			case "Relu", "Relu+out":
+				out = b.node("Relu", []*ir.Value{y})
+			case "Clip":
+				out = b.node("Clip", []*ir.Value{y, b.constF(lo), b.constF(hi)})
+			}
+			b.out(out)
+			if tc.act == "Relu+out" {
+				b.out(y)
+			}
+			xd := make([]float32, numel(tc.x))
+			for i := range xd {
+				xd[i] = float32(b.rng.NormFloat64())
+			}
+			var first map[string][]float32
+			for _, threads := range []int{1, 2, 3} {
+				p, err := Compile(b.model(), Options{Inference: true, Threads: threads})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: tc.x, F: xd}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string][]float32{}
+				for k, v := range res {
+					got[k] = append([]float32(nil), v.F...)
+				}
+				if threads == 1 {
+					first = got
+					// the reference
+					var wd, bd []float32
+					for _, q := range p.Params() {
+						switch q.Name {
+						case "w":
+							wd = q.Value
+						case "b":
+							bd = q.Value
+						}
+					}
+					kernel := tc.w[2:]
+					xs := tc.x
+					if len(tc.x) == 3 {
+						xs, kernel = []int{tc.x[0], tc.x[1], 1, tc.x[2]}, []int{1, tc.w[2]}
+					}
+					n := b.g.Nodes[0]
+					for _, nd := range b.g.Nodes {
+						if nd.OpType == "Conv" {
+							n = nd
+						}
+					}
+					gs, err := spatialGeom(n, tc.x[2:], tc.w[2:], false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gh, gw := as2D(gs)
+					gh.k, gw.k = kernel[0], kernel[1]
+					ref, mag := convRef64(xd, xs, wd, []int{tc.w[0], tc.w[1], kernel[0], kernel[1]}, bd, gh, gw)
+					K := tc.w[1] * kernel[0] * kernel[1]
+					check := func(name string, got []float32, act func(float64) float64) {
+						if len(got) != len(ref) {
+							t.Fatalf("%s: %d values, want %d", name, len(got), len(ref))
+						}
+						bad := 0
+						for i, r := range ref {
+							// a float32 dot product of length K plus the bias:
+							// |error| ≤ (K+2)·2⁻²⁴·Σ|terms| (Higham §3.1); the
+							// activation does not increase it
+							tol := float64(K+2) / (1 << 24) * mag[i]
+							if d := math.Abs(float64(got[i]) - act(r)); d > tol && bad < 5 {
+								t.Errorf("%s[%d] = %g, want %g (±%g)", name, i, got[i], act(r), tol)
+								bad++
+							}
+						}
+					}
+					id := func(v float64) float64 { return v }
+					switch tc.act {
+					case "":
+						check("y", got[out.Name], id)
+					case "Relu":
+						check("relu", got[out.Name], func(v float64) float64 { return max(v, 0) })
+					case "Relu+out":
+						check("relu", got[out.Name], func(v float64) float64 { return max(v, 0) })
+						check("conv", got[y.Name], id)
+					case "Clip":
+						check("clip", got[out.Name], func(v float64) float64 { return min(max(v, float64(lo)), float64(hi)) })
+					}
+					continue
+				}
+				for k, v := range got {
+					if !sameBits(v, first[k]) {
+						t.Errorf("%s with %d threads: not the bits of 1 thread", k, threads)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The fused activation's node makes no step of its own, and a Relu whose
+// input is also read elsewhere is not fused.
+func TestInferenceFusion(t *testing.T) {
+	b := newGB(13)
+	x := b.input("x", 2, 3, 8, 8)
+	y1 := b.node("Conv", []*ir.Value{x, b.param("w1", 4, 3, 3, 3), b.param("b1", 4)}, ir.IntsAttr("pads", 1, 1, 1, 1))
+	r1 := b.node("Relu", []*ir.Value{y1})
+	y2 := b.node("Conv", []*ir.Value{r1, b.param("w2", 4, 4, 3, 3)}, ir.IntsAttr("pads", 1, 1, 1, 1))
+	r2 := b.node("Relu", []*ir.Value{y2})
+	b.out(b.node("Add", []*ir.Value{r2, y2}))
+	p, err := Compile(b.model(), Options{Inference: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xd := make([]float32, 2*3*8*8)
+	for i := range xd {
+		xd[i] = float32(b.rng.NormFloat64())
+	}
+	if _, err := p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 3, 8, 8}, F: xd}}); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, s := range p.e.last.steps {
+		ops = append(ops, s.node.OpType)
+	}
+	if got, want := fmt.Sprint(ops), "[Conv Conv Relu Add]"; got != want {
+		t.Errorf("steps %s, want %s", got, want)
+	}
+}
