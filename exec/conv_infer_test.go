@@ -54,39 +54,59 @@ func convRef64(x []float32, xs []int, w []float32, ws []int, b []float32, gh, gw
 // dilations, K across the GEMM's k blocks, channel counts off the
 // micro-tile; and the bits do not depend on the thread count.
 func TestInferenceConv(t *testing.T) {
-	ints := func(name string, v ...int64) *ir.Attribute { return ir.IntsAttr(name, v...) }
-	pad1 := ints("pads", 1, 1, 1, 1)
+	type win struct{ s, d, pb, pe [2]int } // per spatial axis (H, W); Conv1d uses W
+	one := win{s: [2]int{1, 1}, d: [2]int{1, 1}}
+	pad1 := win{s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{1, 1}, pe: [2]int{1, 1}}
 	cases := []struct {
-		name  string
-		x, w  []int
-		bias  bool
-		act   string // "", "Relu", "Clip", "Relu+out" (the conv output is also a graph output)
-		attrs []*ir.Attribute
+		name string
+		x, w []int
+		bias bool
+		act  string // "", "Relu", "Clip", "Relu+out" (the conv output is also a graph output)
+		win  win
 	}{
-		{"3x3 pad1 batch 1 (one image, split over workers)", []int{1, 5, 20, 20}, []int{13, 5, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
-		{"3x3 few pixels, batch 1 (transposed product)", []int{1, 32, 2, 2}, []int{37, 32, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
-		{"3x3 few pixels, no bias (transposed)", []int{1, 9, 3, 3}, []int{20, 9, 3, 3}, false, "Clip", nil},
-		{"3x3 chunks of images over workers", []int{40, 6, 4, 4}, []int{17, 6, 3, 3}, true, "", []*ir.Attribute{pad1}},
-		{"3x3 one chunk of several images", []int{7, 6, 4, 4}, []int{33, 6, 3, 3}, true, "Clip", []*ir.Attribute{pad1}},
-		{"3x3 big images, one per chunk", []int{3, 4, 17, 19}, []int{8, 4, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
-		{"K across k blocks", []int{2, 40, 6, 6}, []int{30, 40, 3, 3}, true, "Relu", []*ir.Attribute{pad1}},
-		{"1x1 in place", []int{2, 8, 16, 16}, []int{12, 8, 1, 1}, true, "Relu", nil},
-		{"1x1 chunked", []int{6, 8, 4, 4}, []int{12, 8, 1, 1}, false, "", nil},
-		{"1x1 one pixel batch 3 (transposed)", []int{3, 64, 1, 1}, []int{50, 64, 1, 1}, true, "Relu", nil},
-		{"1x1 stride 2", []int{3, 8, 9, 9}, []int{16, 8, 1, 1}, true, "", []*ir.Attribute{ints("strides", 2, 2)}},
-		{"7x7 stride 2 pad 3", []int{2, 3, 21, 21}, []int{16, 3, 7, 7}, false, "Relu", []*ir.Attribute{ints("strides", 2, 2), ints("pads", 3, 3, 3, 3)}},
-		{"dilation, asymmetric pads", []int{2, 3, 9, 8}, []int{5, 3, 3, 2}, true, "Relu+out", []*ir.Attribute{ints("dilations", 2, 1), ints("pads", 2, 0, 1, 1)}},
-		{"Conv1d", []int{4, 3, 30}, []int{7, 3, 5}, true, "Relu", []*ir.Attribute{ints("pads", 2, 2), ints("strides", 2)}},
+		{"3x3 pad1 batch 1 (one image, split over workers)", []int{1, 5, 20, 20}, []int{13, 5, 3, 3}, true, "Relu", pad1},
+		{"3x3 few pixels, batch 1 (transposed product)", []int{1, 32, 2, 2}, []int{37, 32, 3, 3}, true, "Relu", pad1},
+		{"3x3 few pixels, no bias (transposed)", []int{1, 9, 3, 3}, []int{20, 9, 3, 3}, false, "Clip", one},
+		{"3x3 chunks of images over workers", []int{40, 6, 4, 4}, []int{17, 6, 3, 3}, true, "", pad1},
+		{"3x3 one chunk of several images", []int{7, 6, 4, 4}, []int{33, 6, 3, 3}, true, "Clip", pad1},
+		{"3x3 big images, one per chunk", []int{3, 4, 17, 19}, []int{8, 4, 3, 3}, true, "Relu", pad1},
+		{"K across k blocks", []int{2, 40, 6, 6}, []int{30, 40, 3, 3}, true, "Relu", pad1},
+		{"1x1 in place", []int{2, 8, 16, 16}, []int{12, 8, 1, 1}, true, "Relu", one},
+		{"1x1 chunked", []int{6, 8, 4, 4}, []int{12, 8, 1, 1}, false, "", one},
+		{"1x1 one pixel batch 3 (transposed)", []int{3, 64, 1, 1}, []int{50, 64, 1, 1}, true, "Relu", one},
+		{"1x1 stride 2", []int{3, 8, 9, 9}, []int{16, 8, 1, 1}, true, "", win{s: [2]int{2, 2}, d: [2]int{1, 1}}},
+		{"7x7 stride 2 pad 3", []int{2, 3, 21, 21}, []int{16, 3, 7, 7}, false, "Relu", win{s: [2]int{2, 2}, d: [2]int{1, 1}, pb: [2]int{3, 3}, pe: [2]int{3, 3}}},
+		{"dilation, asymmetric pads", []int{2, 3, 9, 8}, []int{5, 3, 3, 2}, true, "Relu+out", win{s: [2]int{1, 1}, d: [2]int{2, 1}, pb: [2]int{2, 0}, pe: [2]int{1, 1}}},
+		{"Conv1d", []int{4, 3, 30}, []int{7, 3, 5}, true, "Relu", win{s: [2]int{1, 2}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{0, 2}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// the geometry, in the test's own terms
+			xs, ws := tc.x, tc.w
+			if len(xs) == 3 {
+				xs, ws = []int{xs[0], xs[1], 1, xs[2]}, []int{ws[0], ws[1], 1, ws[2]}
+			}
+			var g [2]geom
+			for a := range g {
+				g[a] = geom{in: xs[2+a], k: ws[2+a], s: tc.win.s[a], d: tc.win.d[a], pb: tc.win.pb[a], pe: tc.win.pe[a]}
+				g[a].out = (g[a].in+g[a].pb+g[a].pe-g[a].d*(g[a].k-1)-1)/g[a].s + 1
+			}
+			var attrs []*ir.Attribute
+			if len(tc.x) == 3 {
+				attrs = []*ir.Attribute{ir.IntsAttr("strides", int64(tc.win.s[1])), ir.IntsAttr("dilations", int64(tc.win.d[1])),
+					ir.IntsAttr("pads", int64(tc.win.pb[1]), int64(tc.win.pe[1]))}
+			} else {
+				attrs = []*ir.Attribute{ir.IntsAttr("strides", int64(tc.win.s[0]), int64(tc.win.s[1])),
+					ir.IntsAttr("dilations", int64(tc.win.d[0]), int64(tc.win.d[1])),
+					ir.IntsAttr("pads", int64(tc.win.pb[0]), int64(tc.win.pb[1]), int64(tc.win.pe[0]), int64(tc.win.pe[1]))}
+			}
 			b := newGB(13)
 			x := b.input("x", tc.x...)
 			ins := []*ir.Value{x, b.param("w", tc.w...)}
 			if tc.bias {
 				ins = append(ins, b.param("b", tc.w[0]))
 			}
-			y := b.node("Conv", ins, tc.attrs...)
+			y := b.node("Conv", ins, attrs...)
 			out := y
 			lo, hi := float32(-0.5), float32(0.75)
 			switch tc.act {
@@ -117,71 +137,55 @@ func TestInferenceConv(t *testing.T) {
 				for k, v := range res {
 					got[k] = append([]float32(nil), v.F...)
 				}
-				if threads == 1 {
-					first = got
-					// the reference
-					var wd, bd []float32
-					for _, q := range p.Params() {
-						switch q.Name {
-						case "w":
-							wd = q.Value
-						case "b":
-							bd = q.Value
+				if threads > 1 {
+					for k, v := range got {
+						if !sameBits(v, first[k]) {
+							t.Errorf("%s with %d threads: not the bits of 1 thread", k, threads)
 						}
-					}
-					kernel := tc.w[2:]
-					xs := tc.x
-					if len(tc.x) == 3 {
-						xs, kernel = []int{tc.x[0], tc.x[1], 1, tc.x[2]}, []int{1, tc.w[2]}
-					}
-					n := b.g.Nodes[0]
-					for _, nd := range b.g.Nodes {
-						if nd.OpType == "Conv" {
-							n = nd
-						}
-					}
-					gs, err := spatialGeom(n, tc.x[2:], tc.w[2:], false)
-					if err != nil {
-						t.Fatal(err)
-					}
-					gh, gw := as2D(gs)
-					gh.k, gw.k = kernel[0], kernel[1]
-					ref, mag := convRef64(xd, xs, wd, []int{tc.w[0], tc.w[1], kernel[0], kernel[1]}, bd, gh, gw)
-					K := tc.w[1] * kernel[0] * kernel[1]
-					check := func(name string, got []float32, act func(float64) float64) {
-						if len(got) != len(ref) {
-							t.Fatalf("%s: %d values, want %d", name, len(got), len(ref))
-						}
-						bad := 0
-						for i, r := range ref {
-							// a float32 dot product of length K plus the bias:
-							// |error| ≤ (K+2)·2⁻²⁴·Σ|terms| (Higham §3.1); the
-							// activation does not increase it
-							tol := float64(K+2) / (1 << 24) * mag[i]
-							if d := math.Abs(float64(got[i]) - act(r)); d > tol && bad < 5 {
-								t.Errorf("%s[%d] = %g, want %g (±%g)", name, i, got[i], act(r), tol)
-								bad++
-							}
-						}
-					}
-					id := func(v float64) float64 { return v }
-					switch tc.act {
-					case "":
-						check("y", got[out.Name], id)
-					case "Relu":
-						check("relu", got[out.Name], func(v float64) float64 { return max(v, 0) })
-					case "Relu+out":
-						check("relu", got[out.Name], func(v float64) float64 { return max(v, 0) })
-						check("conv", got[y.Name], id)
-					case "Clip":
-						check("clip", got[out.Name], func(v float64) float64 { return min(max(v, float64(lo)), float64(hi)) })
 					}
 					continue
 				}
-				for k, v := range got {
-					if !sameBits(v, first[k]) {
-						t.Errorf("%s with %d threads: not the bits of 1 thread", k, threads)
+				first = got
+				var wd, bd []float32
+				for _, q := range p.Params() {
+					switch q.Name {
+					case "w":
+						wd = q.Value
+					case "b":
+						bd = q.Value
 					}
+				}
+				ref, mag := convRef64(xd, xs, wd, ws, bd, g[0], g[1])
+				K := ws[1] * ws[2] * ws[3]
+				check := func(name string, got []float32, act func(float64) float64) {
+					if len(got) != len(ref) {
+						t.Fatalf("%s: %d values, want %d", name, len(got), len(ref))
+					}
+					bad := 0
+					for i, r := range ref {
+						// a float32 dot product of length K plus the bias:
+						// |error| ≤ (K+2)·2⁻²⁴·Σ|terms| (Higham, Accuracy and
+						// Stability of Numerical Algorithms, §3.1); the
+						// activation does not increase it
+						tol := float64(K+2) / (1 << 24) * mag[i]
+						if d := math.Abs(float64(got[i]) - act(r)); d > tol && bad < 5 {
+							t.Errorf("%s[%d] = %g, want %g (±%g)", name, i, got[i], act(r), tol)
+							bad++
+						}
+					}
+				}
+				id := func(v float64) float64 { return v }
+				relu := func(v float64) float64 { return max(v, 0) }
+				switch tc.act {
+				case "":
+					check("y", got[out.Name], id)
+				case "Relu":
+					check("relu", got[out.Name], relu)
+				case "Relu+out":
+					check("relu", got[out.Name], relu)
+					check("conv", got[y.Name], id)
+				case "Clip":
+					check("clip", got[out.Name], func(v float64) float64 { return min(max(v, float64(lo)), float64(hi)) })
 				}
 			}
 		})
