@@ -20,7 +20,7 @@ type Optimizer interface {
 	// attached to the optimizer does, every epoch). The optimizer is the
 	// one owner of the rate.
 	Rate
-	// Name is the --optimizer name (sgd, adam, adamw, rmsprop).
+	// Name is the optimizer's name: sgd, adam, adamw or rmsprop.
 	Name() string
 }
 

@@ -52,7 +52,7 @@ func newRate(lr0 float64) rate { return rate{&ownRate{lr0}} }
 
 func (s *rate) Attach(r Rate) { s.r = r }
 
-// Constant keeps the learning rate (--scheduler none).
+// Constant keeps the learning rate: no schedule.
 type Constant struct{ rate }
 
 // NewConstant starts at lr0.
