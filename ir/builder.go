@@ -1,6 +1,9 @@
 package ir
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Builder assembles a Graph from names the way a file lists them: inputs,
 // initializers and nodes in any order, node inputs referring to names that
@@ -209,4 +212,19 @@ func (g *Graph) within(anc *Graph) bool {
 		}
 	}
 	return false
+}
+
+// Grow makes room for nodes more nodes and values more values besides the
+// nodes' outputs, so that a reader that knows the counts (a file lists its
+// nodes) builds a large graph without regrowing its lists and name table.
+func (b *Builder) Grow(nodes, values int) {
+	if nodes <= 0 && values <= 0 {
+		return
+	}
+	g := b.g
+	g.Nodes = slices.Grow(g.Nodes, nodes)
+	b.pending = slices.Grow(b.pending, nodes)
+	if len(g.values) == 0 {
+		g.values = make(map[string]*Value, nodes+values)
+	}
 }

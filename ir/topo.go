@@ -12,8 +12,6 @@ import (
 // lists the nodes on it.
 func (g *Graph) TopoOrder() ([]*Node, error) {
 	n := len(g.Nodes)
-	indeg := make([]int, n)
-	succ := make([][]int, n)
 	local := func(x *Node) bool { return x != nil && x.Graph == g && x.Index < n && g.Nodes[x.Index] == x }
 	for i, nd := range g.Nodes {
 		if nd.Index != i {
@@ -21,20 +19,35 @@ func (g *Graph) TopoOrder() ([]*Node, error) {
 			break
 		}
 	}
-	for _, nd := range g.Nodes {
-		deps := map[int]bool{}
+	// Edges producer → consumer, one per pair, in consumer order. Flat
+	// arrays rather than a set per node: graphs of hundreds of thousands
+	// of nodes are sorted several times (validation, shape inference, lint
+	// facts, the executor).
+	indeg := make([]int32, n)
+	last := make([]int32, n) // last[p] = i+1 once node i depends on p
+	var edges []int32        // pairs (producer, consumer)
+	for i, nd := range g.Nodes {
 		for _, in := range nodeReads(nd) {
-			if in != nil && local(in.Producer) && in.Producer != nd {
-				deps[in.Producer.Index] = true
-			} else if in != nil && in.Producer == nd {
-				deps[nd.Index] = true // self-loop
+			var p int
+			switch {
+			case in == nil:
+				continue
+			case in.Producer == nd:
+				p = i // self-loop
+			case local(in.Producer):
+				p = in.Producer.Index
+			default:
+				continue
 			}
-		}
-		for d := range deps {
-			succ[d] = append(succ[d], nd.Index)
-			indeg[nd.Index]++
+			if last[p] == int32(i+1) {
+				continue
+			}
+			last[p] = int32(i + 1)
+			edges = append(edges, int32(p), int32(i))
+			indeg[i]++
 		}
 	}
+	succ := newAdjacency(n, edges)
 	// A min-heap on file index keeps the order stable.
 	ready := &intHeap{}
 	for i := 0; i < n; i++ {
@@ -46,10 +59,10 @@ func (g *Graph) TopoOrder() ([]*Node, error) {
 	for ready.len() > 0 {
 		i := ready.pop()
 		order = append(order, g.Nodes[i])
-		for _, s := range succ[i] {
+		for _, s := range succ.of(i) {
 			indeg[s]--
 			if indeg[s] == 0 {
-				ready.push(s)
+				ready.push(int(s))
 			}
 		}
 	}
@@ -83,9 +96,37 @@ func nodeReads(nd *Node) []*Value {
 	return reads
 }
 
+// adjacency lists each node's successors in one array (compressed rows).
+type adjacency struct {
+	start []int32 // successors of u are to[start[u]:start[u+1]]
+	to    []int32
+}
+
+// newAdjacency builds the successor lists from (producer, consumer) pairs,
+// keeping their order.
+func newAdjacency(n int, edges []int32) adjacency {
+	a := adjacency{start: make([]int32, n+1), to: make([]int32, len(edges)/2)}
+	for k := 0; k < len(edges); k += 2 {
+		a.start[edges[k]+1]++
+	}
+	for u := 0; u < n; u++ {
+		a.start[u+1] += a.start[u]
+	}
+	next := make([]int32, n)
+	copy(next, a.start[:n])
+	for k := 0; k < len(edges); k += 2 {
+		u := edges[k]
+		a.to[next[u]] = edges[k+1]
+		next[u]++
+	}
+	return a
+}
+
+func (a adjacency) of(u int) []int32 { return a.to[a.start[u]:a.start[u+1]] }
+
 // findCycle returns one cycle among the stuck nodes (all of which have
 // unresolved predecessors), closing back on its first node.
-func findCycle(g *Graph, stuck []int, succ [][]int) []int {
+func findCycle(g *Graph, stuck []int, succ adjacency) []int {
 	inStuck := map[int]bool{}
 	for _, s := range stuck {
 		inStuck[s] = true
@@ -98,7 +139,8 @@ func findCycle(g *Graph, stuck []int, succ [][]int) []int {
 	dfs = func(u int) bool {
 		state[u] = 1
 		stack = append(stack, u)
-		for _, v := range succ[u] {
+		for _, v32 := range succ.of(u) {
+			v := int(v32)
 			if !inStuck[v] {
 				continue
 			}

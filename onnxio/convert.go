@@ -22,6 +22,19 @@ type decoder struct {
 	// interned holds one copy of each op type and domain: a model has a
 	// few dozen distinct ones over up to hundreds of thousands of nodes.
 	interned map[string]string
+	// wire, when set, supplies the top-level graph's nodes and
+	// initializers (see wire.go); wireFailed reports that it could not.
+	wire       *wireModel
+	wireFailed bool
+}
+
+// internBytes is intern for the bytes of a string field: a known string
+// costs no allocation.
+func (d *decoder) internBytes(b []byte) string {
+	if c, ok := d.interned[string(b)]; ok {
+		return c
+	}
+	return d.intern(string(b))
 }
 
 // intern returns the decoder's copy of s (bounded: past maxInterned
@@ -92,6 +105,10 @@ func (d *decoder) model(m *pb.ModelProto) *ir.Model {
 
 func (d *decoder) graph(gp *pb.GraphProto, parent *ir.Builder) *ir.Builder {
 	b := ir.NewBuilder(gp.GetName(), parent)
+	wire := parent == nil && d.wire != nil
+	if wire {
+		b.Grow(d.wire.nodes, d.wire.values)
+	}
 	g := b.Graph()
 	g.DocString = gp.GetDocString()
 	g.Metadata = pairs(gp.GetMetadataProps())
@@ -102,11 +119,17 @@ func (d *decoder) graph(gp *pb.GraphProto, parent *ir.Builder) *ir.Builder {
 	for _, q := range gp.GetQuantizationAnnotation() {
 		g.QuantAnnotations = append(g.QuantAnnotations, encode(q))
 	}
+	if wire {
+		d.wireInitializers(b)
+	}
 	for _, t := range gp.GetInitializer() {
 		b.Initializer(d.tensor(t, "initializer"))
 	}
 	for _, vi := range gp.GetInput() {
 		b.Input(vi.GetName(), d.typeInfo(vi.Type), valueExtra(vi))
+	}
+	if wire {
+		d.wireNodes(b)
 	}
 	nodes := gp.GetNode()
 	for i, np := range nodes {

@@ -151,33 +151,25 @@ func Decode(b []byte, o *ReadOptions) (*ir.Model, error) {
 		}
 		b = plain
 	}
-	mp := &pb.ModelProto{}
-	stripped, lifted, ok := stripRawData(b)
-	if ok {
-		if err := proto.Unmarshal(stripped, mp); err != nil {
-			ok = false
-		} else if !reattach(mp, lifted) {
-			ok = false
+	if w, ok := splitModel(b); ok {
+		if m, err := decodeWire(w, name, o.BaseDir); err != errNotWire {
+			return m, err
 		}
 	}
-	if !ok {
-		mp = &pb.ModelProto{}
-		if err := proto.Unmarshal(b, mp); err != nil {
-			return fail(fmt.Errorf("not a valid ONNX model (protobuf decoding failed: %v); is the file truncated or not an .onnx file?", cleanProtoErr(err)))
-		}
-	}
-	return fromProto(mp, name, o.BaseDir)
+	return decodeProto(b, name, o.BaseDir)
 }
 
-func reattach(mp *pb.ModelProto, lifted []aliased) bool {
-	inits := mp.GetGraph().GetInitializer()
-	for _, a := range lifted {
-		if a.ordinal >= len(inits) {
-			return false
-		}
-		inits[a.ordinal].RawData = a.data
+// decodeProto decodes a model with protobuf's generated code alone: the
+// path for what the wire decoder does not handle, and the reference it is
+// tested against.
+func decodeProto(b []byte, name, baseDir string) (*ir.Model, error) {
+	mp := &pb.ModelProto{}
+	if err := proto.Unmarshal(b, mp); err != nil {
+		err = fmt.Errorf("not a valid ONNX model (protobuf decoding failed: %v); is the file truncated or not an .onnx file?", cleanProtoErr(err))
+		return nil, &Error{File: name, Errs: ir.ErrorList{err}}
 	}
-	return true
+	d := &decoder{}
+	return d.finish(d.model(mp), name, baseDir)
 }
 
 func cleanProtoErr(err error) string {
@@ -186,9 +178,8 @@ func cleanProtoErr(err error) string {
 	return s
 }
 
-func fromProto(mp *pb.ModelProto, name, baseDir string) (*ir.Model, error) {
-	d := &decoder{}
-	m := d.model(mp)
+// finish loads external data and validates the converted model.
+func (d *decoder) finish(m *ir.Model, name, baseDir string) (*ir.Model, error) {
 	if m.Graph != nil {
 		if len(d.external) > 0 {
 			if baseDir == "" {
