@@ -44,6 +44,14 @@ type Options struct {
 	// fraction of the memory; Backward returns an error and Value returns
 	// nil for intermediate values.
 	Inference bool
+	// Keep, when set on a training program, names the intermediate values
+	// the caller will read with Value after a Run. Every other value that
+	// no backward step reads shares memory with values whose lifetimes do
+	// not overlap, as with Inference, and Value returns nil for it;
+	// Backward and Grad are unchanged. nnlint's probe keeps only what it
+	// measures: on a long chain of small layers without parameters this
+	// frees nearly every activation (issue 9).
+	Keep func(name string) bool
 	// Frozen names parameters to keep fixed (nntrain --freeze): they stay
 	// in Params() with a nil Grad, so no gradient is computed for them and
 	// optimizers keep no state for them, and work that only feeds their

@@ -481,7 +481,31 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			}
 		}
 	}
+	if !e.opts.Inference && e.opts.Keep != nil {
+		p.keepForBackward(e.opts.Keep)
+		p.share()
+	}
 	return p, nil
+}
+
+// keepForBackward gives their own storage to the values a training plan
+// with Options.Keep must not share: what the caller keeps, and every
+// input and output of a step whose backward runs (backward closures read
+// their step's forward values). share then pools the rest.
+func (p *plan[T]) keepForBackward(keep func(string) bool) {
+	for _, s := range p.steps {
+		live := s.anyLive()
+		for _, t := range s.in {
+			if t != nil && live {
+				t.alloc()
+			}
+		}
+		for _, t := range s.out {
+			if live || t.name != "" && keep(t.name) {
+				t.alloc()
+			}
+		}
+	}
 }
 
 func (s *step[T]) anyLive() bool {
@@ -586,8 +610,9 @@ func (t *tensor[T]) alloc() {
 	t.setPub()
 }
 
-// share assigns storage to the deferred values of a forward-only plan from
-// a pool of buffers: a value takes a free buffer when its node runs and
+// share assigns storage to the deferred values of a forward-only plan (or
+// of a training plan with Options.Keep, once keepForBackward has given the
+// values backward reads their own) from a pool of buffers: a value takes a free buffer when its node runs and
 // gives it back after its last reader has run. Graph outputs keep their
 // own storage. Ops never write an output over one of their inputs, and
 // every op overwrites its whole output, so stale contents do not matter.

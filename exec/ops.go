@@ -58,7 +58,10 @@ func (c *nodeCtx[T]) output(j int, k kind, shape []int) *tensor[T] {
 		panic(budgetPanic{err.(*BudgetError)})
 	}
 	var t *tensor[T]
-	if c.e.opts.Inference {
+	// Storage is deferred (shared by build when lifetimes allow) only for
+	// outputs the node lists: one it omits (an LSTM's Y_h when the file
+	// names only Y) is not a step output, and is the op's own scratch.
+	if (c.e.opts.Inference || c.e.opts.Keep != nil) && j < len(c.out) {
 		t = &tensor[T]{kind: k, shape: shape, size: numel(shape), deferred: true}
 	} else {
 		t = newTensor[T]("", k, shape)

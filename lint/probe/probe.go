@@ -57,7 +57,14 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = exec.DefaultMaxBytes
 	}
-	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads, MaxBytes: o.MaxBytes})
+	// Only the values measured below keep their own memory: the executor
+	// shares the others' buffers as long as no backward step reads them
+	// (a long chain of parameter-free layers would otherwise hold every
+	// activation; issue 9).
+	sites := shiftSites(f)
+	keep := measured(f, sites)
+	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads, MaxBytes: o.MaxBytes,
+		Keep: func(name string) bool { return keep[name] }})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +88,6 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 
 	// Variance shift (Li et al., CVPR 2019): the same batch once with every
 	// Dropout off, as eval sees it, then (below) with the model's Dropout.
-	sites := shiftSites(f)
 	var without [][]float64
 	if len(sites) > 0 {
 		prog.SetDropout(true, 0)
@@ -129,8 +135,7 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 		rep.Layers = append(rep.Layers, pl)
 	}
 	for _, n := range f.Order {
-		a, ok := f.Act(n)
-		if !ok || a.Kind != lint.ActReLU || n.OpType == "ThresholdedRelu" {
+		if !probedReLU(f, n) {
 			continue
 		}
 		t := prog.Value(n.Out(0).Name)
@@ -206,6 +211,39 @@ func maxInputElemsText() string {
 		return "2^40"
 	}
 	return strconv.FormatInt(int64(maxInputElems), 10)
+}
+
+// probedReLU reports whether the probe counts n's dead units.
+func probedReLU(f *lint.Facts, n *ir.Node) bool {
+	a, ok := f.Act(n)
+	return ok && a.Kind == lint.ActReLU && n.OpType != "ThresholdedRelu"
+}
+
+// measured names every value Run reads back from the executor besides the
+// outputs: each layer's input, output and weights, the probed ReLUs'
+// outputs and the inputs of the BatchNorms the variance shift watches.
+func measured(f *lint.Facts, sites []shiftSite) map[string]bool {
+	keep := map[string]bool{}
+	add := func(v *ir.Value) {
+		if v != nil {
+			keep[v.Name] = true
+		}
+	}
+	for _, l := range f.Layers {
+		add(l.In)
+		add(l.Out)
+		add(l.Node.In(1))
+		add(l.Node.In(2))
+	}
+	for _, n := range f.Order {
+		if probedReLU(f, n) {
+			add(n.Out(0))
+		}
+	}
+	for _, s := range sites {
+		add(s.in)
+	}
+	return keep
 }
 
 // makeInputs builds the synthetic inputs and notes the choices made.
