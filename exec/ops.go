@@ -88,6 +88,31 @@ func (c *nodeCtx[T]) ints(i int, what string) ([]int64, error) {
 	return t.i, nil
 }
 
+// inferred returns output j's shape as ir's shape inference gives it for
+// this node's input shapes and static integer contents (ir.InferNode):
+// the planners of operators whose output shape is all there is to compute
+// (Reshape, Flatten, Unsqueeze) take it from there.
+func (c *nodeCtx[T]) inferred(j int) ([]int, error) {
+	ins := make([]*ir.Operand, len(c.in))
+	for i, t := range c.in {
+		if t == nil {
+			continue
+		}
+		ins[i] = &ir.Operand{Elem: t.kind.dtype(), Shape: i64s(t.shape)}
+		if t.kind != kFloat && t.static {
+			ins[i].Ints = t.i
+		}
+	}
+	outs, err := ir.InferNode(c.n, c.opset, ins)
+	if err != nil {
+		return nil, err
+	}
+	if j >= len(outs) || outs[j] == nil {
+		return nil, fmt.Errorf("output %d is not listed", j)
+	}
+	return dims(outs[j].Shape), nil
+}
+
 // staticScalar returns, as a float64, the single value of input i, which
 // must be known when the plan is built and hold one element (a float or an
 // integer): a fill value, a Range bound. what names it in errors.

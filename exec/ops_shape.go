@@ -61,50 +61,19 @@ func planIdentity[T Float](c *nodeCtx[T]) error {
 	return planAs(c, x, x.shape)
 }
 
+// planReshape: the shape must be known before running; the output shape
+// (0 copies a dim unless allowzero, -1 takes the rest) is ir's.
 func planReshape[T Float](c *nodeCtx[T]) error {
 	x := c.input(0)
 	if x == nil {
 		return errors.New("input 0 is missing")
 	}
-	var spec []int64
-	if c.input(1) != nil {
-		s, err := c.ints(1, "shape")
-		if err != nil {
-			return err
-		}
-		spec = s
-	} else {
-		spec = c.n.Ints("shape", nil) // opset < 5
+	if _, err := c.ints(1, "shape"); err != nil {
+		return err
 	}
-	allowZero := c.n.Int("allowzero", 0) != 0
-	shape := make([]int, len(spec))
-	infer := -1
-	known := 1
-	for i, d := range spec {
-		switch {
-		case d == -1:
-			if infer >= 0 {
-				return fmt.Errorf("shape %v has more than one -1", spec)
-			}
-			infer = i
-			continue
-		case d == 0 && !allowZero:
-			if i >= len(x.shape) {
-				return fmt.Errorf("shape %v copies dimension %d, but the input %s has rank %d", spec, i, shapeStr(x.shape), len(x.shape))
-			}
-			shape[i] = x.shape[i]
-		case d < 0:
-			return fmt.Errorf("shape %v has a negative dimension", spec)
-		default:
-			shape[i] = int(d)
-		}
-		known *= shape[i]
-	}
-	if infer >= 0 {
-		if known == 0 || x.size%known != 0 {
-			return fmt.Errorf("cannot reshape %s (%d elements) to %v", shapeStr(x.shape), x.size, spec)
-		}
-		shape[infer] = x.size / known
+	shape, err := c.inferred(0)
+	if err != nil {
+		return err
 	}
 	return planAs(c, x, shape)
 }
@@ -114,15 +83,11 @@ func planFlatten[T Float](c *nodeCtx[T]) error {
 	if x == nil {
 		return errors.New("input 0 is missing")
 	}
-	r := len(x.shape)
-	ax := c.n.Int("axis", 1)
-	if ax < -int64(r) || ax > int64(r) {
-		return fmt.Errorf("axis %d is out of range for rank %d", ax, r)
+	shape, err := c.inferred(0)
+	if err != nil {
+		return err
 	}
-	if ax < 0 {
-		ax += int64(r)
-	}
-	return planAs(c, x, []int{numel(x.shape[:ax]), numel(x.shape[ax:])})
+	return planAs(c, x, shape)
 }
 
 // axesArg reads axes from input i (newer opsets) or the "axes" attribute.
@@ -172,36 +137,22 @@ func planSqueeze[T Float](c *nodeCtx[T]) error {
 	return planAs(c, x, shape)
 }
 
+// planUnsqueeze: the axes must be known before running; the output shape
+// is ir's.
 func planUnsqueeze[T Float](c *nodeCtx[T]) error {
 	x := c.input(0)
 	if x == nil {
 		return errors.New("input 0 is missing")
 	}
-	raw, given, err := c.axesArg(1)
-	if err != nil {
-		return err
-	}
-	if !given {
-		return errors.New("axes are missing")
-	}
-	r := len(x.shape) + len(raw)
-	axes, err := c.axes(raw, r)
-	if err != nil {
-		return err
-	}
-	ins := make([]bool, r)
-	for _, a := range axes {
-		ins[a] = true
-	}
-	shape := make([]int, r)
-	j := 0
-	for i := range shape {
-		if ins[i] {
-			shape[i] = 1
-		} else {
-			shape[i] = x.shape[j]
-			j++
+	if _, given, err := c.axesArg(1); err != nil || !given {
+		if err == nil {
+			err = errors.New("axes are missing")
 		}
+		return err
+	}
+	shape, err := c.inferred(0)
+	if err != nil {
+		return err
 	}
 	return planAs(c, x, shape)
 }

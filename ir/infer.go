@@ -165,6 +165,8 @@ type inferState struct {
 	info  map[*Value]*tinfo
 	sizes map[string]sdim
 	errs  ErrorList
+	// bare: errors do not name the node (InferNode's caller does)
+	bare bool
 }
 
 // nodeCtx is the view of one node that shape functions work with.
@@ -436,6 +438,9 @@ func (st *inferState) write(v *Value, t *tinfo) {
 type shapeFunc func(c *nodeCtx) error
 
 func (c *nodeCtx) errorf(format string, args ...any) error {
+	if c.bare {
+		return fmt.Errorf(format, args...)
+	}
 	return fmt.Errorf("node %s (%s): %s", c.n.Label(), c.n.OpType, fmt.Sprintf(format, args...))
 }
 

@@ -1,6 +1,7 @@
 package ir_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -487,5 +488,39 @@ func TestElemTypes(t *testing.T) {
 		if v.Type != nil {
 			t.Errorf("%s: ElemTypes wrote type %v into the model", v.Name, v.Type)
 		}
+	}
+}
+
+// InferNode infers one node from numbers, as the executor's planners ask:
+// shapes, tracked integer contents, errors without the node's name.
+func TestInferNode(t *testing.T) {
+	g := ir.NewGraph("g")
+	x := g.AddInput("x", nil)
+	s := g.AddInput("s", nil)
+	reshape := g.AddNode("Reshape", "r", []*ir.Value{x, s}, 1)
+	shape := g.AddNode("Shape", "sh", []*ir.Value{x}, 1, ir.IntAttr("start", 1))
+	fancy := g.AddNode("FancyOp", "f", []*ir.Value{x}, 1)
+	in := func(shape []int64, ints []int64) []*ir.Operand {
+		return []*ir.Operand{{Elem: ir.Float32, Shape: shape}, {Elem: ir.Int64, Shape: []int64{int64(len(ints))}, Ints: ints}}
+	}
+	outs, err := ir.InferNode(reshape, 13, in([]int64{2, 3, 4}, []int64{0, -1}))
+	if err != nil || len(outs) != 1 || fmt.Sprint(outs[0].Shape) != "[2 12]" || outs[0].Elem != ir.Float32 {
+		t.Errorf("Reshape [2 3 4] to [0 -1]: %+v, %v; want [2 12] float32", outs, err)
+	}
+	if _, err := ir.InferNode(reshape, 13, in([]int64{2, 3, 4}, []int64{5, -1})); err == nil || !strings.HasPrefix(err.Error(), "cannot reshape [2, 3, 4] (24 elements) to [5, -1]") {
+		t.Errorf("Reshape [2 3 4] to [5 -1]: %v", err)
+	}
+	if _, err := ir.InferNode(reshape, 13, []*ir.Operand{{Elem: ir.Float32, Shape: []int64{2, 3}}, {Elem: ir.Int64, Shape: []int64{2}}}); err == nil || !strings.Contains(err.Error(), "unknown") {
+		t.Errorf("Reshape to an unknown shape: %v, want an error", err)
+	}
+	outs, err = ir.InferNode(shape, 13, []*ir.Operand{{Elem: ir.Float32, Shape: []int64{2, 3, 4}}})
+	if err != nil || fmt.Sprint(outs[0].Shape, outs[0].Ints) != "[2] [3 4]" || outs[0].Elem != ir.Int64 {
+		t.Errorf("Shape(start=1) of [2 3 4]: %+v, %v; want [2] holding [3 4]", outs[0], err)
+	}
+	if _, err := ir.InferNode(fancy, 13, []*ir.Operand{{Elem: ir.Float32, Shape: []int64{1}}}); err == nil {
+		t.Error("FancyOp: no error")
+	}
+	if x.Type != nil || reshape.Outputs[0].Type != nil {
+		t.Error("InferNode wrote types into the graph")
 	}
 }

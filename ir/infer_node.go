@@ -1,0 +1,57 @@
+package ir
+
+import "fmt"
+
+// Operand is one input or output of a node as InferNode sees it: its
+// element type, its shape and, for a small integer tensor whose contents
+// are known (a shape, axes), those contents.
+type Operand struct {
+	Elem  DType
+	Shape []int64
+	Ints  []int64 // nil when unknown or not tracked
+}
+
+// InferNode infers the outputs of one default-domain node whose inputs
+// have numeric shapes (ins[i] is input i; nil for an absent one), with the
+// shape function InferShapes uses, so that the executor's planners take
+// their output shapes from the same rules. Listed outputs whose shape is
+// not determined, and operators inference does not know, are errors; the
+// errors do not name the node (the caller does). Omitted outputs are nil.
+func InferNode(n *Node, opset int64, ins []*Operand) ([]*Operand, error) {
+	fn := lookupShapeFunc(n)
+	if fn == nil {
+		return nil, fmt.Errorf("shape inference does not know %s", n.OpType)
+	}
+	st := &inferState{opset: opset, info: make(map[*Value]*tinfo, len(n.Inputs)), sizes: map[string]sdim{}, bare: true}
+	for i, v := range n.Inputs {
+		if v == nil {
+			continue
+		}
+		t := unknownT(Undefined)
+		if i < len(ins) && ins[i] != nil {
+			t = shapedT(ins[i].Elem, constDims(ins[i].Shape))
+			if ins[i].Ints != nil {
+				t.withVal(constDims(ins[i].Ints))
+			}
+		}
+		st.info[v] = t
+	}
+	c := &nodeCtx{inferState: st, n: n, out: make([]*tinfo, len(n.Outputs))}
+	if err := c.run(fn); err != nil {
+		return nil, err
+	}
+	outs := make([]*Operand, len(n.Outputs))
+	for i, t := range c.out {
+		if n.Outputs[i] == nil {
+			continue
+		}
+		shape, ok := t.staticDims()
+		if !ok {
+			return nil, fmt.Errorf("output %d: shape inference leaves its shape unknown", i)
+		}
+		o := &Operand{Elem: t.elem, Shape: shape}
+		o.Ints, _ = t.consts()
+		outs[i] = o
+	}
+	return outs, nil
+}
