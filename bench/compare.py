@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """nnkit against PyTorch 1.13 on this machine, side by side in one invocation.
 
-    /usr/bin/python3 bench/compare.py [--rounds 3] [--seconds 2] [--only train|predict|gemm]
+    /usr/bin/python3 bench/compare.py [--rounds 3] [--seconds 2] [--only train|predict|gemm] [--no-224]
 
 Each round runs, one after the other: PyTorch with libgomp as shipped (OMP_WAIT_POLICY unset),
 PyTorch with OMP_WAIT_POLICY=PASSIVE (2-4x faster on small nets here, slower on ResNet/MobileNet),
@@ -12,7 +12,10 @@ PyTorch uses torch.set_num_threads(2); nnkit uses every CPU (2 here).
 Workloads (identical on both sides):
   * training steps on random data: zero_grad / forward (train mode) / CrossEntropyLoss /
     backward / clip_grad_norm_(1.0) / Adam.step, after 5 warm-up steps -- train/bench_test.go's
-    BenchmarkTrainStep against the testdata/models fixtures as make_fixtures.py builds them;
+    BenchmarkTrainStep against the testdata/models fixtures as make_fixtures.py builds them, and
+    torchvision's vgg11_bn (batch 8) and alexnet (batch 32) at 224x224 with 10 classes, exported
+    in training mode into the temporary directory (hundreds of MB: not fixtures; --no-224 leaves
+    them out of training);
   * inference (torch: eval mode under no_grad; nnkit: exec.Options{Inference: true}, as
     `nntrain predict` runs) at batch 1 and 32 of the ResNet-18 and MobileNetV2 fixtures (32x32)
     and of torchvision's ResNet-50 (224x224, 1000 classes, exported here into a temporary
@@ -50,7 +53,51 @@ TRAIN = [
     ("small_cnn", "small_cnn", [1, 28, 28], 64),
     ("resnet18", "resnet18", [3, 32, 32], 16),
     ("mobilenet_v2", "mobilenet_v2", [3, 32, 32], 16),
+    # torchvision at 224x224 ("tv:" + constructor, 10 classes); batch sizes as in
+    # train/bench_test.go: what this 24 GB, 2-core machine trains in about a second per step
+    ("vgg11_bn", "tv:vgg11_bn", [3, 224, 224], 8),
+    ("alexnet", "tv:alexnet", [3, 224, 224], 32),
 ]
+
+
+def train_list(a):
+    return [w for w in TRAIN if not (a.no_224 and w[1].startswith("tv:"))]
+
+
+def train_model(fixture):
+    """The training-mode PyTorch module of a TRAIN entry."""
+    import torch
+    if fixture.startswith("tv:"):
+        import torchvision
+        torch.manual_seed(0)
+        return getattr(torchvision.models, fixture[3:])(num_classes=10).train()
+    sys.path.insert(0, os.path.join(ROOT, "testdata"))
+    import make_fixtures as fx
+    return fx.build(fixture)[0].train()
+
+
+def export_train_worker(a):
+    """Exports the "tv:" workloads of TRAIN to a.export_train/<name>/train.onnx as make_fixtures.py
+    exports the fixtures (training mode, opset 13, dynamic batch), for BenchmarkTrainStep; in a
+    child process, as export_worker."""
+    import torch
+    sys.path.insert(0, os.path.join(ROOT, "testdata"))
+    import make_fixtures as fx
+    for name, fixture, shape, _ in TRAIN:
+        if fixture.startswith("tv:"):
+            os.makedirs(os.path.join(a.export_train, name), exist_ok=True)
+            data = fx.export_bytes(train_model(fixture), torch.randn([2] + shape), True, fx.OPSET)
+            with open(os.path.join(a.export_train, name, "train.onnx"), "wb") as f:
+                f.write(data)
+
+
+def go_env(a):
+    """The Go benchmarks' environment: NNKIT_BENCH_MODELS names the exported training models."""
+    env = dict(os.environ)
+    env.pop("NNKIT_BENCH_MODELS", None)
+    if a.zoo_dir:
+        env["NNKIT_BENCH_MODELS"] = a.zoo_dir
+    return env
 
 # inference: name in BenchmarkPredict, model, batch, per-sample input shape. A model is a
 # testdata/models fixture (its eval.onnx.gz) or "tv:<torchvision constructor>" (eval mode,
@@ -100,8 +147,8 @@ def torch_worker(a):
     torch.set_num_threads(2)
     out = {}
     if a.only in (None, "train"):
-        for name, fixture, shape, batch in TRAIN:
-            model = fx.build(fixture)[0].train()
+        for name, fixture, shape, batch in train_list(a):
+            model = train_model(fixture)
             rng = np.random.default_rng(1)
             x = torch.from_numpy(rng.standard_normal([batch] + shape).astype(np.float32))
             y = torch.from_numpy(rng.integers(0, 10, batch))
@@ -235,11 +282,9 @@ def torch_rss_worker(a):
     """Five training steps of one workload (a.rss_workload) in this process, for its peak RSS."""
     import numpy as np
     import torch
-    sys.path.insert(0, os.path.join(ROOT, "testdata"))
-    import make_fixtures as fx
     torch.set_num_threads(2)
     name, fixture, shape, batch = [w for w in TRAIN if w[0] == a.rss_workload][0]
-    model = fx.build(fixture)[0].train()
+    model = train_model(fixture)
     rng = np.random.default_rng(1)
     x = torch.from_numpy(rng.standard_normal([batch] + shape).astype(np.float32))
     y = torch.from_numpy(rng.integers(0, 10, batch))
@@ -261,13 +306,13 @@ def peak_rss(cmd, cwd, env=None):
     return ru.ru_maxrss / 1024
 
 
-def measure_rss(bins):
+def measure_rss(a, bins):
     """Peak RSS per training workload, nnkit and torch. Must run before this process imports torch:
     a child's ru_maxrss also counts the parent's pages it shares between fork and exec."""
     res = []
-    for name, _, _, _ in TRAIN:
+    for name, _, _, _ in train_list(a):
         g = peak_rss([bins["train"], "-test.run", "^$", "-test.bench", "TrainStep/%s$" % name, "-test.benchtime", "5x"],
-                     os.path.join(ROOT, "train"))
+                     os.path.join(ROOT, "train"), go_env(a))
         t = peak_rss([sys.executable, os.path.abspath(__file__), "--torch-rss", name], ROOT)
         res.append((name, g, t))
     return res
@@ -294,6 +339,8 @@ def torch_round(a, policy, percore=False):
         cmd += ["--only", a.only]
     if a.work:
         cmd += ["--work", a.work]
+    if a.no_224:
+        cmd += ["--no-224"]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(p.stderr)
@@ -313,7 +360,7 @@ def go_round(a, bins, predict):
     out = {}
     if a.only in (None, "train"):
         p = subprocess.run([bins["train"], "-test.run", "^$", "-test.bench", "TrainStep", "-test.benchtime", "%gs" % a.seconds],
-                           cwd=os.path.join(ROOT, "train"), capture_output=True, text=True)
+                           cwd=os.path.join(ROOT, "train"), capture_output=True, text=True, env=go_env(a))
         if p.returncode != 0:
             sys.exit(p.stdout + p.stderr)
         out.update(parse_go(p.stdout, "train/", "samples/s"))
@@ -340,12 +387,17 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0, help="per training workload and side; GEMMs get a quarter")
     ap.add_argument("--only", choices=["train", "predict", "gemm"])
     ap.add_argument("--no-ort", action="store_true", help="leave ONNX Runtime out of the inference table")
+    ap.add_argument("--no-224", action="store_true", help="leave the 224x224 torchvision models (vgg11_bn, alexnet) out of training")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--export-train", help=argparse.SUPPRESS)
     ap.add_argument("--export", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     ap.add_argument("--torch-percore", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--torch-rss", dest="rss_workload", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    a.zoo_dir = None
+    if a.export_train:
+        return export_train_worker(a)
     if a.rss_workload:
         return torch_rss_worker(a)
     if a.torch_worker:
@@ -371,7 +423,13 @@ def run(a, tmp):
                             capture_output=True, text=True).stdout
     m = re.search(r"kernel: (.*)", kernel)
 
-    rss = measure_rss(bins) if a.only in (None, "train") else []
+    if a.only in (None, "train") and not a.no_224:
+        a.zoo_dir = os.path.join(tmp, "train")
+        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--export-train", a.zoo_dir],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit("exporting the torchvision training models failed:\n" + p.stderr)
+    rss = measure_rss(a, bins) if a.only in (None, "train") else []
     predict = {}
     if a.only in (None, "predict"):
         a.work = tmp
@@ -404,7 +462,7 @@ def run(a, tmp):
     if a.only in (None, "train"):
         print()
         print("%-16s %12s %12s %12s %8s" % ("training /s", "nnkit", "torch", "torch PASSIVE", "ratio"))
-        for name, _, _, batch in TRAIN:
+        for name, _, _, batch in train_list(a):
             k = "train/" + name
             g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
             print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))

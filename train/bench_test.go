@@ -2,7 +2,8 @@ package train
 
 import (
 	"math/rand/v2"
-	"strings"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/nnkit/nnkit/exec"
@@ -16,26 +17,36 @@ import (
 // mode, cross-entropy, backward, clip_grad_norm_ 1.0, Adam) on random
 // batches, the workloads of README.md's Performance section (issue 13). bench/compare.py runs the PyTorch side in the same invocation and
 // prints the ratios.
+//
+// With NNKIT_BENCH_MODELS set to a directory, it also trains the models
+// found there as <dir>/<name>/train.onnx: bench/compare.py exports
+// torchvision's vgg11_bn and alexnet at 224×224 into a temporary directory
+// (hundreds of MB each, so they are not fixtures).
 func BenchmarkTrainStep(b *testing.B) {
-	for _, c := range []struct {
+	type workload struct {
 		name  string
 		file  string
 		shape []int
 		batch int
-	}{
-		{"dropoutnet", "train.onnx", []int{784}, 64},
-		{"robustnet", "train.onnx", []int{784}, 64},
-		{"robustnet_b256", "train.onnx", []int{784}, 256},
-		{"small_cnn", "train.onnx", []int{1, 28, 28}, 64},
-		{"resnet18", "train.onnx.gz", []int{3, 32, 32}, 16},
-		{"mobilenet_v2", "train.onnx.gz", []int{3, 32, 32}, 16},
-	} {
+	}
+	fixtures := "../testdata/models/"
+	cases := []workload{
+		{"dropoutnet", fixtures + "dropoutnet/train.onnx", []int{784}, 64},
+		{"robustnet", fixtures + "robustnet/train.onnx", []int{784}, 64},
+		{"robustnet_b256", fixtures + "robustnet/train.onnx", []int{784}, 256},
+		{"small_cnn", fixtures + "small_cnn/train.onnx", []int{1, 28, 28}, 64},
+		{"resnet18", fixtures + "resnet18/train.onnx.gz", []int{3, 32, 32}, 16},
+		{"mobilenet_v2", fixtures + "mobilenet_v2/train.onnx.gz", []int{3, 32, 32}, 16},
+	}
+	if dir := os.Getenv("NNKIT_BENCH_MODELS"); dir != "" {
+		// batch sizes as in bench/compare.py's TRAIN list
+		cases = append(cases,
+			workload{"vgg11_bn", filepath.Join(dir, "vgg11_bn", "train.onnx"), []int{3, 224, 224}, 8},
+			workload{"alexnet", filepath.Join(dir, "alexnet", "train.onnx"), []int{3, 224, 224}, 32})
+	}
+	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
-			model, _, _ := strings.Cut(c.name, "_b")
-			if c.name == "mobilenet_v2" {
-				model = c.name
-			}
-			m, err := onnxio.ReadFile("../testdata/models/" + model + "/" + c.file)
+			m, err := onnxio.ReadFile(c.file)
 			if err != nil {
 				b.Fatal(err)
 			}
