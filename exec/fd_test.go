@@ -391,6 +391,15 @@ func TestFDConvPool(t *testing.T) {
 	for _, c := range fdConvPoolCases() {
 		t.Run("per-image "+c.name, func(t *testing.T) { fdCheck(t, c) })
 	}
+	// and in chunks of output rows: one row per chunk, and (270 elements)
+	// two rows per chunk for "Conv 3x3 pad1" (27×5 per row; 5 rows: 2+2+1)
+	defer func(v int) { convChunkElems = v }(convChunkElems)
+	for _, elems := range []int{1, 270} {
+		convChunkElems = elems
+		for _, c := range fdConvPoolCases() {
+			t.Run(fmt.Sprintf("row chunks %d %s", elems, c.name), func(t *testing.T) { fdCheck(t, c) })
+		}
+	}
 }
 
 func TestFDNorm(t *testing.T) { runFD(t, fdNormCases()) }

@@ -104,6 +104,11 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		planConvBatched(c, x, w, b, y, gh, gw)
 		return nil
 	}
+	// Large column matrices (224×224 images) in chunks of output rows.
+	if grp == 1 && kk > 1 && convChunkRows(C, kk, gh, gw) > 0 {
+		planConvChunked(c, x, w, b, y, gh, gw)
+		return nil
+	}
 	planConvImages(c, x, w, b, y, gh, gw, grp)
 	return nil
 }
@@ -348,87 +353,12 @@ func (k *convImages[T]) backward(pool *pool, bwdParts func(lo, hi int)) {
 // im2col writes col[(c·KH+kh)·KW+kw][oh·OW+ow] = x[c][oh·sh−ph+kh·dh][ow·sw−pw+kw·dw]
 // (0 in the padding); rows of col are ld apart.
 func im2col[T Float](x []T, C int, gh, gw geom, col []T, ld int) {
-	H, W := gh.in, gw.in
-	OH, OW := gh.out, gw.out
-	r := 0
-	for c := 0; c < C; c++ {
-		xc := x[c*H*W : (c+1)*H*W]
-		for kh := 0; kh < gh.k; kh++ {
-			for kw := 0; kw < gw.k; kw++ {
-				o := r * ld
-				r++
-				for oh := 0; oh < OH; oh++ {
-					row := col[o : o+OW]
-					o += OW
-					ih := oh*gh.s - gh.pb + kh*gh.d
-					if ih < 0 || ih >= H {
-						clear(row)
-						continue
-					}
-					xr := xc[ih*W : (ih+1)*W]
-					iw0 := kw*gw.d - gw.pb
-					if gw.s == 1 {
-						// columns ow with 0 ≤ ow+iw0 < W
-						lo := min(max(0, -iw0), OW)
-						hi := max(min(OW, W-iw0), lo)
-						clear(row[:lo])
-						copy(row[lo:hi], xr[lo+iw0:hi+iw0])
-						clear(row[hi:])
-						continue
-					}
-					for ow := range row {
-						iw := ow*gw.s + iw0
-						if iw >= 0 && iw < W {
-							row[ow] = xr[iw]
-						} else {
-							row[ow] = 0
-						}
-					}
-				}
-			}
-		}
-	}
+	im2colRows(x, C, gh, gw, col, ld, 0, gh.out)
 }
 
 // col2im is the adjoint of im2col: dx += the column gradients, summed.
 func col2im[T Float](col []T, C int, gh, gw geom, dx []T, ld int) {
-	H, W := gh.in, gw.in
-	OH, OW := gh.out, gw.out
-	r := 0
-	for c := 0; c < C; c++ {
-		xc := dx[c*H*W : (c+1)*H*W]
-		for kh := 0; kh < gh.k; kh++ {
-			for kw := 0; kw < gw.k; kw++ {
-				o := r * ld
-				r++
-				for oh := 0; oh < OH; oh++ {
-					row := col[o : o+OW]
-					o += OW
-					ih := oh*gh.s - gh.pb + kh*gh.d
-					if ih < 0 || ih >= H {
-						continue
-					}
-					xr := xc[ih*W : (ih+1)*W]
-					iw0 := kw*gw.d - gw.pb
-					if gw.s == 1 {
-						lo := min(max(0, -iw0), OW)
-						hi := max(min(OW, W-iw0), lo)
-						dst := xr[lo+iw0 : hi+iw0]
-						for i, v := range row[lo:hi] {
-							dst[i] += v
-						}
-						continue
-					}
-					for ow, v := range row {
-						iw := ow*gw.s + iw0
-						if iw >= 0 && iw < W {
-							xr[iw] += v
-						}
-					}
-				}
-			}
-		}
-	}
+	col2imRows(col, C, gh, gw, dx, ld, 0, gh.out)
 }
 
 var errNoInput = errors.New("input 0 is missing")
