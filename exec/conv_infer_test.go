@@ -3,9 +3,11 @@ package exec
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/onnxio"
 )
 
 // convRef64 is a direct 2-D convolution in float64 (1-D: H = 1) with, for
@@ -219,5 +221,38 @@ func TestInferenceFusion(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(ops), "[Conv Conv Relu Add]"; got != want {
 		t.Errorf("steps %s, want %s", got, want)
+	}
+}
+
+// A forward-only program's Run allocates nothing once planned, on two
+// threads (the convolutions' loops are made when the plan is built).
+func TestInferenceSteadyStateAllocations(t *testing.T) {
+	for _, name := range []string{"small_cnn", "resnet_narrow", "mobilenet_block", "resnet18"} {
+		t.Run(name, func(t *testing.T) {
+			g := loadGolden(t, name)
+			file := "eval.onnx"
+			if name == "resnet18" {
+				file = "eval.onnx.gz"
+			}
+			m, err := onnxio.ReadFile(filepath.Join(g.dir, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Compile(m, Options{Inference: true, Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := g.get(t, "input")
+			in := map[string]*Tensor{"input": {DType: ir.Float32, Shape: x.shape, F: g.f32(t, "input")}}
+			run := func() {
+				if _, err := p.Run(Eval, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run() // plans and allocates
+			if n := testing.AllocsPerRun(5, run); n > 0 {
+				t.Errorf("%s: %.1f allocations per inference run, want 0", name, n)
+			}
+		})
 	}
 }
