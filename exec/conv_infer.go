@@ -14,18 +14,22 @@ import (
 // Clip) is applied to each block of output while it is in cache (see
 // fuse.go).
 //
-// Images are taken in chunks of nb, side by side in one column matrix, so
-// that every product has at least convMinCols columns:
+// Images are taken in chunks of nb, interleaved pixel by pixel in one
+// column matrix (so that im2col moves runs nb times longer than a row of
+// one small image), so that every product has at least convMinCols columns:
 //
-//	Y'[M, nb·OH·OW] = W[M, C·KH·KW] · col[C·KH·KW, nb·OH·OW]
+//	Y'[M, OH·OW·nb] = W[M, C·KH·KW] · col[C·KH·KW, OH·OW·nb]
 //
-// or, when that leaves fewer columns than a micro-tile is wide (the last
-// layers at batch 1), the transposed product Y'ᵀ = colᵀ · Wᵀ, whose rows
-// the kernel handles one by one without padding. Either way each output
-// element is one dot product over C·KH·KW in the kernel's fixed order, so
-// the bits do not depend on the chunking, the orientation or the thread
-// count. Chunks go to the worker goroutines when there are enough of them;
-// otherwise each chunk's im2col and product are split over the workers.
+// Kernel rows or columns that meet nothing but padding at every output
+// position (a 3×3 kernel on a 1×1 plane) are left out of W and col: their
+// terms are zeros. When the product would have fewer columns than half a
+// micro-tile (the last layers at batch 1), the transposed product
+// Y'ᵀ = colᵀ · Wᵀ runs instead, whose rows the kernel takes one by one
+// without padding. Either way each output element is one dot product over
+// C·KH·KW in the kernel's fixed order, so the bits do not depend on the
+// chunking, the orientation or the thread count. Chunks go to the worker
+// goroutines when there are enough of them; otherwise each chunk's im2col
+// and product are split over the workers.
 
 // convMinCols: chunks of images give products at least this wide (a few
 // micro-tiles of columns, so the packed weights are streamed once per
@@ -52,6 +56,7 @@ type convInfer struct {
 type convCall struct {
 	q     *convInfer
 	col   []float32 // [K, nb·ohw] (nil when direct and nb == 1)
+	xt    []float32 // a chunk's images interleaved, [C, H·W, nb] (nil when direct or nb == 1)
 	stage []float32 // product before it is scattered into y (nil when written in place)
 
 	// the current chunk
@@ -75,9 +80,27 @@ func inferConvOK[T Float](c *nodeCtx[T], w, b *tensor[T], grp int) bool {
 
 func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	N, C, M := x.shape[0], x.shape[1], w.shape[0]
+	wf := asF32(w.f)
+	// kernel rows and columns that only ever meet padding (a 3×3 kernel on
+	// a 1×1 plane) add nothing but zeros: leave them out
+	h0, h1 := usedTaps(gh)
+	w0, w1 := usedTaps(gw)
+	if h0 < h1 && w0 < w1 && (h1-h0 < gh.k || w1-w0 < gw.k) {
+		kh, kw := h1-h0, w1-w0
+		c.charge(prod(M, C, kh, kw), "pruned weights")
+		pw := make([]float32, M*C*kh*kw)
+		for mc := 0; mc < M*C; mc++ {
+			for i := 0; i < kh; i++ {
+				copy(pw[(mc*kh+i)*kw:(mc*kh+i+1)*kw], wf[(mc*gh.k+h0+i)*gw.k+w0:])
+			}
+		}
+		wf = pw
+		gh.k, gh.pb = kh, gh.pb-h0*gh.d
+		gw.k, gw.pb = kw, gw.pb-w0*gw.d
+	}
 	kk := gh.k * gw.k
 	q := &convInfer{N: N, C: C, M: M, K: C * kk, kk: kk, hw: gh.in * gw.in, ohw: gh.out * gw.out, gh: gh, gw: gw}
-	q.direct = kk == 1 && gh.s == 1 && gw.s == 1 && gh.pb == 0 && gh.pe == 0 && gw.pb == 0 && gw.pe == 0
+	q.direct = kk == 1 && gh.s == 1 && gw.s == 1 && gh.pb == 0 && gw.pb == 0 && gh.out == gh.in && gw.out == gw.in
 	q.mr, q.nr = sgemm.Tile()
 	q.nb = min(N, max(1, (convMinCols+q.ohw-1)/q.ohw))
 	q.chunks = (N + q.nb - 1) / q.nb
@@ -88,7 +111,6 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	q.trans = roundUp(L, q.nr) > 2*L
 	q.byRows = (M+q.mr-1)/q.mr > (L+q.nr-1)/q.nr
 	c.charge(prod(roundUp(M, q.nr), q.K), "packed weights")
-	wf := asF32(w.f)
 	if q.trans {
 		q.w = sgemm.PackB(true, q.K, M, wf, q.K)
 	} else {
@@ -102,8 +124,12 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	}
 	needCol := !q.direct || q.nb > 1
 	needStage := q.trans || q.nb > 1
+	needXT := !q.direct && q.nb > 1 // interleaved input of a chunk
 	if needCol {
 		c.charge(prod(slots, q.K, L), "im2col buffers")
+	}
+	if needXT {
+		c.charge(prod(slots, C, q.hw, q.nb), "interleaved input")
 	}
 	if needStage {
 		c.charge(prod(slots, M, L), "convolution output staging")
@@ -116,6 +142,9 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 		}
 		if needStage {
 			k.stage = make([]float32, M*L)
+		}
+		if needXT {
+			k.xt = make([]float32, C*q.hw*q.nb)
 		}
 		k.fillFn, k.bandFn, k.scatterF = k.fill, k.band, k.scatter
 		q.calls[i] = k
@@ -151,6 +180,24 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 
 func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
+// usedTaps returns the kernel positions [lo, hi) along one axis that read
+// inside the input for at least one output position (they form a range).
+func usedTaps(g geom) (lo, hi int) {
+	lo, hi = g.k, 0
+	for k := 0; k < g.k; k++ {
+		off := k*g.d - g.pb // input index of output 0
+		// outputs o with 0 ≤ o·s + off < in
+		first := 0
+		if off < 0 {
+			first = (-off + g.s - 1) / g.s
+		}
+		if g.in-1-off >= 0 && first <= min(g.out-1, (g.in-1-off)/g.s) {
+			lo, hi = min(lo, k), k+1
+		}
+	}
+	return lo, hi
+}
+
 // convFillBlocks: im2col splits each image into this many channel blocks,
 // so that one image's column matrix can be filled by several workers.
 const convFillBlocks = 8
@@ -173,7 +220,7 @@ func (k *convCall) chunk(ch int, p *pool) {
 	k.a, k.lda = k.x[k.n0*q.C*q.hw:], q.hw
 	if k.col != nil {
 		k.a, k.lda = k.col, ld
-		run(k.nb*convFillBlocks, 1, k.fillFn)
+		run(convFillBlocks, 1, k.fillFn)
 	}
 	k.out, k.ldo = k.y[k.n0*q.M*q.ohw:], q.ohw
 	if k.stage != nil {
@@ -195,25 +242,94 @@ func (k *convCall) chunk(ch int, p *pool) {
 	}
 }
 
-// fill writes the column matrix of (image, channel block) units lo..hi.
+// fill writes the column matrix of units lo..hi: (image, channel block)
+// pairs for one image, channel blocks for a chunk of several.
 func (k *convCall) fill(lo, hi int) {
 	q := k.q
 	ld := q.nb * q.ohw
-	for u := lo; u < hi; u++ {
-		i, cb := u/convFillBlocks, u%convFillBlocks
+	if k.nb == 1 {
+		xn := k.x[k.n0*q.C*q.hw:]
+		for cb := lo; cb < hi; cb++ {
+			c0, c1 := cb*q.C/convFillBlocks, (cb+1)*q.C/convFillBlocks
+			if c0 < c1 {
+				im2col(xn[c0*q.hw:], c1-c0, q.gh, q.gw, k.col[c0*q.kk*ld:], ld)
+			}
+		}
+		return
+	}
+	// several images: interleaved, so that their pixels sit side by side
+	// and every row of col is made of runs nb times longer
+	for cb := lo; cb < hi; cb++ {
 		c0, c1 := cb*q.C/convFillBlocks, (cb+1)*q.C/convFillBlocks
 		if c0 == c1 {
 			continue
 		}
-		xn := k.x[(k.n0+i)*q.C*q.hw:]
-		dst := k.col[c0*q.kk*ld+i*q.ohw:]
-		if q.direct {
-			for ci := c0; ci < c1; ci++ {
-				copy(dst[(ci-c0)*ld:(ci-c0)*ld+q.ohw], xn[ci*q.hw:(ci+1)*q.hw])
-			}
-			continue
+		xt := k.col // a 1×1 convolution's col is the interleaved input
+		if !q.direct {
+			xt = k.xt
 		}
-		im2col(xn[c0*q.hw:], c1-c0, q.gh, q.gw, dst, ld)
+		for c := c0; c < c1; c++ {
+			dst := xt[c*q.hw*k.nb : (c+1)*q.hw*k.nb]
+			if q.direct {
+				dst = xt[c*ld : c*ld+q.hw*k.nb]
+			}
+			for i := 0; i < k.nb; i++ {
+				src := k.x[((k.n0+i)*q.C+c)*q.hw : ((k.n0+i)*q.C+c+1)*q.hw]
+				for p, v := range src {
+					dst[p*k.nb+i] = v
+				}
+			}
+		}
+		if !q.direct {
+			im2colBatch(xt[c0*q.hw*k.nb:], c1-c0, k.nb, q.gh, q.gw, k.col[c0*q.kk*ld:], ld)
+		}
+	}
+}
+
+// im2colBatch is im2col of nb interleaved images (x[c][h][w][i]): col
+// [(c·KH+kh)·KW+kw][(oh·OW+ow)·nb+i] = x[c][oh·sh−ph+kh·dh][ow·sw−pw+kw·dw][i]
+// (0 in the padding); rows of col are ld apart.
+func im2colBatch(x []float32, C, nb int, gh, gw geom, col []float32, ld int) {
+	H, W := gh.in, gw.in
+	OH, OW := gh.out, gw.out
+	r := 0
+	for c := 0; c < C; c++ {
+		xc := x[c*H*W*nb : (c+1)*H*W*nb]
+		for kh := 0; kh < gh.k; kh++ {
+			for kw := 0; kw < gw.k; kw++ {
+				row := col[r*ld : r*ld+OH*OW*nb]
+				r++
+				iw0 := kw*gw.d - gw.pb
+				// output columns ow with 0 ≤ ow·s + iw0 < W
+				lo := 0
+				if iw0 < 0 {
+					lo = min((-iw0+gw.s-1)/gw.s, OW)
+				}
+				hi := lo
+				if W-1-iw0 >= 0 {
+					hi = max(lo, min(OW, (W-1-iw0)/gw.s+1))
+				}
+				for oh := 0; oh < OH; oh++ {
+					d := row[oh*OW*nb : (oh+1)*OW*nb]
+					ih := oh*gh.s - gh.pb + kh*gh.d
+					if ih < 0 || ih >= H {
+						clear(d)
+						continue
+					}
+					xr := xc[ih*W*nb : (ih+1)*W*nb]
+					clear(d[:lo*nb])
+					if gw.s == 1 {
+						copy(d[lo*nb:hi*nb], xr[(lo+iw0)*nb:(hi+iw0)*nb])
+					} else {
+						for ow := lo; ow < hi; ow++ {
+							iw := ow*gw.s + iw0
+							copy(d[ow*nb:(ow+1)*nb], xr[iw*nb:(iw+1)*nb])
+						}
+					}
+					clear(d[hi*nb:])
+				}
+			}
+		}
 	}
 }
 
@@ -263,19 +379,25 @@ func (k *convCall) band(lo, hi int) {
 }
 
 // scatter moves output channels lo..hi of the staged product into y,
-// applying the fused activation.
+// applying the fused activation. Column (or, transposed, row) l of the
+// product is pixel s of image i at l = s·nb + i (images interleaved).
 func (k *convCall) scatter(lo, hi int) {
 	q := k.q
-	out, ldo := k.out, k.ldo
+	out, ldo, nb := k.out, k.ldo, k.nb
 	for m := lo; m < hi; m++ {
-		for i := 0; i < k.nb; i++ {
+		for i := 0; i < nb; i++ {
 			dst := k.y[((k.n0+i)*q.M+m)*q.ohw : ((k.n0+i)*q.M+m+1)*q.ohw]
-			if q.trans { // y[n][m][s] = C'[i·ohw+s][m]
-				for s, o := 0, i*q.ohw*ldo+m; s < len(dst); s, o = s+1, o+ldo {
+			if q.trans { // y[n][m][s] = C'[s·nb+i][m]
+				for s, o := 0, i*ldo+m; s < len(dst); s, o = s+1, o+nb*ldo {
 					dst[s] = out[o]
 				}
+			} else if nb == 1 {
+				copy(dst, out[m*ldo:m*ldo+q.ohw])
 			} else {
-				copy(dst, out[m*ldo+i*q.ohw:m*ldo+(i+1)*q.ohw])
+				src := out[m*ldo+i : m*ldo+q.ohw*nb]
+				for s := range dst {
+					dst[s] = src[s*nb]
+				}
 			}
 			q.act.apply(dst)
 		}

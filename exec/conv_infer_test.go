@@ -54,7 +54,8 @@ func convRef64(x []float32, xs []int, w []float32, ws []int, b []float32, gh, gw
 // over the workers or one chunk split over them, the transposed product
 // (few output pixels), 1×1 convolutions read in place, strides, pads,
 // dilations, K across the GEMM's k blocks, channel counts off the
-// micro-tile; and the bits do not depend on the thread count.
+// micro-tile, kernels partly over nothing but padding; and the bits do
+// not depend on the thread count.
 func TestInferenceConv(t *testing.T) {
 	type win struct{ s, d, pb, pe [2]int } // per spatial axis (H, W); Conv1d uses W
 	one := win{s: [2]int{1, 1}, d: [2]int{1, 1}}
@@ -79,6 +80,9 @@ func TestInferenceConv(t *testing.T) {
 		{"1x1 stride 2", []int{3, 8, 9, 9}, []int{16, 8, 1, 1}, true, "", win{s: [2]int{2, 2}, d: [2]int{1, 1}}},
 		{"7x7 stride 2 pad 3", []int{2, 3, 21, 21}, []int{16, 3, 7, 7}, false, "Relu", win{s: [2]int{2, 2}, d: [2]int{1, 1}, pb: [2]int{3, 3}, pe: [2]int{3, 3}}},
 		{"dilation, asymmetric pads", []int{2, 3, 9, 8}, []int{5, 3, 3, 2}, true, "Relu+out", win{s: [2]int{1, 1}, d: [2]int{2, 1}, pb: [2]int{2, 0}, pe: [2]int{1, 1}}},
+		{"3x3 pad 1 on one pixel (taps only meeting padding left out)", []int{5, 16, 1, 1}, []int{20, 16, 3, 3}, true, "Relu", pad1},
+		{"3x3 stride 2 on 2x2 (half the taps left out)", []int{2, 8, 2, 2}, []int{16, 8, 3, 3}, true, "", win{s: [2]int{2, 2}, d: [2]int{1, 1}, pb: [2]int{1, 1}, pe: [2]int{1, 1}}},
+		{"5x3 pad 2 on 2 rows (rows left out)", []int{2, 3, 2, 5}, []int{4, 3, 5, 3}, false, "Relu", win{s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{2, 1}, pe: [2]int{2, 1}}},
 		{"Conv1d", []int{4, 3, 30}, []int{7, 3, 5}, true, "Relu", win{s: [2]int{1, 2}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{0, 2}}},
 	}
 	for _, tc := range cases {
