@@ -20,10 +20,11 @@ type Builder struct {
 	finished bool
 }
 
+// pendingNode is a node whose inputs Finish resolves (its outputs are
+// defined when it is added).
 type pendingNode struct {
-	n       *Node
-	inputs  []string
-	outputs []string
+	n      *Node
+	inputs []string
 }
 
 type pendingInfo struct {
@@ -57,8 +58,22 @@ func (b *Builder) Input(name string, t *TypeInfo, extra *ValueExtra) {
 	if v := b.g.values[name]; v != nil && v.IsInput {
 		b.errs.Add(fmt.Errorf("graph %q: input %q is declared twice", b.g.Name, name))
 	}
+	b.unproduce(b.g.values[name])
 	v := b.g.AddInput(name, t)
 	v.Extra = extra
+}
+
+// unproduce handles a graph input or initializer declared after a node
+// that outputs the same name: as when it is declared first, the node loses
+// that output and the name is the input's.
+func (b *Builder) unproduce(v *Value) {
+	if v == nil || v.Producer == nil {
+		return
+	}
+	n := v.Producer
+	b.errs.Add(fmt.Errorf("node %s (%s): output %q has the name of a graph input or initializer", n.Label(), n.OpType, v.Name))
+	n.Outputs[v.ProducerIndex] = nil
+	v.Producer, v.ProducerIndex = nil, 0
 }
 
 // Initializer adds an initializer tensor.
@@ -70,15 +85,49 @@ func (b *Builder) Initializer(t *Tensor) {
 		b.errs.Add(fmt.Errorf("graph %q: initializer %q is defined twice", b.g.Name, t.Name))
 		return
 	}
+	b.unproduce(b.g.values[t.Name])
 	b.g.AddInitializer(t)
 }
 
 // Node adds a node whose inputs and outputs are given by name ("" for an
-// omitted optional one). n's Inputs and Outputs are filled in by Finish.
+// omitted optional one). Its outputs are defined now (n.Outputs is set; a
+// name another node already produces, or a graph input's or
+// initializer's, is an error and leaves that output nil); n.Inputs is
+// filled in by Finish, when every name of the graph is known.
 func (b *Builder) Node(n *Node, inputs, outputs []string) {
-	n.Graph, n.Index = b.g, len(b.g.Nodes)
-	b.g.Nodes = append(b.g.Nodes, n)
-	b.pending = append(b.pending, pendingNode{n, inputs, outputs})
+	g := b.g
+	n.Graph, n.Index = g, len(g.Nodes)
+	g.Nodes = append(g.Nodes, n)
+	b.pending = append(b.pending, pendingNode{n, inputs})
+	n.Outputs = make([]*Value, len(outputs))
+	for i, name := range outputs {
+		if name == "" {
+			continue
+		}
+		v := g.values[name]
+		switch {
+		case v == nil:
+			v = g.newValue(name)
+		case v.Producer != nil:
+			b.errs.Add(fmt.Errorf("node %s (%s): output %q is also produced by node %s (%s)", n.Label(), n.OpType, name, v.Producer.Label(), v.Producer.OpType))
+			continue
+		case v.IsInput || v.Init != nil:
+			b.errs.Add(fmt.Errorf("node %s (%s): output %q has the name of a graph input or initializer", n.Label(), n.OpType, name))
+			continue
+		}
+		v.Producer, v.ProducerIndex = n, i
+		n.Outputs[i] = v
+	}
+}
+
+// Name returns name as a string, sharing the memory of the value of this
+// graph already called so (a reader naming a node's inputs then allocates
+// nothing for names defined earlier in the file).
+func (b *Builder) Name(name []byte) string {
+	if v := b.g.values[string(name)]; v != nil {
+		return v.Name
+	}
+	return string(name)
 }
 
 // Output declares a graph output by name.
@@ -100,35 +149,14 @@ func (b *Builder) Finish() (*Graph, error) {
 	}
 	b.finished = true
 	g := b.g
-	// Pass 1: node outputs define values.
-	for _, p := range b.pending {
-		p.n.Outputs = make([]*Value, len(p.outputs))
-		for i, name := range p.outputs {
-			if name == "" {
-				continue
-			}
-			v := g.values[name]
-			switch {
-			case v == nil:
-				v = g.newValue(name)
-			case v.Producer != nil:
-				b.errs.Add(fmt.Errorf("node %s (%s): output %q is also produced by node %s (%s)", p.n.Label(), p.n.OpType, name, v.Producer.Label(), v.Producer.OpType))
-				continue
-			case v.IsInput || v.Init != nil:
-				b.errs.Add(fmt.Errorf("node %s (%s): output %q has the name of a graph input or initializer", p.n.Label(), p.n.OpType, name))
-				continue
-			}
-			v.Producer, v.ProducerIndex = p.n, i
-			p.n.Outputs[i] = v
-		}
-	}
-	// Subgraphs can now see every name of this graph.
+	// Node outputs were defined by Node: subgraphs can now see every name
+	// of this graph.
 	for _, c := range b.children {
 		if _, err := c.Finish(); err != nil {
 			b.errs.Add(err)
 		}
 	}
-	// Pass 2: node inputs.
+	// Node inputs.
 	for _, p := range b.pending {
 		p.n.Inputs = make([]*Value, len(p.inputs))
 		for i, name := range p.inputs {

@@ -217,7 +217,8 @@ func (d *decoder) wireNode(nb []byte, b *ir.Builder) bool {
 		v, _ := protowire.ConsumeBytes(f.val)
 		switch f.num {
 		case nodeInputField:
-			inputs = append(inputs, string(v))
+			// Usually the output of an earlier node: share its name.
+			inputs = append(inputs, b.Name(v))
 		case nodeOutputField:
 			outputs = append(outputs, string(v))
 		case nodeNameField:
