@@ -52,16 +52,12 @@ func rnnActs(n *ir.Node, D int) ([]string, error) {
 }
 
 func checkGRU(n *ir.Node, _ int64) error {
-	D := 1
-	switch n.String("direction", "forward") {
-	case "forward", "reverse":
-	case "bidirectional":
-		D = 2
-	default:
-		return fmt.Errorf("direction=%q", n.String("direction", ""))
+	ra, err := ir.RecurrentAttrs(n)
+	if err != nil {
+		return err
 	}
 	if n.OpType == "RNN" {
-		if _, err := rnnActs(n, D); err != nil {
+		if _, err := rnnActs(n, ra.Directions); err != nil {
 			return err
 		}
 	} else if acts := n.Strs("activations", nil); acts != nil {
@@ -82,7 +78,7 @@ func checkGRU(n *ir.Node, _ int64) error {
 }
 
 func planGRU[T Float](c *nodeCtx[T]) error {
-	if c.n.Int("layout", 0) != 0 {
+	if ra, err := ir.RecurrentAttrs(c.n); err == nil && ra.BatchFirst {
 		return withLayout1(c, []int{5}, planGRUCore[T])
 	}
 	return planGRUCore(c)
@@ -102,16 +98,12 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 		return err
 	}
 	gru := c.n.OpType == "GRU"
-	nG := 1
-	if gru {
-		nG = 3
+	ra, err := ir.RecurrentAttrs(c.n)
+	if err != nil {
+		return err
 	}
+	nG, D := ra.Gates, ra.Directions
 	b, seqLens, h0 := c.input(3), c.input(4), c.input(5)
-	dir := c.n.String("direction", "forward")
-	D := 1
-	if dir == "bidirectional" {
-		D = 2
-	}
 	var acts []string
 	if !gru {
 		if acts, err = rnnActs(c.n, D); err != nil {
@@ -123,7 +115,7 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 		return fmt.Errorf("X %s must be [seq, batch, input]", shapeStr(x.shape))
 	}
 	Tn, N, I := x.shape[0], x.shape[1], x.shape[2]
-	H := int(c.n.Int("hidden_size", 0))
+	H := int(ra.HiddenSize)
 	if H <= 0 && len(w.shape) == 3 {
 		H = w.shape[1] / nG
 	}
@@ -168,7 +160,7 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 	valid := func(t, n int) bool { return seqLens == nil || int64(t) < seqLens.i[n] }
 	mm := c.e.mm
 	order := func(d, s int) int {
-		if d == 1 || dir == "reverse" {
+		if d == 1 || ra.Reverse {
 			return Tn - 1 - s
 		}
 		return s

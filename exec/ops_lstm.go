@@ -28,10 +28,8 @@ func registerLSTM[T Float](m map[string]opDef[T]) {
 }
 
 func checkLSTM(n *ir.Node, _ int64) error {
-	switch n.String("direction", "forward") {
-	case "forward", "reverse", "bidirectional":
-	default:
-		return fmt.Errorf("direction=%q", n.String("direction", ""))
+	if _, err := ir.RecurrentAttrs(n); err != nil {
+		return err
 	}
 	if acts := n.Strs("activations", nil); acts != nil {
 		for i, a := range acts {
@@ -54,7 +52,7 @@ func checkLSTM(n *ir.Node, _ int64) error {
 }
 
 func planLSTM[T Float](c *nodeCtx[T]) error {
-	if c.n.Int("layout", 0) != 0 {
+	if ra, err := ir.RecurrentAttrs(c.n); err == nil && ra.BatchFirst {
 		return withLayout1(c, []int{5, 6}, planLSTMCore[T])
 	}
 	return planLSTMCore(c)
@@ -127,23 +125,22 @@ func lstmOperands[T Float](c *nodeCtx[T]) (*lstm[T], error) {
 		return nil, err
 	}
 	k := &lstm[T]{x: x, w: w, rw: rw, b: c.input(3), seqLens: c.input(4), h0: c.input(5), c0: c.input(6), peep: c.input(7)}
-	H := int(c.n.Int("hidden_size", 0))
-	dir := c.n.String("direction", "forward")
-	D := 1
-	if dir == "bidirectional" {
-		D = 2
+	ra, err := ir.RecurrentAttrs(c.n)
+	if err != nil {
+		return nil, err
 	}
-	k.reverse = dir == "reverse"
+	H, D := int(ra.HiddenSize), ra.Directions
+	k.reverse = ra.Reverse
 	if len(x.shape) != 3 {
 		return nil, fmt.Errorf("X %s must be [seq, batch, input]", shapeStr(x.shape))
 	}
 	Tn, N, I := x.shape[0], x.shape[1], x.shape[2]
 	if H <= 0 {
 		if len(w.shape) == 3 {
-			H = w.shape[1] / 4
+			H = w.shape[1] / ra.Gates
 		}
 	}
-	G := 4 * H
+	G := ra.Gates * H
 	if !sameShape(w.shape, []int{D, G, I}) || !sameShape(rw.shape, []int{D, G, H}) {
 		return nil, fmt.Errorf("W %s and R %s do not match hidden_size %d, %d direction(s) and input %s", shapeStr(w.shape), shapeStr(rw.shape), H, D, shapeStr(x.shape))
 	}

@@ -474,16 +474,11 @@ func rnnOp(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	gates := map[string]int64{"LSTM": 4, "GRU": 3, "RNN": 1}[c.n.OpType]
-	nd := int64(1)
-	switch dir := c.n.String("direction", "forward"); dir {
-	case "forward", "reverse":
-	case "bidirectional":
-		nd = 2
-	default:
-		return c.errorf("direction %q is not forward, reverse or bidirectional", dir)
+	ra, err := RecurrentAttrs(c.n)
+	if err != nil {
+		return c.errorf("%v", err)
 	}
-	layout := c.n.Int("layout", 0)
+	gates, nd := int64(ra.Gates), int64(ra.Directions)
 	for i, t := range []*tinfo{x, w, r} {
 		if t.known() && t.rank != 3 {
 			return c.errorf("%s has shape %s, want 3-D", [3]string{"X", "W", "R"}[i], t.shapeString())
@@ -491,7 +486,7 @@ func rnnOp(c *nodeCtx) error {
 	}
 	h := unknownSize
 	if c.n.HasAttr("hidden_size") {
-		h = cst(c.n.Int("hidden_size", 0))
+		h = cst(ra.HiddenSize)
 		if h.k <= 0 {
 			return c.errorf("hidden_size %d is not positive", h.k)
 		}
@@ -524,7 +519,7 @@ func rnnOp(c *nodeCtx) error {
 	seq, batch := unknownSize, unknownSize
 	if x.known() {
 		seq, batch = x.dims[0], x.dims[1]
-		if layout != 0 {
+		if ra.BatchFirst {
 			seq, batch = batch, seq
 		}
 		if w.known() {
@@ -536,7 +531,7 @@ func rnnOp(c *nodeCtx) error {
 	D := cst(nd)
 	state := []sdim{D, batch, h}
 	y := []sdim{seq, D, batch, h}
-	if layout != 0 {
+	if ra.BatchFirst {
 		state = []sdim{batch, D, h}
 		y = []sdim{batch, seq, D, h}
 	}

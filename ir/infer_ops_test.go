@@ -524,3 +524,28 @@ func TestInferNode(t *testing.T) {
 		t.Error("InferNode wrote types into the graph")
 	}
 }
+
+// RecurrentAttrs: ONNX's defaults and the direction rule, as both shape
+// inference and the executor read them.
+func TestRecurrentAttrs(t *testing.T) {
+	for _, c := range []struct {
+		op    string
+		attrs []*ir.Attribute
+		want  string
+	}{
+		{"LSTM", nil, "&{Gates:4 Directions:1 Reverse:false HiddenSize:0 BatchFirst:false}"},
+		{"GRU", []*ir.Attribute{ir.StringAttr("direction", "bidirectional"), ir.IntAttr("hidden_size", 8), ir.IntAttr("layout", 1)}, "&{Gates:3 Directions:2 Reverse:false HiddenSize:8 BatchFirst:true}"},
+		{"RNN", []*ir.Attribute{ir.StringAttr("direction", "reverse")}, "&{Gates:1 Directions:1 Reverse:true HiddenSize:0 BatchFirst:false}"},
+		{"LSTM", []*ir.Attribute{ir.StringAttr("direction", "sideways")}, `direction "sideways" is not forward, reverse or bidirectional`},
+	} {
+		n := ir.NewGraph("g").AddNode(c.op, "", nil, 1, c.attrs...)
+		r, err := ir.RecurrentAttrs(n)
+		got := fmt.Sprintf("%+v", r)
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("%s %v: %s, want %s", c.op, c.attrs, got, c.want)
+		}
+	}
+}

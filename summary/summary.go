@@ -340,10 +340,11 @@ func macs(n *ir.Node) int64 {
 		}
 		return outN * k
 	case "LSTM", "GRU", "RNN":
-		t, ok := dimPerSample(n.In(0).Shape(), 0)
-		if n.Int("layout", 0) == 1 {
-			t, ok = dimPerSample(n.In(0).Shape(), 1)
+		timeAxis := 0 // X [T, N, I], or batch-first [N, T, I]
+		if ra, err := ir.RecurrentAttrs(n); err == nil && ra.BatchFirst {
+			timeAxis = 1
 		}
+		t, ok := dimPerSample(n.In(0).Shape(), timeAxis)
 		if !ok {
 			return 0
 		}
