@@ -198,6 +198,10 @@ func usedTaps(g geom) (lo, hi int) {
 	return lo, hi
 }
 
+// convColBlock: the normal product runs in blocks of this many columns
+// (package sgemm's column block).
+const convColBlock = 512
+
 // convFillBlocks: im2col splits each image into this many channel blocks,
 // so that one image's column matrix can be filled by several workers.
 const convFillBlocks = 8
@@ -360,20 +364,25 @@ func (k *convCall) band(lo, hi int) {
 	} else {
 		j0, j1 = lo*q.nr, min(hi*q.nr, L)
 	}
-	beta := float32(0)
-	if q.bias != nil {
-		for m := i0; m < i1; m++ {
-			row := out[m*ldo+j0 : m*ldo+j1]
-			for j := range row {
-				row[j] = q.bias[m]
+	// in blocks of columns, so that the block of C the bias is written into
+	// and the activation reads is still in cache around its product
+	for jb := j0; jb < j1; jb += convColBlock {
+		je := min(jb+convColBlock, j1)
+		beta := float32(0)
+		if q.bias != nil {
+			for m := i0; m < i1; m++ {
+				row := out[m*ldo+jb : m*ldo+je]
+				for j := range row {
+					row[j] = q.bias[m]
+				}
 			}
+			beta = 1
 		}
-		beta = 1
-	}
-	sgemm.GemmPA(q.w, i0, i1, false, j1-j0, 1, k.a[j0:], k.lda, beta, out[j0:], ldo)
-	if k.stage == nil && q.act != nil {
-		for m := i0; m < i1; m++ {
-			q.act.apply(out[m*ldo+j0 : m*ldo+j1])
+		sgemm.GemmPA(q.w, i0, i1, false, je-jb, 1, k.a[jb:], k.lda, beta, out[jb:], ldo)
+		if k.stage == nil && q.act != nil {
+			for m := i0; m < i1; m++ {
+				q.act.apply(out[m*ldo+jb : m*ldo+je])
+			}
 		}
 	}
 }
