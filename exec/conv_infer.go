@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"sync/atomic"
+
 	"github.com/nnkit/nnkit/exec/internal/sgemm"
 )
 
@@ -48,7 +50,8 @@ type convInfer struct {
 	bias                    []float32 // during a Run
 	act                     *epilogue // fused activation, or nil
 	mr, nr                  int
-	calls                   []*convCall // one per worker slot
+	calls                   []*convCall  // one per worker slot
+	next                    atomic.Int64 // the next chunk to take
 }
 
 // convCall is one worker slot's scratch and the chunk it is computing; its
@@ -69,6 +72,12 @@ type convCall struct {
 	fillFn   func(lo, hi int)
 	bandFn   func(lo, hi int)
 	scatterF func(lo, hi int)
+
+	// the loop spread is running (see spread)
+	dn, dper int
+	df       func(lo, hi int)
+	dnext    atomic.Int64
+	dynFn    func(lo, hi int)
 }
 
 // inferConvOK reports whether planConvInfer can run this convolution: a
@@ -146,12 +155,18 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 		if needXT {
 			k.xt = make([]float32, C*q.hw*q.nb)
 		}
-		k.fillFn, k.bandFn, k.scatterF = k.fill, k.band, k.scatter
+		k.fillFn, k.bandFn, k.scatterF, k.dynFn = k.fill, k.band, k.scatter, k.dyn
 		q.calls[i] = k
 	}
-	slotFn := func(lo, hi int) { // the chunks of worker slots lo..hi, serially
+	// each worker slot takes the next chunk until none is left, so a
+	// worker the machine delays does not hold the others up
+	slotFn := func(lo, hi int) {
 		for s := lo; s < hi; s++ {
-			for ch := s * q.chunks / slots; ch < (s+1)*q.chunks/slots; ch++ {
+			for {
+				ch := int(q.next.Add(1)) - 1
+				if ch >= q.chunks {
+					break
+				}
 				q.calls[s].chunk(ch, nil)
 			}
 		}
@@ -164,6 +179,7 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 			k.x, k.y = asF32(x.f), asF32(y.f)
 		}
 		if slots > 1 {
+			q.next.Store(0)
 			c.e.pool.run(slots, 1, slotFn)
 		} else {
 			for ch := 0; ch < q.chunks; ch++ {
@@ -214,17 +230,10 @@ func (k *convCall) chunk(ch int, p *pool) {
 	k.nb = min(q.nb, q.N-k.n0)
 	ld := q.nb * q.ohw // row stride of col and stage
 	L := k.nb * q.ohw
-	run := func(n, grain int, f func(lo, hi int)) {
-		if p != nil {
-			p.run(n, grain, f)
-		} else {
-			f(0, n)
-		}
-	}
 	k.a, k.lda = k.x[k.n0*q.C*q.hw:], q.hw
 	if k.col != nil {
 		k.a, k.lda = k.col, ld
-		run(convFillBlocks, 1, k.fillFn)
+		k.spread(p, convFillBlocks, 1, k.fillFn)
 	}
 	k.out, k.ldo = k.y[k.n0*q.M*q.ohw:], q.ohw
 	if k.stage != nil {
@@ -233,16 +242,46 @@ func (k *convCall) chunk(ch int, p *pool) {
 			k.ldo = q.M
 		}
 	}
+	// pieces of the product: a few per worker, except where each piece
+	// packs the whole column matrix again (bands of rows)
 	switch {
 	case q.trans:
-		run((q.M+q.nr-1)/q.nr, 1, k.bandFn)
+		k.spread(p, (q.M+q.nr-1)/q.nr, 4, k.bandFn)
 	case q.byRows:
-		run((q.M+q.mr-1)/q.mr, 1, k.bandFn)
+		k.spread(p, (q.M+q.mr-1)/q.mr, 1, k.bandFn)
 	default:
-		run((L+q.nr-1)/q.nr, 1, k.bandFn)
+		k.spread(p, (L+q.nr-1)/q.nr, 4, k.bandFn)
 	}
 	if k.stage != nil {
-		run(q.M, max(1, grain/max(1, L)), k.scatterF)
+		k.spread(p, q.M, 4, k.scatterF)
+	}
+}
+
+// spread calls f over [0, n) on the pool's workers (on the calling
+// goroutine when p is nil), in about pieces·threads pieces that the workers
+// take in turn, so that one the machine delays does not hold the others
+// up. Only loops whose results do not depend on who computes which piece
+// may use it.
+func (k *convCall) spread(p *pool, n, pieces int, f func(lo, hi int)) {
+	if p == nil || p.threads == 1 || n <= 1 {
+		f(0, n)
+		return
+	}
+	k.dn, k.df = n, f
+	k.dper = max(1, n/(pieces*p.threads))
+	k.dnext.Store(0)
+	p.run(p.threads, 1, k.dynFn)
+	k.df = nil
+}
+
+// dyn is one worker's part of spread: pieces until none is left.
+func (k *convCall) dyn(lo, hi int) {
+	for {
+		u := int(k.dnext.Add(int64(k.dper))) - k.dper
+		if u >= k.dn {
+			return
+		}
+		k.df(u, min(u+k.dper, k.dn))
 	}
 }
 
