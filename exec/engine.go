@@ -391,8 +391,8 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 	rc := &runCtx{}
 	for id, n := range e.order {
 		def := e.defs[id]
-		c := &nodeCtx[T]{e: e, p: p, n: n, id: id, opset: e.opset,
-			in: make([]*tensor[T], len(n.Inputs)), out: make([]*tensor[T], len(n.Outputs))}
+		c := &nodeCtx[T]{step: step[T]{node: n, id: id, in: make([]*tensor[T], len(n.Inputs)), out: make([]*tensor[T], len(n.Outputs))},
+			e: e, p: p, n: n, opset: e.opset}
 		static := !def.modal
 		allStatic := true
 		for j, v := range n.Inputs {
@@ -414,7 +414,10 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 		if err := e.planNode(def, c); err != nil {
 			return nil, &PlanError{n.Label(), n.OpType, err}
 		}
-		outs := make([]*tensor[T], 0, len(c.out))
+		outs := c.out[:0:0] // c.out itself when the op defined every listed output
+		if !slices.Contains(c.out, nil) {
+			outs = c.out[:0]
+		}
 		for j, t := range c.out {
 			listed := j < len(n.Outputs) && n.Outputs[j] != nil
 			if t == nil {
@@ -442,7 +445,7 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			}
 			continue
 		}
-		p.steps = append(p.steps, &step[T]{node: n, id: id, in: c.in, out: c.out, fwd: c.fwd, bwd: c.bwd})
+		p.steps = append(p.steps, &c.step)
 	}
 	for _, v := range e.outputs {
 		t := p.vals[v]

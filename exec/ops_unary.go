@@ -103,37 +103,54 @@ func planUnary[T Float](c *nodeCtx[T], op uop) error {
 		a = T(n.Float("min", -math.MaxFloat32))
 		b = T(n.Float("max", math.MaxFloat32))
 	}
-	bounds := func() (T, T) {
-		aa, bb := a, b
-		if lo != nil {
-			aa = lo.f[0]
-		}
-		if hi != nil {
-			bb = hi.f[0]
-		}
-		return aa, bb
-	}
-	fwd := func(l, h int) {
-		aa, bb := a, b
-		if op == uClip {
-			aa, bb = bounds()
-		}
-		unaryFwd(op, x.f[l:h], y.f[l:h], aa, bb)
-	}
-	bwd := func(l, h int) {
-		aa, bb := a, b
-		if op == uClip {
-			aa, bb = bounds()
-		}
-		unaryBwd(op, x.f[l:h], y.f[l:h], y.g[l:h], x.g[l:h], aa, bb)
-	}
-	c.fwd = func(*runCtx) error { c.par(x.size, fwd); return nil }
-	c.bwd = func() {
-		if x.g != nil {
-			c.par(x.size, bwd)
-		}
-	}
+	u := &unaryKernel[T]{c: c, op: op, a: a, b: b, x: x, y: y, lo: lo, hi: hi}
+	u.fwdRange, u.bwdRange = u.forward, u.backward // made once, at plan time
+	c.fwd, c.bwd = u.run, u.back
 	return nil
+}
+
+// unaryKernel is a planned elementwise op. One struct and four method
+// values per node rather than five closures: a graph may hold hundreds of
+// thousands of them (issue 9 counts memory per node).
+type unaryKernel[T Float] struct {
+	c                  *nodeCtx[T]
+	op                 uop
+	a, b               T
+	x, y, lo, hi       *tensor[T]
+	fwdRange, bwdRange func(lo, hi int)
+}
+
+// params returns the op's two parameters; Clip's bounds come from inputs 1
+// and 2 at run time when present (they may be computed).
+func (u *unaryKernel[T]) params() (T, T) {
+	a, b := u.a, u.b
+	if u.op == uClip {
+		if u.lo != nil {
+			a = u.lo.f[0]
+		}
+		if u.hi != nil {
+			b = u.hi.f[0]
+		}
+	}
+	return a, b
+}
+
+func (u *unaryKernel[T]) forward(l, h int) {
+	a, b := u.params()
+	unaryFwd(u.op, u.x.f[l:h], u.y.f[l:h], a, b)
+}
+
+func (u *unaryKernel[T]) backward(l, h int) {
+	a, b := u.params()
+	unaryBwd(u.op, u.x.f[l:h], u.y.f[l:h], u.y.g[l:h], u.x.g[l:h], a, b)
+}
+
+func (u *unaryKernel[T]) run(*runCtx) error { u.c.par(u.x.size, u.fwdRange); return nil }
+
+func (u *unaryKernel[T]) back() {
+	if u.x.g != nil {
+		u.c.par(u.x.size, u.bwdRange)
+	}
 }
 
 func planUnaryInt[T Float](c *nodeCtx[T], op uop, x *tensor[T]) error {
