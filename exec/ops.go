@@ -137,7 +137,7 @@ func (c *nodeCtx[T]) axes(raw []int64, rank int) ([]int, error) {
 	out := make([]int, len(raw))
 	seen := map[int]bool{}
 	for i, a := range raw {
-		ax, err := normAxis(a, rank)
+		ax, err := ir.NormAxis(a, rank)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/nnkit/nnkit/exec/internal/vec"
+	"github.com/nnkit/nnkit/ir"
 )
 
 // BatchNormalization and LayerNormalization.
@@ -300,7 +301,7 @@ func planLayerNorm[T Float](c *nodeCtx[T]) error {
 	}
 	bias := c.input(2)
 	r := len(x.shape)
-	ax, err := normAxis(c.n.Int("axis", -1), r)
+	ax, err := ir.NormAxis(c.n.Int("axis", -1), r)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package exec
 import (
 	"fmt"
 	"math"
+
+	"github.com/nnkit/nnkit/ir"
 )
 
 // Reductions over a set of axes (bmap from the input to the kept shape):
@@ -39,11 +41,15 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 	if x == nil {
 		return errNoInput
 	}
-	red, err := c.reducedAxes(len(x.shape))
+	raw, given, err := c.axesArg(1)
 	if err != nil {
 		return err
 	}
-	kept, out, cnt := reduceShapes(x.shape, red, c.n.Int("keepdims", 1) != 0)
+	red, err := ir.ReducedAxes(c.n, len(x.shape), raw, given)
+	if err != nil {
+		return err
+	}
+	kept, out, cnt := reduceShapes(x.shape, red, ir.KeepDims(c.n))
 	m := newBmap(x.shape, kept)
 	if x.kind != kFloat {
 		if op != rSum && op != rMax && op != rMin && op != rProd {
@@ -61,33 +67,6 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 	c.fwd = k.forward
 	c.bwd = k.backward
 	return nil
-}
-
-// reducedAxes returns which of the rank axes a reduction node reduces:
-// its axes (input 1 or attribute), none when they are empty and
-// noop_with_empty_axes is set, else all.
-func (c *nodeCtx[T]) reducedAxes(rank int) ([]bool, error) {
-	raw, given, err := c.axesArg(1)
-	if err != nil {
-		return nil, err
-	}
-	red := make([]bool, rank)
-	switch {
-	case given && len(raw) > 0:
-		axes, err := c.axes(raw, rank)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range axes {
-			red[a] = true
-		}
-	case c.n.Int("noop_with_empty_axes", 0) != 0:
-	default:
-		for i := range red {
-			red[i] = true
-		}
-	}
-	return red, nil
 }
 
 // reduceShapes returns the shape with the reduced axes kept as 1 (kept),

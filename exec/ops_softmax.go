@@ -2,6 +2,8 @@ package exec
 
 import (
 	"math"
+
+	"github.com/nnkit/nnkit/ir"
 )
 
 // Softmax and LogSoftmax along one axis (opset ≥ 13) or over the
@@ -25,7 +27,7 @@ func planSoftmax[T Float](c *nodeCtx[T], logMode bool) error {
 	if c.opset < 13 {
 		def = 1
 	}
-	ax, err := normAxis(c.n.Int("axis", def), max(r, 1))
+	ax, err := ir.NormAxis(c.n.Int("axis", def), max(r, 1))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package exec
 import (
 	"errors"
 	"fmt"
+
+	"github.com/nnkit/nnkit/ir"
 )
 
 // Concat, Split, Slice, Gather, Pad, Tile.
@@ -29,7 +31,7 @@ func planConcat[T Float](c *nodeCtx[T]) error {
 		return errors.New("no inputs")
 	}
 	r := len(xs[0].shape)
-	ax, err := normAxis(c.n.Int("axis", 0), max(r, 1))
+	ax, err := ir.NormAxis(c.n.Int("axis", 0), max(r, 1))
 	if err != nil {
 		return err
 	}
@@ -100,7 +102,7 @@ func planSplit[T Float](c *nodeCtx[T]) error {
 		return errors.New("input 0 is missing")
 	}
 	r := len(x.shape)
-	ax, err := normAxis(c.n.Int("axis", 0), r)
+	ax, err := ir.NormAxis(c.n.Int("axis", 0), r)
 	if err != nil {
 		return err
 	}
@@ -283,7 +285,7 @@ func planGather[T Float](c *nodeCtx[T]) error {
 		return err
 	}
 	r := len(x.shape)
-	ax, err := normAxis(c.n.Int("axis", 0), r)
+	ax, err := ir.NormAxis(c.n.Int("axis", 0), r)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/nnkit/nnkit/ir"
 )
 
 // TopK and ScatterElements: what PyTorch's packed sequences export to
@@ -45,7 +47,7 @@ func planTopK[T Float](c *nodeCtx[T]) error {
 	if r == 0 {
 		return errors.New("input must have rank ≥ 1")
 	}
-	ax, err := normAxis(c.n.Int("axis", -1), r)
+	ax, err := ir.NormAxis(c.n.Int("axis", -1), r)
 	if err != nil {
 		return err
 	}
@@ -133,7 +135,7 @@ func planScatterElements[T Float](c *nodeCtx[T]) error {
 	if len(ind.shape) != r || !sameShape(upd.shape, ind.shape) {
 		return fmt.Errorf("indices %s and updates %s must have the same shape and data %s's rank", shapeStr(ind.shape), shapeStr(upd.shape), shapeStr(data.shape))
 	}
-	ax, err := normAxis(c.n.Int("axis", 0), r)
+	ax, err := ir.NormAxis(c.n.Int("axis", 0), r)
 	if err != nil {
 		return err
 	}

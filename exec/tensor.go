@@ -103,17 +103,6 @@ func sameShape(a, b []int) bool {
 
 func shapeStr(s []int) string { return ir.DimsString(s) }
 
-// normAxis maps a possibly negative axis into [0, rank).
-func normAxis(a int64, rank int) (int, error) {
-	if a < -int64(rank) || a >= int64(rank) {
-		return 0, fmt.Errorf("axis %d is out of range for rank %d", a, rank)
-	}
-	if a < 0 {
-		a += int64(rank)
-	}
-	return int(a), nil
-}
-
 // asF32 reinterprets a float32-instantiated slice; it must only be called
 // when T is float32.
 func asF32[T Float](s []T) []float32 {

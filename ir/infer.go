@@ -547,27 +547,18 @@ func (c *nodeCtx) axesArg(attr string, idx int) (axes []int64, given, ok bool) {
 
 // axis normalizes an axis against rank r (negative counts from the end).
 func (c *nodeCtx) axis(a int64, r int) (int, error) {
-	if a < -int64(r) || a >= int64(r) {
-		return 0, c.errorf("axis %d is out of range for rank %d", a, r)
+	ax, err := NormAxis(a, r)
+	if err != nil {
+		return 0, c.errorf("%v", err)
 	}
-	if a < 0 {
-		a += int64(r)
-	}
-	return int(a), nil
+	return ax, nil
 }
 
 // axesSet normalizes a list of distinct axes against rank r.
 func (c *nodeCtx) axesSet(axes []int64, r int) ([]bool, error) {
-	set := make([]bool, r)
-	for _, a := range axes {
-		x, err := c.axis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if set[x] {
-			return nil, c.errorf("axis %d appears twice in %v", a, axes)
-		}
-		set[x] = true
+	set, err := AxesSet(axes, r)
+	if err != nil {
+		return nil, c.errorf("%v", err)
 	}
 	return set, nil
 }

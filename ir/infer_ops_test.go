@@ -549,3 +549,37 @@ func TestRecurrentAttrs(t *testing.T) {
 		}
 	}
 }
+
+// ReducedAxes: given axes, all when none or empty are given, none with
+// noop_with_empty_axes; KeepDims defaults to 1.
+func TestReducedAxes(t *testing.T) {
+	g := ir.NewGraph("g")
+	plain := g.AddNode("ReduceSum", "", nil, 1)
+	noop := g.AddNode("ReduceSum", "", nil, 1, ir.IntAttr("noop_with_empty_axes", 1), ir.IntAttr("keepdims", 0))
+	for _, c := range []struct {
+		n     *ir.Node
+		axes  []int64
+		given bool
+		want  string
+	}{
+		{plain, []int64{-1, 0}, true, "[true false true]"},
+		{plain, nil, false, "[true true true]"},
+		{plain, []int64{}, true, "[true true true]"},
+		{noop, nil, false, "[false false false]"},
+		{noop, []int64{1}, true, "[false true false]"},
+		{plain, []int64{1, -2}, true, "axis -2 appears twice in [1 -2]"},
+		{plain, []int64{3}, true, "axis 3 is out of range for rank 3"},
+	} {
+		red, err := ir.ReducedAxes(c.n, 3, c.axes, c.given)
+		got := fmt.Sprint(red)
+		if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Errorf("axes %v given %v: %s, want %s", c.axes, c.given, got, c.want)
+		}
+	}
+	if !ir.KeepDims(plain) || ir.KeepDims(noop) {
+		t.Error("KeepDims: want true by default, false for keepdims=0")
+	}
+}

@@ -1515,7 +1515,7 @@ func argOp(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	c.set(0, shapedT(Int64, reduceDims(x.dims, []int{a}, c.n.Int("keepdims", 1) != 0)))
+	c.set(0, shapedT(Int64, reduceDims(x.dims, []int{a}, KeepDims(c.n))))
 	return nil
 }
 
@@ -1541,7 +1541,7 @@ func reduceOp(c *nodeCtx) error {
 	if err != nil {
 		return err
 	}
-	keep := c.n.Int("keepdims", 1) != 0
+	keep := KeepDims(c.n)
 	axes, given, ok := c.axesArg("axes", 1)
 	if !x.known() {
 		c.set(0, unknownT(x.elem))
@@ -1555,26 +1555,19 @@ func reduceOp(c *nodeCtx) error {
 		}
 		return nil
 	}
-	if (!given || len(axes) == 0) && c.n.Int("noop_with_empty_axes", 0) != 0 {
-		c.set(0, x)
-		return nil
+	set, err := ReducedAxes(c.n, x.rank, axes, given)
+	if err != nil {
+		return c.errorf("%v", err)
 	}
 	var all []int
-	if !given || len(axes) == 0 {
-		all = make([]int, x.rank)
-		for i := range all {
-			all[i] = i
+	for i, s := range set {
+		if s {
+			all = append(all, i)
 		}
-	} else {
-		set, err := c.axesSet(axes, x.rank)
-		if err != nil {
-			return err
-		}
-		for i, s := range set {
-			if s {
-				all = append(all, i)
-			}
-		}
+	}
+	if len(all) == 0 { // noop_with_empty_axes
+		c.set(0, x)
+		return nil
 	}
 	t := shapedT(x.elem, reduceDims(x.dims, all, keep))
 	if x.val != nil && len(all) == x.rank && (c.n.OpType == "ReduceProd" || c.n.OpType == "ReduceSum") {

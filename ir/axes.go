@@ -1,0 +1,55 @@
+package ir
+
+import "fmt"
+
+// Axis arguments, read the same way by shape inference and the executor.
+
+// NormAxis normalizes axis a against rank (negative counts from the end);
+// an axis outside [−rank, rank) is an error.
+func NormAxis(a int64, rank int) (int, error) {
+	if a < -int64(rank) || a >= int64(rank) {
+		return 0, fmt.Errorf("axis %d is out of range for rank %d", a, rank)
+	}
+	if a < 0 {
+		a += int64(rank)
+	}
+	return int(a), nil
+}
+
+// AxesSet normalizes a list of distinct axes against rank: set[i] says
+// whether axis i is listed. A repeated axis is an error.
+func AxesSet(axes []int64, rank int) ([]bool, error) {
+	set := make([]bool, rank)
+	for _, a := range axes {
+		x, err := NormAxis(a, rank)
+		if err != nil {
+			return nil, err
+		}
+		if set[x] {
+			return nil, fmt.Errorf("axis %d appears twice in %v", a, axes)
+		}
+		set[x] = true
+	}
+	return set, nil
+}
+
+// ReducedAxes returns which of rank axes a Reduce* node reduces, given its
+// axes (the input, or the attribute before opset 18; given is false when
+// it has neither): those axes, or all of them when none or an empty list
+// is given, unless noop_with_empty_axes is set, then none.
+func ReducedAxes(n *Node, rank int, axes []int64, given bool) ([]bool, error) {
+	if given && len(axes) > 0 {
+		return AxesSet(axes, rank)
+	}
+	reduced := make([]bool, rank)
+	if n.Int("noop_with_empty_axes", 0) == 0 {
+		for i := range reduced {
+			reduced[i] = true
+		}
+	}
+	return reduced, nil
+}
+
+// KeepDims is a reduction's keepdims attribute (default 1): whether the
+// reduced axes stay, with size 1.
+func KeepDims(n *Node) bool { return n.Int("keepdims", 1) != 0 }
