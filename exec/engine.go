@@ -312,8 +312,13 @@ func constTensor[T Float](name string, it *ir.Tensor) (*tensor[T], error) {
 	return t, nil
 }
 
+// setPub refreshes the exported view after t's storage changed (when one
+// was made).
 func (t *tensor[T]) setPub() {
-	t.pub = Tensor{DType: t.kind.dtype(), Shape: t.shape}
+	if t.pub == nil {
+		return
+	}
+	*t.pub = Tensor{DType: t.kind.dtype(), Shape: t.shape}
 	if t.kind == kFloat {
 		if is32[T]() {
 			t.pub.F = asF32(t.f)
@@ -321,6 +326,17 @@ func (t *tensor[T]) setPub() {
 	} else {
 		t.pub.I = t.i
 	}
+}
+
+// public returns the exported view of t, made on first request: a plan's
+// storage is fixed once built, and most values are never asked for (a
+// view in every tensor cost 80 bytes per node; issue 9).
+func (t *tensor[T]) public() *Tensor {
+	if t.pub == nil {
+		t.pub = &Tensor{}
+		t.setPub()
+	}
+	return t.pub
 }
 
 func newTensor[T Float](name string, k kind, shape []int) *tensor[T] {

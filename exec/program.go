@@ -192,7 +192,7 @@ func (p *Program) Run(mode Mode, inputs map[string]*Tensor) (map[string]*Tensor,
 		return nil, fmt.Errorf("exec: %w", err)
 	}
 	for i, name := range p.names {
-		p.outs[name] = &pl.outputs[i].pub
+		p.outs[name] = pl.outputs[i].public()
 	}
 	return p.outs, nil
 }
@@ -279,7 +279,7 @@ func (p *Program) Value(name string) *Tensor {
 	if t == nil || t.shared || t.size > 0 && t.f == nil && t.i == nil {
 		return nil
 	}
-	return &t.pub
+	return t.public()
 }
 
 // Grad returns the gradient of any value from the last Backward (nil if

@@ -68,7 +68,7 @@ type tensor[T Float] struct {
 	// nodes are planned (Options.Inference); shared marks such a value.
 	deferred, shared bool
 
-	pub Tensor // exported view (float32 engine only)
+	pub *Tensor // exported view (float32 engine only), made by public()
 }
 
 func numel(shape []int) int {
