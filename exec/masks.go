@@ -43,13 +43,7 @@ func reluBwd64(x, dy, dx []float64) {
 // clipBwd: dx += dy where lo < x < hi.
 func clipBwd[T Float](x, dy, dx []T, lo, hi T) {
 	if is32[T]() {
-		l, h := float32(lo), float32(hi)
-		x, dy, dx := asF32(x), asF32(dy), asF32(dx)
-		x, dy = x[:len(dx)], dy[:len(dx)]
-		for i, v := range x {
-			keep := -(b2u(v > l) & b2u(v < h))
-			dx[i] += math.Float32frombits(math.Float32bits(dy[i]) & keep)
-		}
+		vec.ClipGrad(asF32(dx), asF32(dy), asF32(x), float32(lo), float32(hi))
 		return
 	}
 	l, h := float64(lo), float64(hi)

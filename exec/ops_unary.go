@@ -286,6 +286,10 @@ func unaryFwd[T Float](op uop, x, y []T, a, b T) {
 			y[i] = T(math.Ceil(float64(v)))
 		}
 	case uClip:
+		if is32[T]() {
+			vec.Clip(asF32(y), asF32(x), float32(a), float32(b))
+			return
+		}
 		for i, v := range x {
 			y[i] = min(max(v, a), b)
 		}

@@ -137,3 +137,46 @@ func TestMulAddRowsBounds(t *testing.T) {
 	}()
 	MulAddRows(make([]float32, 16), make([]float32, 16), make([]float32, 16), NewTriples([][3]int{{2, 0, 0}}), 8)
 }
+
+// Clip and ClipGrad against Go's min/max and the mask rule, bit for bit,
+// on special values at and around the bounds (ReLU6's 0 and 6, and a pair
+// of negative bounds).
+func TestClip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	negz := float32(math.Copysign(0, -1))
+	for _, b := range [][2]float32{{0, 6}, {-2.5, -0.5}, {negz, 1}, {-1, 0}} {
+		lo, hi := b[0], b[1]
+		for _, n := range lengths {
+			x, dy, dx := randVec(rng, n), randVec(rng, n), randVec(rng, n)
+			specials := []float32{nan, 0, negz, inf, -inf, lo, hi, 6, -0.5}
+			for i := range x {
+				x[i] *= 4
+				if i%3 == 0 {
+					x[i] = specials[(i/3)%len(specials)]
+				}
+			}
+			y := make([]float32, n)
+			Clip(y, x, lo, hi)
+			for i := range x {
+				want := min(max(x[i], lo), hi)
+				if math.Float32bits(y[i]) != math.Float32bits(want) && !(want != want && y[i] != y[i]) {
+					t.Fatalf("[%v,%v] n=%d Clip(%v) = %v, want %v", lo, hi, n, x[i], y[i], want)
+				}
+			}
+			d2 := append([]float32(nil), dx...)
+			ClipGrad(dx, dy, x, lo, hi)
+			for i := range x {
+				want := d2[i]
+				if x[i] > lo && x[i] < hi {
+					want += dy[i]
+				} else {
+					want += 0
+				}
+				if math.Float32bits(dx[i]) != math.Float32bits(want) {
+					t.Fatalf("[%v,%v] n=%d ClipGrad at x=%v: %v, want %v", lo, hi, n, x[i], dx[i], want)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,9 @@
+//go:build amd64 && !purego
+
+package vec
+
+//go:noescape
+func clipAVX2(n int, y, x *float32, lo, hi float32)
+
+//go:noescape
+func clipGradAVX2(n int, dx, dy, x *float32, lo, hi float32)
