@@ -152,8 +152,11 @@ func Decode(b []byte, o *ReadOptions) (*ir.Model, error) {
 		b = plain
 	}
 	if w, ok := splitModel(b); ok {
-		if m, err := decodeWire(w, name, o.BaseDir); err != errNotWire {
-			return m, err
+		if d, m, err := convertWire(w); err != errNotWire {
+			// Validation (graph order, schemas) runs without the file in
+			// memory: only tensor contents that alias it keep it.
+			b, w = nil, wireModel{}
+			return d.finish(m, name, o.BaseDir)
 		}
 	}
 	return decodeProto(b, name, o.BaseDir)

@@ -127,24 +127,35 @@ var errNotWire = errors.New("onnxio: left to the protobuf decoder")
 
 // decodeWire decodes a split model, or returns errNotWire.
 func decodeWire(w wireModel, name, baseDir string) (*ir.Model, error) {
+	d, m, err := convertWire(w)
+	if err != nil {
+		return nil, err
+	}
+	return d.finish(m, name, baseDir)
+}
+
+// convertWire converts a split model to the IR (not yet validated), or
+// returns errNotWire. The decoder it returns no longer refers to the file.
+func convertWire(w wireModel) (*decoder, *ir.Model, error) {
 	mp := &pb.ModelProto{}
 	if proto.Unmarshal(w.model, mp) != nil {
-		return nil, errNotWire
+		return nil, nil, errNotWire
 	}
 	d := &decoder{}
 	if w.full != nil {
 		gp := &pb.GraphProto{}
 		if proto.Unmarshal(w.graph, gp) != nil {
-			return nil, errNotWire
+			return nil, nil, errNotWire
 		}
 		mp.Graph = gp
 		d.wire = &w
 	}
 	m := d.model(mp)
+	d.wire = nil
 	if d.wireFailed {
-		return nil, errNotWire
+		return nil, nil, errNotWire
 	}
-	return d.finish(m, name, baseDir)
+	return d, m, nil
 }
 
 // wireInitializers converts the top-level graph's initializers.
