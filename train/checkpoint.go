@@ -30,7 +30,7 @@ import (
 type TrainState struct {
 	Version int
 	// Settings are what the run was made with that must not change on
-	// resume (flags, data, model), as name → value.
+	// resume (the caller's settings, data, model), as name → value.
 	Settings map[string]string
 	Epoch    int    // completed epochs
 	Step     int    // training steps so far (Loop.Step)
@@ -107,7 +107,7 @@ func CaptureState(l *Loop, res []EpochStats, es *EarlyStopping, settings map[str
 }
 
 // SaveState is an epoch hook that captures the state after every epoch
-// and hands it to Save (nntrain writes it to --checkpoint-dir). Put it
+// and hands it to Save (which writes it, e.g. with Encode). Put it
 // after EarlyStopping in the hooks, so that its decision is included.
 type SaveState struct {
 	ES       *EarlyStopping // nil without early stopping
@@ -196,7 +196,7 @@ func (r *Resume) OnStart(l *Loop) error {
 	if st.Stopped != "" {
 		msg = fmt.Sprintf("the checkpoint's run had ended (%s): keeping its result", st.Stopped)
 	} else if st.Epoch >= l.Epochs {
-		msg = fmt.Sprintf("the checkpoint has all %d epochs: nothing left to train (raise --epochs to train longer)", st.Epoch)
+		msg = l.Say(Say(fmt.Sprintf("the checkpoint has all %d epochs: nothing left to train (raise ", st.Epoch), SettingEpochs, " to train longer)"))
 	}
 	return l.Emit(Event{Name: "resumed", Epoch: st.Epoch, Message: msg, Fields: map[string]any{"from_epoch": st.Epoch}})
 }
@@ -259,11 +259,23 @@ func (st *TrainState) Encode(w io.Writer) error {
 	return err
 }
 
+// ErrNotCheckpoint is DecodeState's error for data that does not begin
+// with a training checkpoint's magic line.
+var ErrNotCheckpoint = errors.New("not a training checkpoint")
+
+// VersionError is a checkpoint of a format version DecodeState does not
+// read.
+type VersionError struct{ Version, Reads int }
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("checkpoint version %d; this package reads version %d", e.Version, e.Reads)
+}
+
 // DecodeState reads what Encode wrote, checking the magic line and the
 // checksum first.
 func DecodeState(b []byte) (*TrainState, error) {
 	if !bytes.HasPrefix(b, []byte(stateMagic)) {
-		return nil, errors.New("not an nntrain checkpoint")
+		return nil, ErrNotCheckpoint
 	}
 	if len(b) < len(stateMagic)+sha256.Size {
 		return nil, errors.New("checkpoint truncated")
@@ -277,7 +289,7 @@ func DecodeState(b []byte) (*TrainState, error) {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	if st.Version != stateVersion {
-		return nil, fmt.Errorf("checkpoint version %d; this nntrain reads version %d", st.Version, stateVersion)
+		return nil, &VersionError{Version: st.Version, Reads: stateVersion}
 	}
 	return st, nil
 }

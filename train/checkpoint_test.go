@@ -153,8 +153,8 @@ func TestDecodeStateRejectsDamage(t *testing.T) {
 	}{
 		"truncated": {good[:len(good)-5], "checksum"},
 		"flipped":   {flip, "checksum"},
-		"empty":     {nil, "not an nntrain checkpoint"},
-		"foreign":   {[]byte("PK\x03\x04..."), "not an nntrain checkpoint"},
+		"empty":     {nil, ErrNotCheckpoint.Error()},
+		"foreign":   {[]byte("PK\x03\x04..."), ErrNotCheckpoint.Error()},
 	} {
 		if _, err := DecodeState(c.b); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v", name, err)

@@ -21,7 +21,7 @@
 //
 // Fine-tuning a pretrained model: ReplaceHead gives the model a fresh
 // classifier of N outputs (initialized as nn.Linear / nn.Conv2d would),
-// Freeze turns --freeze / --train-only globs into exec.Options.Frozen.
+// Freeze turns freeze / train-only globs into exec.Options.Frozen.
 // Crash-safe runs: SaveState captures a TrainState after every epoch (the
 // caller writes it, TrainState.Encode), and a Resume hook, first in the
 // list, puts one back so that Run continues bit-identically.

@@ -8,14 +8,60 @@ import (
 	"github.com/nnkit/nnkit/ir"
 )
 
-// Freeze selects the parameters to keep fixed from --freeze and
-// --train-only globs (path.Match syntax on initializer names: `*` matches
+// Globs says which of Freeze's glob lists a GlobError is about.
+type Globs int
+
+const (
+	FreezeGlobs    Globs = iota + 1 // the parameters to freeze
+	TrainOnlyGlobs                  // the parameters to train
+)
+
+func (g Globs) String() string {
+	if g == TrainOnlyGlobs {
+		return "train-only glob"
+	}
+	return "freeze glob"
+}
+
+// GlobError is a glob of Freeze that is malformed (Err is the syntax
+// error) or matches no parameter. Problem says what is wrong after the
+// glob; Error names the list in the library's terms, and a front end can
+// name it in its own (Globs says which).
+type GlobError struct {
+	Globs   Globs
+	Glob    string
+	Problem string
+	Err     error
+}
+
+func (e *GlobError) Error() string { return e.In(e.Globs.String()) }
+
+// In words the error with list naming the glob list.
+func (e *GlobError) In(list string) string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s %q: %s", list, e.Glob, e.Problem)
+	}
+	return fmt.Sprintf("%s %q %s", list, e.Glob, e.Problem)
+}
+
+func (e *GlobError) Unwrap() error { return e.Err }
+
+// AllFrozenError: Freeze's globs leave no parameter to train.
+type AllFrozenError struct{ Params int }
+
+func (e *AllFrozenError) Error() string {
+	return fmt.Sprintf("the freeze and train-only globs leave no parameter to train (all %d frozen)", e.Params)
+}
+
+// Freeze selects the parameters to keep fixed from freeze and trainOnly
+// globs (path.Match syntax on initializer names: `*` matches
 // any run of characters, dots included, so "layer1.*" covers
 // "layer1.0.conv1.weight"). With freeze globs, the parameters matching
 // one are frozen; with train-only globs, those matching none are; with
 // both, a parameter is trained when it matches a train-only glob and no
 // freeze glob. A glob that matches no parameter is an error (a typo would
-// otherwise silently train everything), as is freezing every parameter.
+// otherwise silently train everything; a *GlobError in an ir.ErrorList),
+// as is freezing every parameter (*AllFrozenError).
 //
 // The result is for exec.Options.Frozen. BatchNorm running statistics are
 // buffers, not parameters: they follow their layer (see exec.Options).
@@ -26,12 +72,12 @@ func Freeze(m *ir.Model, freeze, trainOnly []string) (map[string]bool, error) {
 		buffers = append(buffers, v.Name)
 	}
 	var errs ir.ErrorList
-	match := func(flag string, globs []string) []map[string]bool {
+	match := func(list Globs, globs []string) []map[string]bool {
 		hits := make([]map[string]bool, len(globs))
 		for i, gl := range globs {
 			hits[i] = map[string]bool{}
 			if _, err := path.Match(gl, ""); err != nil {
-				errs.Add(fmt.Errorf("--%s %q: bad pattern: %w", flag, gl, err))
+				errs.Add(&GlobError{list, gl, "bad pattern: " + err.Error(), err})
 				continue
 			}
 			for _, p := range params {
@@ -40,20 +86,20 @@ func Freeze(m *ir.Model, freeze, trainOnly []string) (map[string]bool, error) {
 				}
 			}
 			if len(hits[i]) == 0 {
-				msg := fmt.Sprintf("--%s %q matches no parameter", flag, gl)
+				msg := "matches no parameter"
 				for _, b := range buffers {
 					if ok, _ := path.Match(gl, b); ok {
 						msg += fmt.Sprintf(" (it matches the BatchNorm statistic %q, which follows its layer's scale and bias)", b)
 						break
 					}
 				}
-				errs.Add(fmt.Errorf("%s; parameters are named like %s", msg, examples(params)))
+				errs.Add(&GlobError{list, gl, msg + "; parameters are named like " + examples(params), nil})
 			}
 		}
 		return hits
 	}
-	fh := match("freeze", freeze)
-	th := match("train-only", trainOnly)
+	fh := match(FreezeGlobs, freeze)
+	th := match(TrainOnlyGlobs, trainOnly)
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
@@ -72,7 +118,7 @@ func Freeze(m *ir.Model, freeze, trainOnly []string) (map[string]bool, error) {
 		}
 	}
 	if len(frozen) > 0 && len(frozen) == len(params) {
-		return nil, fmt.Errorf("--freeze/--train-only leave no parameter to train (all %d frozen)", len(params))
+		return nil, &AllFrozenError{len(params)}
 	}
 	return frozen, nil
 }
@@ -93,7 +139,7 @@ func examples(params []*ir.Value) string {
 	return strings.Join(names, ", ")
 }
 
-// SplitGlobs splits repeated, comma-separated flag values into globs.
+// SplitGlobs splits repeated, comma-separated glob lists into globs.
 func SplitGlobs(values []string) []string {
 	var out []string
 	for _, v := range values {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -274,19 +275,27 @@ func TestFreezeGlobs(t *testing.T) {
 			t.Errorf("%s frozen %v", p.Name, f[p.Name])
 		}
 	}
+	// The errors say which list and glob (nntrain's wording with its
+	// flags: cmd/nntrain TestFreezeErrorsNameFlags).
 	for _, c := range []struct {
 		freeze, only []string
+		list         Globs
 		want         string
 	}{
-		{[]string{"layr1.*"}, nil, `--freeze "layr1.*" matches no parameter`},
-		{nil, []string{"head.*"}, `--train-only "head.*" matches no parameter`},
-		{[]string{"*running_mean"}, nil, "BatchNorm statistic"},
-		{[]string{"["}, nil, "bad pattern"},
-		{[]string{"*"}, nil, "no parameter to train"},
+		{[]string{"layr1.*"}, nil, FreezeGlobs, `freeze glob "layr1.*" matches no parameter`},
+		{nil, []string{"head.*"}, TrainOnlyGlobs, `train-only glob "head.*" matches no parameter`},
+		{[]string{"*running_mean"}, nil, FreezeGlobs, "BatchNorm statistic"},
+		{[]string{"["}, nil, FreezeGlobs, "bad pattern"},
 	} {
 		_, err := Freeze(m, c.freeze, c.only)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%v/%v: %v, want %q", c.freeze, c.only, err, c.want)
+		var ge *GlobError
+		if !errors.As(err, &ge) || ge.Globs != c.list || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v/%v: %v, want a %v error %q", c.freeze, c.only, err, c.list, c.want)
 		}
+	}
+	_, err = Freeze(m, []string{"*"}, nil)
+	var all *AllFrozenError
+	if !errors.As(err, &all) || all.Params != nParams {
+		t.Errorf("freezing everything: %v", err)
 	}
 }

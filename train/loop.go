@@ -60,6 +60,10 @@ type Loop struct {
 	// caller's terms (nntrain names its flags); the events the loop emits
 	// about an error carry that text. nil: the error's own message.
 	Explain func(error) string
+	// Name, when set, words a setting (with its value) in the caller's
+	// terms in the messages of the loop and its hooks that advise
+	// changing one (see Text). nil: Change.String.
+	Name func(Change) string
 
 	// History holds the epochs completed before this Run (a resumed run,
 	// see Resume): Run continues with epoch len(History)+1 and reports

@@ -23,7 +23,7 @@ type OptimizerSettings struct {
 }
 
 // OptimizerDefaults returns PyTorch's defaults for an optimizer. SGD has no
-// default learning rate in torch 1.13; nntrain uses 1e-3, PyTorch's default
+// default learning rate in torch 1.13; this takes 1e-3, PyTorch's default
 // since 2.2.
 func OptimizerDefaults(name string) (OptimizerSettings, error) {
 	s := OptimizerSettings{Name: name, Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, Alpha: 0.99}

@@ -116,7 +116,7 @@ func (f *checkpointFlags) prepare(c *trainCmd, d *data.Data, human io.Writer) er
 	}
 	st, err := train.DecodeState(b)
 	if err != nil {
-		return cli.Usagef("--resume: %s: %w", f.path, err)
+		return cli.Usagef("--resume: %s: %w", f.path, withFlags(err))
 	}
 	if diff := train.SettingsDiff(st.Settings, f.settings(c, d)); len(diff) > 0 {
 		return cli.Usagef("--resume: %s was written with other settings; resume with the same ones (or start afresh without --resume):\n  %s",

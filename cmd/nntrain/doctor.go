@@ -20,7 +20,7 @@ func (c *trainCmd) registerDoctor(fs *flag.FlagSet) {
 func (c *trainCmd) doctorHook(m *ir.Model, human io.Writer) (*doctor.Doctor, error) {
 	mode, err := doctor.ParseMode(c.doctor)
 	if err != nil {
-		return nil, cli.Usage(err)
+		return nil, cli.Usagef("--doctor wants off, warn or fix, got %q", c.doctor)
 	}
 	if mode == doctor.Off {
 		return nil, nil

@@ -58,7 +58,7 @@ func (f *finetuneFlags) apply(m *ir.Model, seed uint64, set map[string]bool, opt
 	if len(f.freeze)+len(f.trainOnly) > 0 {
 		frozen, err := train.Freeze(m, train.SplitGlobs(f.freeze), train.SplitGlobs(f.trainOnly))
 		if err != nil {
-			return cli.Usage(err)
+			return cli.Usage(withFlags(err))
 		}
 		f.frozen = frozen
 		opts.Frozen, opts.TrainFrozenBatchNorm = frozen, f.trainFrozenBN

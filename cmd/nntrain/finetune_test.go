@@ -125,6 +125,10 @@ func TestResumeCommand(t *testing.T) {
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Fatal("2 + 2 resumed epochs differ from 4 epochs")
 	}
+	code, o, e = runCmd(append(common, "--epochs", "4", "--out", part, "--checkpoint-dir", ck, "--resume")...)
+	if code != 0 || !strings.Contains(o, "the checkpoint has all 4 epochs: nothing left to train (raise --epochs to train longer)") {
+		t.Errorf("resuming a finished run: exit %d\n%s%s", code, o, e)
+	}
 	code, _, e = runCmd(append(common, "--epochs", "5", "--out", part, "--checkpoint-dir", ck, "--resume", "--lr", "0.01", "--gamma", "0.5")...)
 	if code != 2 || !strings.Contains(e, "--gamma: 0.7 → 0.5") || !strings.Contains(e, "--lr: 0.001 → 0.01") {
 		t.Errorf("changed settings: exit %d: %s", code, e)

@@ -45,7 +45,7 @@ func loadDataInputs(path string, specs []exec.InputSpec, pf *predictFlags) (map[
 	}
 	d, err := data.Load(path, opts)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, nil, withFlags(err)
 	}
 	var sets []*data.Set
 	var names []string

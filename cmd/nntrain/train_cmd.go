@@ -360,7 +360,7 @@ func (c *trainCmd) loadData(prog *exec.Program) (*data.Data, error) {
 	}
 	d, err := data.Load(c.dataDir, dopts)
 	if err != nil {
-		return nil, cli.Usage(err)
+		return nil, cli.Usage(withFlags(err))
 	}
 	return d, nil
 }
@@ -430,7 +430,7 @@ func (c *trainCmd) newLoop(r *trainRun, crit loss.Func, o optim.Optimizer, sched
 	r.l = &train.Loop{Model: r.prog, Train: r.d.Train, Val: r.d.Val, Loss: crit, Opt: o, Sched: sched,
 		Epochs: c.epochs, BatchSize: c.batchSize, Shuffle: c.shuffle, DropLast: c.dropLast, Seed: c.seed,
 		ClipNorm: c.clipNorm, ClipValue: c.clipVal, L1: c.l1, BatchNormInputs: train.BatchNormInputs(r.m),
-		Explain: inFlags}
+		Explain: inFlags, Name: flagOf}
 	if r.logW != nil {
 		r.l.Hooks = append(r.l.Hooks, train.NewJSONLog(r.logW))
 	}

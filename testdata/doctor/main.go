@@ -93,7 +93,7 @@ func run(root string, overhead bool, rounds int) error {
 		pdet, faulty, pfa, healthy, secondary(pub), det, faulty, fa, healthy, secondary(outs))
 
 	fmt.Println("\n== repairs (fix mode) against the healthy baseline (final validation accuracy)")
-	fmt.Printf("%-44s %-9s %-9s %-34s %-9s %s\n", "run", "warn", "fix", "baseline", "baseline", "flags to make it permanent")
+	fmt.Printf("%-44s %-9s %-9s %-34s %-9s %s\n", "run", "warn", "fix", "baseline", "baseline", "settings to make it permanent")
 	repaired, tried := 0, 0
 	for _, c := range suite.Cases {
 		if !c.Repair {

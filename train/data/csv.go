@@ -100,7 +100,7 @@ func parseCSV(in io.Reader, path, labelCol string) (*csvTable, error) {
 	if labelCol != "" {
 		t.label = slices.Index(t.header, labelCol)
 		if t.label < 0 {
-			return nil, fmt.Errorf("%s: no column named %q (--label-col); the header has %s", path, labelCol, strings.Join(t.header, ", "))
+			return nil, &OptionError{OptLabelCol, fmt.Sprintf("%s: no column named %q (", path, labelCol), "); the header has " + strings.Join(t.header, ", "), nil}
 		}
 	}
 	var errs ir.ErrorList

@@ -2,6 +2,7 @@ package data
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -329,7 +330,8 @@ func TestImageFolderErrors(t *testing.T) {
 		t.Fatalf("2-channel model: %v", err)
 	}
 	_, err = Load("../../testdata/train/images", Options{InputShape: []int{-1}})
-	if err == nil || !strings.Contains(err.Error(), "--image-size") {
+	var oe *OptionError
+	if !errors.As(err, &oe) || oe.Option != OptImageSize || !strings.Contains(err.Error(), "does not say the image size; give ImageH/ImageW") {
 		t.Fatalf("unknown size: %v", err)
 	}
 	// A flat model input: 784 = 28·28 grayscale with --image-size.

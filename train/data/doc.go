@@ -1,4 +1,4 @@
-// Package data loads nntrain's training data and serves it in batches.
+// Package data loads training data (NumPy archives, CSV, image folders) and serves it in batches.
 //
 // Load auto-detects the format of a data directory:
 //
@@ -6,7 +6,7 @@
 //	train.csv [val.csv]          a header row; the label is the last column or Options.LabelCol
 //	train/<class>/*.png|jpg      image folders as torchvision's ImageFolder, [val/<class>/...]
 //
-// Without a validation set, Options.ValSplit (nntrain's default 0.1) of the
+// Without a validation set, the fraction Options.ValSplit of the
 // training samples are held out, chosen by a permutation seeded with
 // Options.Seed.
 //

@@ -83,8 +83,8 @@ func Load(path string, o Options) (*Data, error) {
 		case isDir(filepath.Join(dir, "train")):
 			format = "images"
 		default:
-			return nil, fmt.Errorf("%s: %w: expected train.npz (arrays x, y), train.csv (a header row; label in the last column or --label-col), "+
-				"or image folders train/<class>/*.png|jpg (each with an optional val counterpart)", path, errNoData)
+			return nil, &OptionError{OptLabelCol, path + ": " + errNoData.Error() + ": expected train.npz (arrays x, y), train.csv (a header row; label in the last column or ",
+				"), or image folders train/<class>/*.png|jpg (each with an optional val counterpart)", errNoData}
 		}
 	}
 	d := &Data{Format: format}
@@ -171,10 +171,11 @@ func (o Options) imageOpts() (imageOpts, error) {
 		}
 	}
 	if io.H <= 0 || io.W <= 0 {
-		return io, fmt.Errorf("the model's input %s does not say the image size; give --image-size", shapeString(in))
+		return io, &OptionError{OptImageSize, fmt.Sprintf("the model's input %s does not say the image size; give ", shapeString(in)), "", nil}
 	}
 	if int64(io.H)*int64(io.W) > MaxImagePixels {
-		return io, fmt.Errorf("images of %d×%d pixels (the model's input %s or --image-size) are more than the %d nnkit decodes", io.H, io.W, shapeString(in), MaxImagePixels)
+		return io, &OptionError{OptImageSize, fmt.Sprintf("images of %d×%d pixels (the model's input %s or ", io.H, io.W, shapeString(in)),
+			fmt.Sprintf(") are more than the %d nnkit decodes", MaxImagePixels), nil}
 	}
 	if io.Channels == 0 {
 		// A flat input: the element count says gray or RGB.
@@ -206,7 +207,7 @@ func (o Options) imageOpts() (imageOpts, error) {
 			case io.Channels:
 				return v, nil
 			}
-			return nil, fmt.Errorf("--normalize has %d values per statistic; the images have %d channels", len(v), io.Channels)
+			return nil, &OptionError{OptNormalize, "", fmt.Sprintf(" has %d values per statistic; the images have %d channels", len(v), io.Channels), nil}
 		}
 		var err error
 		if io.Mean, err = expand(o.Mean); err != nil {
@@ -217,7 +218,7 @@ func (o Options) imageOpts() (imageOpts, error) {
 		}
 		for c, s := range io.Std {
 			if s == 0 {
-				return io, fmt.Errorf("--normalize: std of channel %d is 0", c)
+				return io, &OptionError{OptNormalize, "", fmt.Sprintf(": std of channel %d is 0", c), nil}
 			}
 		}
 	}

@@ -11,7 +11,8 @@
 // extra computation); after every epoch it reads the train/validation
 // curves. Each finding is a Diagnosis of a fixed Kind (see Vocabulary),
 // emitted once per kind and layer as a "diagnosis" event with the measured
-// evidence and the flag to change; the end of the run prints a summary.
+// evidence and the advice (a train.Text naming the settings to change,
+// worded as Loop.Name words settings); the end of the run prints a summary.
 //
 // In fix mode the doctor also keeps the last good state (weights,
 // BatchNorm statistics, optimizer state) and, on a diagnosis, rolls back

@@ -15,16 +15,17 @@ import (
 	"github.com/nnkit/nnkit/train"
 )
 
-// Settings are the run's settings as nntrain's flags gave them; the doctor
-// quotes them in its advice and changes them in fix mode.
+// Settings are the run's settings; the doctor quotes them in its advice
+// and changes them in fix mode.
 type Settings struct {
 	Optimizer train.OptimizerSettings
 	Schedule  train.ScheduleSettings
-	// Dropout is --dropout when DropoutSet; otherwise the model's own
-	// ratios apply (the doctor reads the largest from the graph).
+	// Dropout is the dropout ratio the run overrides the model's with
+	// when DropoutSet; otherwise the model's own ratios apply (the doctor
+	// reads the largest from the graph).
 	Dropout    float64
 	DropoutSet bool
-	// EarlyStopping is --early-stopping (0: off).
+	// EarlyStopping is early stopping's patience (0: off).
 	EarlyStopping int
 }
 
@@ -55,9 +56,10 @@ type Diagnosis struct {
 	Epoch, Step int    // Step is global (1-based); 0 for epoch-level findings
 	Layer       string // "" when the finding is about the whole model
 	Evidence    map[string]any
-	Fix         string // the advice, with the flags to change
-	Message     string // the terminal line
-	Count       int    // how many times the condition was seen
+	Advice      train.Text // what to do, naming the settings to change
+	Fix         string     // Advice as the loop words it (Loop.Name)
+	Message     string     // the terminal line
+	Count       int        // how many times the condition was seen
 }
 
 // Repair is one remedy applied in fix mode.
@@ -65,9 +67,9 @@ type Repair struct {
 	Kind     Kind
 	Epoch    int
 	Step     int
-	Action   string // what was done
-	Flags    string // the flags that make it permanent ("" when none do)
-	Rollback int    // the epoch rolled back to (-1: no rollback; 0: the initial weights)
+	Action   string         // what was done
+	Changes  []train.Change // the settings that make it permanent (none for a re-initialization)
+	Rollback int            // the epoch rolled back to (-1: no rollback; 0: the initial weights)
 }
 
 // Doctor is the training loop hook. Create it with New.
@@ -75,6 +77,7 @@ type Doctor struct {
 	cfg   Config
 	set   Settings
 	model *ir.Model
+	name  func(train.Change) string // the loop's wording of settings
 
 	layers []*layer
 	acts   []*actSite
@@ -169,6 +172,7 @@ func (d *Doctor) OnStart(l *train.Loop) error {
 	if d.cfg.Mode == Off {
 		return nil
 	}
+	d.name = l.Name
 	d.layers = findLayers(l.Model.Params())
 	if v, ok := l.Model.(interface{ Value(string) *exec.Tensor }); ok {
 		d.values = v
@@ -309,14 +313,15 @@ func (d *Doctor) OnEnd(l *train.Loop, r *train.Result, err error) error {
 }
 
 // diagnose records a finding and emits it once per kind and layer.
-func (d *Doctor) diagnose(l *train.Loop, k Kind, layer string, step int, ev map[string]any, msg, fix string) error {
+func (d *Doctor) diagnose(l *train.Loop, k Kind, layer string, step int, ev map[string]any, msg string, advice train.Text) error {
 	key := string(k)
 	d.active[k] = true
 	if g := d.byKey[key]; g != nil {
 		g.Count++
 		return nil
 	}
-	g := &Diagnosis{Kind: k, Epoch: l.Epoch, Step: step, Layer: layer, Evidence: ev, Fix: fix, Count: 1}
+	fix := l.Say(advice)
+	g := &Diagnosis{Kind: k, Epoch: l.Epoch, Step: step, Layer: layer, Evidence: ev, Advice: advice, Fix: fix, Count: 1}
 	where := fmt.Sprintf("epoch %d", l.Epoch)
 	if step > 0 {
 		where += fmt.Sprintf(" step %d", step)
@@ -397,40 +402,46 @@ func (d *Doctor) WriteSummary(w io.Writer) {
 		rows = append(rows, []string{string(r.Kind), at, r.Action})
 	}
 	table(w, rows)
-	if f := d.PermanentFlags(); f != "" {
+	if f := d.PermanentText(); f != "" {
 		fmt.Fprintf(w, "doctor: to make the repairs permanent, train with: %s\n", f)
 	}
 }
 
-// PermanentFlags lists the flags that reproduce the repairs' final
-// settings.
-func (d *Doctor) PermanentFlags() string {
-	val := map[string]string{}
-	var order []string
+// Permanent lists the settings that reproduce the repairs' final values,
+// each once with its last value, in the order they were first changed.
+func (d *Doctor) Permanent() []train.Change {
+	var out []train.Change
 	for _, r := range d.repairs {
-		f := strings.Fields(r.Flags)
-		for i := 0; i < len(f); i++ {
-			name := f[i]
-			if !strings.HasPrefix(name, "--") {
-				continue
+		for _, c := range r.Changes {
+			if i := slices.IndexFunc(out, func(o train.Change) bool { return o.Setting == c.Setting }); i >= 0 {
+				out[i] = c // later repairs win
+			} else {
+				out = append(out, c)
 			}
-			v := ""
-			if i+1 < len(f) && !strings.HasPrefix(f[i+1], "--") {
-				v = f[i+1]
-				i++
-			}
-			if _, seen := val[name]; !seen {
-				order = append(order, name)
-			}
-			val[name] = v // later repairs win
 		}
 	}
-	slices.Sort(order)
-	var out []string
-	for _, n := range order {
-		out = append(out, strings.TrimSpace(n+" "+val[n]))
+	return out
+}
+
+// PermanentText words Permanent as the loop words settings, sorted by the
+// settings' words, space-separated ("" when no repair changed a setting).
+func (d *Doctor) PermanentText() string {
+	cs := d.Permanent()
+	key := func(c train.Change) string { return train.Say(train.Change{Setting: c.Setting}).Words(d.name) }
+	slices.SortStableFunc(cs, func(a, b train.Change) int { return strings.Compare(key(a), key(b)) })
+	return changesText(cs, d.name)
+}
+
+// changesText words changes space-separated.
+func changesText(cs []train.Change, name func(train.Change) string) string {
+	t := make(train.Text, 0, 2*len(cs))
+	for i, c := range cs {
+		if i > 0 {
+			t = append(t, train.Part{Text: " "})
+		}
+		t = append(t, train.Part{Change: c})
 	}
-	return strings.Join(out, " ")
+	return t.Words(name)
 }
 
 func plural(n int, one, many string) string {

@@ -117,12 +117,22 @@ func TestFixRollsBack(t *testing.T) {
 	if !slices.Equal(m.params[0].Value, want.params[0].Value) {
 		t.Errorf("optimizer state not rolled back: %v, want %v", m.params[0].Value, want.params[0].Value)
 	}
-	for _, want := range []string{`"event":"diagnosis"`, `"kind":"exploding-gradients"`, `"event":"repair"`, `"rollback_epoch":0`, `"flags":"--lr 0.1 --clip-norm 1"`} {
+	// The changes, as data and in the library's words (nntrain's flags:
+	// cmd/nntrain TestDoctorRepairFlags).
+	changes := []train.Change{{Setting: train.SettingLR, Value: "0.1"}, {Setting: train.SettingClipNorm, Value: "1"}}
+	if !slices.Equal(r[0].Changes, changes) || !slices.Equal(d.Permanent(), changes) {
+		t.Errorf("changes %v, permanent %v, want %v", r[0].Changes, d.Permanent(), changes)
+	}
+	if a := d.Diagnoses()[0].Advice; !slices.Contains(a, train.Part{Change: train.Change{Setting: train.SettingClipNorm, Value: "1.0"}}) {
+		t.Errorf("advice %v does not add clipping", a)
+	}
+	for _, want := range []string{`"event":"diagnosis"`, `"kind":"exploding-gradients"`, `"event":"repair"`, `"rollback_epoch":0`,
+		`"flags":"LR=0.1 ClipNorm=1"`, `"fix":"add ClipNorm=1.0 and lower LR from 1 to 0.1"`} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, log.String())
 		}
 	}
-	if f := d.PermanentFlags(); f != "--clip-norm 1 --lr 0.1" {
-		t.Errorf("permanent flags %q", f)
+	if f := d.PermanentText(); f != "ClipNorm=1 LR=0.1" {
+		t.Errorf("permanent settings %q", f)
 	}
 }

@@ -98,7 +98,7 @@ func (d *Doctor) reinit(l *train.Loop, k Kind, sites []*actSite) error {
 		return nil
 	}
 	d.forget()
-	return d.logRepair(l, k, -1, "re-initialized "+join(done), "")
+	return d.logRepair(l, k, -1, "re-initialized "+join(done), nil)
 }
 
 func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
@@ -122,7 +122,7 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 		return d.raiseLR(l, r.kind, f)
 	case VanishingGradients:
 		if l.Opt.Name() != "sgd" {
-			return nil // no flag repairs the architecture; the advice says what to change
+			return nil // no setting repairs the architecture; the advice says what to change
 		}
 		s := d.set.Optimizer
 		s2, _ := train.OptimizerDefaults("adam")
@@ -135,7 +135,7 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 		d.set.Optimizer = s2
 		d.resetSchedule(l)
 		return d.logRepair(l, r.kind, -1, fmt.Sprintf("switched the optimizer from sgd (lr %g) to adam (lr %g)", s.LR, s2.LR),
-			fmt.Sprintf("--optimizer adam --lr %g", s2.LR))
+			[]train.Change{{Setting: train.SettingOptimizer, Value: "adam"}, {Setting: train.SettingLR, Value: fmt.Sprintf("%g", s2.LR)}})
 	case Overfitting:
 		// Back to the best-validation weights, and early stopping from
 		// there (it restores the best weights at the end).
@@ -151,14 +151,14 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 		es := &train.EarlyStopping{Patience: 5, Best: math.Inf(1)}
 		l.Hooks = append(l.Hooks, es)
 		d.forget()
-		return d.logRepair(l, r.kind, from, "turned on early stopping (patience 5)", "--early-stopping 5")
+		return d.logRepair(l, r.kind, from, "turned on early stopping (patience 5)", []train.Change{{Setting: train.SettingEarlyStopping, Value: "5"}})
 	case Underfitting:
 		var actions []string
-		var flags string
+		var changes []train.Change
 		if dm, ok := l.Model.(interface{ SetDropout(bool, float32) }); ok && d.dropout > 0.1 {
 			dm.SetDropout(true, 0.1)
 			actions = append(actions, fmt.Sprintf("dropout %g → 0.1", d.dropout))
-			flags += "--dropout 0.1"
+			changes = append(changes, train.Change{Setting: train.SettingDropout, Value: "0.1"})
 			d.dropout, d.set.Dropout, d.set.DropoutSet = 0.1, 0.1, true
 		}
 		if wd := d.set.Optimizer.WeightDecay; wd >= 1e-4 {
@@ -170,13 +170,13 @@ func (d *Doctor) repair(l *train.Loop, r pendingRepair) error {
 			}
 			l.Opt, d.set.Optimizer = o, s
 			actions = append(actions, fmt.Sprintf("weight decay %g → %g (optimizer state restarted)", wd, s.WeightDecay))
-			flags += fmt.Sprintf(" --weight-decay %g", s.WeightDecay)
+			changes = append(changes, train.Change{Setting: train.SettingWeightDecay, Value: fmt.Sprintf("%g", s.WeightDecay)})
 		}
 		if len(actions) == 0 {
 			return d.raiseLR(l, r.kind, 3)
 		}
 		d.forget()
-		return d.logRepair(l, r.kind, -1, "lowered regularization: "+join(actions), flags)
+		return d.logRepair(l, r.kind, -1, "lowered regularization: "+join(actions), changes)
 	}
 	return nil
 }
@@ -217,14 +217,14 @@ func (d *Doctor) repairLR(l *train.Loop, k Kind, f float64, clip bool) error {
 	d.set.Optimizer.LR = lr * f
 	d.resetSchedule(l)
 	action := fmt.Sprintf("lr %s → %s", lrs(lr), lrs(lr*f))
-	flags := fmt.Sprintf("--lr %s", lrs(lr*f))
+	changes := []train.Change{{Setting: train.SettingLR, Value: lrs(lr * f)}}
 	if clip && l.ClipNorm == 0 {
 		l.ClipNorm = 1
 		action += ", clip-norm 1.0"
-		flags += " --clip-norm 1"
+		changes = append(changes, train.Change{Setting: train.SettingClipNorm, Value: "1"})
 	}
 	d.forget()
-	return d.logRepair(l, k, from, action, flags)
+	return d.logRepair(l, k, from, action, changes)
 }
 
 func (d *Doctor) raiseLR(l *train.Loop, k Kind, f float64) error {
@@ -233,7 +233,7 @@ func (d *Doctor) raiseLR(l *train.Loop, k Kind, f float64) error {
 	d.set.Optimizer.LR = lr * f
 	d.resetSchedule(l)
 	d.forget()
-	return d.logRepair(l, k, -1, fmt.Sprintf("lr %s → %s", lrs(lr), lrs(lr*f)), fmt.Sprintf("--lr %s", lrs(lr*f)))
+	return d.logRepair(l, k, -1, fmt.Sprintf("lr %s → %s", lrs(lr), lrs(lr*f)), []train.Change{{Setting: train.SettingLR, Value: lrs(lr * f)}})
 }
 
 // resetSchedule restarts the schedule from the new learning rate.
@@ -247,9 +247,9 @@ func (d *Doctor) resetSchedule(l *train.Loop) {
 	}
 }
 
-func (d *Doctor) logRepair(l *train.Loop, k Kind, from int, action, flags string) error {
+func (d *Doctor) logRepair(l *train.Loop, k Kind, from int, action string, changes []train.Change) error {
 	d.attempts[k]++
-	r := Repair{Kind: k, Epoch: l.Epoch, Step: l.Step, Action: action, Flags: flags, Rollback: from}
+	r := Repair{Kind: k, Epoch: l.Epoch, Step: l.Step, Action: action, Changes: changes, Rollback: from}
 	d.repairs = append(d.repairs, r)
 	msg := "doctor fix: " + string(k) + ": "
 	if from >= 0 {
@@ -264,8 +264,8 @@ func (d *Doctor) logRepair(l *train.Loop, k Kind, from int, action, flags string
 	if from >= 0 {
 		fields["rollback_epoch"] = from
 	}
-	if flags != "" {
-		fields["flags"] = flags
+	if len(changes) > 0 {
+		fields["flags"] = changesText(changes, l.Name) // the settings, as the loop words them
 	}
 	return l.Emit(train.Event{Name: "repair", Message: msg, Fields: fields})
 }

@@ -206,7 +206,8 @@ func (d *Doctor) sampleActs(l *train.Loop, s *train.StepStats) error {
 		if len(dead) > 1 {
 			msg += fmt.Sprintf("; %d ReLU layers affected: %s", len(dead), strings.Join(names(dead), ", "))
 		}
-		fix := fmt.Sprintf("lower --lr from %s to %s; in the model, use LeakyReLU or BatchNorm before the ReLU; --doctor fix re-initializes the dead units", lrs(l.Opt.LR()), lrs(l.Opt.LR()/10))
+		fix := train.Say("lower ", train.SettingLR, fmt.Sprintf(" from %s to %s; in the model, use LeakyReLU or BatchNorm before the ReLU; ", lrs(l.Opt.LR()), lrs(l.Opt.LR()/10)),
+			fixMode, " re-initializes the dead units")
 		if err := d.diagnose(l, DyingReLU, w.layer, l.Step, ev, msg, fix); err != nil {
 			return err
 		}
@@ -224,7 +225,8 @@ func (d *Doctor) sampleActs(l *train.Loop, s *train.StepStats) error {
 		if len(sat) > 1 {
 			msg += fmt.Sprintf("; %d layers affected: %s", len(sat), strings.Join(names(sat), ", "))
 		}
-		fix := "lower --lr, normalize the inputs (--mean/--std for images), and re-export with a smaller init or BatchNorm before the activation; --doctor fix re-initializes the layers"
+		fix := train.Say("lower ", train.SettingLR, ", normalize the inputs (", train.SettingNormalize, " for images), and re-export with a smaller init or BatchNorm before the activation; ",
+			fixMode, " re-initializes the layers")
 		if err := d.diagnose(l, SaturatedActivations, w.layer, l.Step, ev, msg, fix); err != nil {
 			return err
 		}
@@ -269,7 +271,7 @@ func (d *Doctor) epochRules(l *train.Loop, e *train.EpochStats) error {
 			ev := map[string]any{"update_ratio": r, "initial_loss": d.initLoss, "train_loss": e.TrainLoss, "lr": lr}
 			msg := fmt.Sprintf("one step changes even the fastest-moving layer's weights by only %s of their norm (median over epoch 1; healthy ≥ 1e-5) and epoch 1 moved the loss by %.2g%% (%.4g → %.4g)",
 				g(r), 100*moved, d.initLoss, e.TrainLoss)
-			if err := d.diagnose(l, LRTooLow, "", 0, ev, msg, fmt.Sprintf("raise --lr from %s to %s (or run --lr-find)", lrs(lr), lrs(lr*10))); err != nil {
+			if err := d.diagnose(l, LRTooLow, "", 0, ev, msg, raiseLRAdvice(lr, 10)); err != nil {
 				return err
 			}
 			d.queue(LRTooLow, nil)
@@ -341,7 +343,7 @@ func (d *Doctor) slow(l *train.Loop, e *train.EpochStats) error {
 	if !math.IsNaN(ta) {
 		msg += fmt.Sprintf("; accuracy gains < 0.01 per epoch")
 	}
-	if err := d.diagnose(l, SlowConvergence, "", 0, ev, msg, fmt.Sprintf("raise --lr from %s to %s (or run --lr-find)", lrs(lr), lrs(3*lr))); err != nil {
+	if err := d.diagnose(l, SlowConvergence, "", 0, ev, msg, raiseLRAdvice(lr, 3)); err != nil {
 		return err
 	}
 	d.queue(SlowConvergence, nil)
@@ -424,7 +426,8 @@ func (d *Doctor) oscillating(l *train.Loop, ev map[string]any, msg string, lr fl
 	if d.active[ExplodingGradients] || d.active[NaNLoss] {
 		return nil // the same trouble, already reported
 	}
-	if err := d.diagnose(l, OscillatingLoss, "", 0, ev, msg, fmt.Sprintf("lower --lr from %s to %s or add --scheduler plateau", lrs(lr), lrs(lr/3))); err != nil {
+	fix := train.Say("lower ", train.SettingLR, fmt.Sprintf(" from %s to %s or add ", lrs(lr), lrs(lr/3)), train.Change{Setting: train.SettingSchedule, Value: "plateau"})
+	if err := d.diagnose(l, OscillatingLoss, "", 0, ev, msg, fix); err != nil {
 		return err
 	}
 	d.queue(OscillatingLoss, nil)
@@ -468,9 +471,10 @@ func (d *Doctor) overfit(l *train.Loop, e *train.EpochStats) error {
 		ev["train_acc"], ev["val_acc"] = e.TrainAcc, e.ValAcc
 		msg += fmt.Sprintf("; train accuracy %.3f vs validation %.3f", e.TrainAcc, e.ValAcc)
 	}
-	fix := "add --early-stopping 5 (keeps the best epoch's weights)"
+	fix := train.Say("add ", train.Change{Setting: train.SettingEarlyStopping, Value: "5"}, " (keeps the best epoch's weights)")
 	if d.dropout < 0.3 {
-		fix += fmt.Sprintf("; more data, more dropout (--dropout 0.3 if the model has Dropout; now %g) or --weight-decay also help", d.dropout)
+		fix = append(fix, train.Say("; more data, more dropout (", train.Change{Setting: train.SettingDropout, Value: "0.3"},
+			fmt.Sprintf(" if the model has Dropout; now %g) or ", d.dropout), train.SettingWeightDecay, " also help")...)
 	}
 	if err := d.diagnose(l, Overfitting, "", 0, ev, msg, fix); err != nil {
 		return err
@@ -509,16 +513,20 @@ func (d *Doctor) underfit(l *train.Loop, e *train.EpochStats) error {
 			msg += fmt.Sprintf(", validation %.3f", e.ValAcc)
 		}
 	}
-	var fix string
+	var fix train.Text
+	wd := d.set.Optimizer.WeightDecay
+	lowerDropout := train.Say("lower ", train.SettingDropout, fmt.Sprintf(" from %g to 0.1", d.dropout))
+	lowerWD := train.Say(train.SettingWeightDecay, fmt.Sprintf(" from %g to %g", wd, wd/100))
 	switch {
-	case d.dropout >= 0.5 && d.set.Optimizer.WeightDecay >= 1e-3:
-		fix = fmt.Sprintf("lower --dropout from %g to 0.1 and --weight-decay from %g to %g", d.dropout, d.set.Optimizer.WeightDecay, d.set.Optimizer.WeightDecay/100)
+	case d.dropout >= 0.5 && wd >= 1e-3:
+		fix = append(append(lowerDropout, train.Part{Text: " and "}), lowerWD...)
 	case d.dropout >= 0.5:
-		fix = fmt.Sprintf("lower --dropout from %g to 0.1", d.dropout)
+		fix = lowerDropout
 	case d.regularized():
-		fix = fmt.Sprintf("lower --weight-decay from %g to %g", d.set.Optimizer.WeightDecay, d.set.Optimizer.WeightDecay/100)
+		fix = append(train.Say("lower "), lowerWD...)
 	default:
-		fix = fmt.Sprintf("raise --lr from %s to %s and train longer (--epochs); if that does not help the model is too small for the data", lrs(l.Opt.LR()), lrs(3*l.Opt.LR()))
+		fix = train.Say("raise ", train.SettingLR, fmt.Sprintf(" from %s to %s and train longer (", lrs(l.Opt.LR()), lrs(3*l.Opt.LR())),
+			train.SettingEpochs, "); if that does not help the model is too small for the data")
 	}
 	if err := d.diagnose(l, Underfitting, "", 0, ev, msg, fix); err != nil {
 		return err
@@ -527,26 +535,35 @@ func (d *Doctor) underfit(l *train.Loop, e *train.EpochStats) error {
 	return nil
 }
 
+// fixMode names the doctor's fix mode in advice.
+var fixMode = train.Change{Setting: ModeSetting, Value: "fix"}
+
 // lowerLRAdvice: lower the LR by f, and add clipping when asked.
-func (d *Doctor) lowerLRAdvice(l *train.Loop, f float64, clip bool) string {
+func (d *Doctor) lowerLRAdvice(l *train.Loop, f float64, clip bool) train.Text {
 	lr := l.Opt.LR()
-	s := fmt.Sprintf("lower --lr from %s to %s", lrs(lr), lrs(lr/f))
+	s := train.Say("lower ", train.SettingLR, fmt.Sprintf(" from %s to %s", lrs(lr), lrs(lr/f)))
 	if clip {
 		if l.ClipNorm == 0 {
-			s = "add --clip-norm 1.0 and " + s
+			s = append(train.Say("add ", train.Change{Setting: train.SettingClipNorm, Value: "1.0"}, " and "), s...)
 		} else {
-			s += fmt.Sprintf(" (--clip-norm %g is already on)", l.ClipNorm)
+			s = append(s, train.Say(" (", train.Change{Setting: train.SettingClipNorm, Value: fmt.Sprintf("%g", l.ClipNorm)}, " is already on)")...)
 		}
 	}
 	return s
 }
 
-func (d *Doctor) vanishAdvice(l *train.Loop) string {
+// raiseLRAdvice: raise the LR by f.
+func raiseLRAdvice(lr, f float64) train.Text {
+	return train.Say("raise ", train.SettingLR, fmt.Sprintf(" from %s to %s (or run ", lrs(lr), lrs(lr*f)), train.SettingFindLR, ")")
+}
+
+func (d *Doctor) vanishAdvice(l *train.Loop) train.Text {
 	s := "the lasting cure is in the model: ReLU instead of sigmoid/tanh, BatchNorm, or residual connections (then re-export)"
 	if l.Opt.Name() == "sgd" {
-		return "use --optimizer adam --lr 0.001 (per-parameter step sizes keep the early layers learning); " + s
+		return train.Say("use ", train.Change{Setting: train.SettingOptimizer, Value: "adam"}, " ", train.Change{Setting: train.SettingLR, Value: "0.001"},
+			" (per-parameter step sizes keep the early layers learning); "+s)
 	}
-	return fmt.Sprintf("raise --lr from %s to %s; ", lrs(l.Opt.LR()), lrs(3*l.Opt.LR())) + s
+	return train.Say("raise ", train.SettingLR, fmt.Sprintf(" from %s to %s; ", lrs(l.Opt.LR()), lrs(3*l.Opt.LR()))+s)
 }
 
 // causeKnown: a diagnosis that explains a high, flat loss (since the last

@@ -21,8 +21,8 @@ type Case struct {
 	Name   string
 	Model  string        // fixture under testdata/models (train.onnx)
 	Expect []doctor.Kind // nil: healthy, no diagnosis allowed
-	// Optimizer, LR, Momentum, WeightDecay: the flags (defaults: adam, its
-	// default LR).
+	// Optimizer, LR, Momentum, WeightDecay: the optimizer settings
+	// (defaults: adam, its default LR).
 	Optimizer   string
 	LR          float64
 	Momentum    float64
@@ -82,7 +82,7 @@ var Cases = []Case{
 		Repair: true, Baseline: "healthy/mlp_digits"},
 	{Name: "slow/sgd-lr-1e-3", Model: "mlp_digits", Optimizer: "sgd", LR: 1e-3, Epochs: 12, Expect: []doctor.Kind{doctor.SlowConvergence},
 		Repair: true, Baseline: "healthy/mlp_digits"},
-	// Not repairable by flags (0.25¹² bounds the gradient whatever the
+	// Not repairable by settings (0.25¹² bounds the gradient whatever the
 	// optimizer); fix mode switches SGD to Adam, which does not rescue it
 	// in 10 epochs. The benchmark reports it.
 	{Name: "vanishing/deep_sigmoid-sgd", Model: "deep_sigmoid_mlp", Optimizer: "sgd", LR: 0.01, Expect: []doctor.Kind{doctor.VanishingGradients},
@@ -152,6 +152,9 @@ func images(s *data.Set, n int, flat bool) *data.Set {
 type Env struct {
 	Load func(model string) (*ir.Model, error)
 	Data *data.Data // digits: train and val
+	// Name words the settings in the doctor's advice (train.Loop.Name;
+	// nil: the library's names).
+	Name func(train.Change) string
 }
 
 // Outcome is what one run produced.
@@ -166,7 +169,7 @@ type Outcome struct {
 	ValLoss    float64
 	Log        string // the JSON lines
 	Console    string // what the terminal showed
-	Permanent  string
+	Permanent  string // the settings that make the repairs permanent (Doctor.PermanentText)
 	StepsTaken int
 }
 
@@ -244,7 +247,7 @@ func RunConfig(c Case, env Env, cfg doctor.Config) (Outcome, error) {
 	cfg.Summary, cfg.Seed = &console, 1
 	d := doctor.New(m, doctor.Settings{Optimizer: s, EarlyStopping: c.EarlyStopping, Dropout: c.Dropout, DropoutSet: c.Dropout > 0}, cfg)
 	l := &train.Loop{Model: prog, Train: tr, Val: val, Loss: loss.CrossEntropy{}, Opt: o,
-		Epochs: epochs, BatchSize: batch, Shuffle: true, Seed: 1, BatchNormInputs: train.BatchNormInputs(m),
+		Epochs: epochs, BatchSize: batch, Shuffle: true, Seed: 1, BatchNormInputs: train.BatchNormInputs(m), Name: env.Name,
 		Hooks: []train.Hook{train.NewJSONLog(&log), train.NewProgress(&console, false), d}}
 	if c.EarlyStopping > 0 {
 		l.Hooks = append(l.Hooks, &train.EarlyStopping{Patience: c.EarlyStopping})
@@ -255,7 +258,7 @@ func RunConfig(c Case, env Env, cfg doctor.Config) (Outcome, error) {
 	}
 	out.Err = err
 	out.Kinds, out.Diagnoses, out.Repairs = d.Kinds(), d.Diagnoses(), d.Repairs()
-	out.Log, out.Console, out.Permanent = log.String(), console.String(), d.PermanentFlags()
+	out.Log, out.Console, out.Permanent = log.String(), console.String(), d.PermanentText()
 	if err == nil {
 		out.ValLoss, out.ValAcc, err = l.Evaluate(val)
 		if err != nil {
