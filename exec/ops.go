@@ -19,6 +19,7 @@ type nodeCtx[T Float] struct {
 	p       *plan[T]
 	n       *ir.Node
 	opset   int64
+	inf     []*ir.Operand // ir's inferred outputs (see inferred), once asked for
 }
 
 // input returns input i, or nil if it is absent.
@@ -93,24 +94,27 @@ func (c *nodeCtx[T]) ints(i int, what string) ([]int64, error) {
 // the planners of operators whose output shape is all there is to compute
 // (Reshape, Flatten, Unsqueeze) take it from there.
 func (c *nodeCtx[T]) inferred(j int) ([]int, error) {
-	ins := make([]*ir.Operand, len(c.in))
-	for i, t := range c.in {
-		if t == nil {
-			continue
+	if c.inf == nil {
+		ins := make([]*ir.Operand, len(c.in))
+		for i, t := range c.in {
+			if t == nil {
+				continue
+			}
+			ins[i] = &ir.Operand{Elem: t.kind.dtype(), Shape: i64s(t.shape)}
+			if t.kind != kFloat && t.static {
+				ins[i].Ints = t.i
+			}
 		}
-		ins[i] = &ir.Operand{Elem: t.kind.dtype(), Shape: i64s(t.shape)}
-		if t.kind != kFloat && t.static {
-			ins[i].Ints = t.i
+		outs, err := ir.InferNode(c.n, c.opset, ins)
+		if err != nil {
+			return nil, err
 		}
+		c.inf = outs
 	}
-	outs, err := ir.InferNode(c.n, c.opset, ins)
-	if err != nil {
-		return nil, err
+	if j >= len(c.inf) || c.inf[j] == nil {
+		return nil, fmt.Errorf("the shape of output %d is not known", j)
 	}
-	if j >= len(outs) || outs[j] == nil {
-		return nil, fmt.Errorf("output %d is not listed", j)
-	}
-	return dims(outs[j].Shape), nil
+	return dims(c.inf[j].Shape), nil
 }
 
 // staticScalar returns, as a float64, the single value of input i, which

@@ -106,51 +106,23 @@ func planSplit[T Float](c *nodeCtx[T]) error {
 	if err != nil {
 		return err
 	}
-	n := len(c.out)
-	var sizes []int
-	switch {
-	case c.input(1) != nil:
-		s, err := c.ints(1, "split")
+	if c.input(1) != nil {
+		if _, err := c.ints(1, "split"); err != nil { // known before running
+			return err
+		}
+	}
+	// the outputs' shapes (split, num_outputs, or even parts) are ir's
+	sizes := make([]int, len(c.out))
+	ys := make([]*tensor[T], len(c.out))
+	for j := range ys {
+		shape, err := c.inferred(j)
 		if err != nil {
 			return err
 		}
-		for _, v := range s {
-			sizes = append(sizes, int(v))
-		}
-	case c.n.HasAttr("split"):
-		for _, v := range c.n.Ints("split", nil) {
-			sizes = append(sizes, int(v))
-		}
-	default:
-		if k := c.n.Int("num_outputs", 0); k > 0 {
-			n = int(k)
-		}
-		d := x.shape[ax]
-		each := (d + n - 1) / n
-		for i := 0; i < n; i++ {
-			sizes = append(sizes, min(each, max(0, d-i*each)))
-		}
-		if d%n != 0 && !c.n.HasAttr("num_outputs") {
-			return fmt.Errorf("dimension %d of %s does not split evenly into %d outputs", ax, shapeStr(x.shape), n)
-		}
-	}
-	total := 0
-	for _, s := range sizes {
-		if s < 0 {
-			return fmt.Errorf("negative split size in %v", sizes)
-		}
-		total += s
-	}
-	if total != x.shape[ax] || len(sizes) != len(c.out) {
-		return fmt.Errorf("split %v does not divide axis %d of %s into %d outputs", sizes, ax, shapeStr(x.shape), len(c.out))
-	}
-	outer, inner := numel(x.shape[:ax]), numel(x.shape[ax+1:])
-	ys := make([]*tensor[T], len(sizes))
-	for j, s := range sizes {
-		shape := append([]int{}, x.shape...)
-		shape[ax] = s
+		sizes[j] = shape[ax]
 		ys[j] = c.output(j, x.kind, shape)
 	}
+	outer, inner := numel(x.shape[:ax]), numel(x.shape[ax+1:])
 	row := x.shape[ax] * inner
 	c.fwd = func(*runCtx) error {
 		for i := 0; i < outer; i++ {

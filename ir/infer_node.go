@@ -16,7 +16,8 @@ type Operand struct {
 // shape function InferShapes uses, so that the executor's planners take
 // their output shapes from the same rules. Listed outputs whose shape is
 // not determined, and operators inference does not know, are errors; the
-// errors do not name the node (the caller does). Omitted outputs are nil.
+// errors do not name the node (the caller does). An omitted output has
+// its shape when inference determines it (Split's sizes), else nil.
 func InferNode(n *Node, opset int64, ins []*Operand) ([]*Operand, error) {
 	fn := lookupShapeFunc(n)
 	if fn == nil {
@@ -42,11 +43,11 @@ func InferNode(n *Node, opset int64, ins []*Operand) ([]*Operand, error) {
 	}
 	outs := make([]*Operand, len(n.Outputs))
 	for i, t := range c.out {
-		if n.Outputs[i] == nil {
-			continue
-		}
 		shape, ok := t.staticDims()
-		if !ok {
+		switch {
+		case !ok && n.Outputs[i] == nil:
+			continue
+		case !ok:
 			return nil, fmt.Errorf("output %d: shape inference leaves its shape unknown", i)
 		}
 		o := &Operand{Elem: t.elem, Shape: shape}
