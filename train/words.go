@@ -8,7 +8,8 @@ import (
 // Setting names a setting of a training run — of the loop, its optimizer,
 // schedule or hooks — in a message that advises changing it. The values
 // are the library's own names; a front end words them in its terms
-// through Loop.Name (nntrain: as its flags).
+// through Loop.Name (nntrain: as its flags). A hook's package may define
+// its own (doctor.ModeSetting).
 type Setting string
 
 const (

@@ -159,6 +159,9 @@ func TestDoctorAdviceNamesFlags(t *testing.T) {
 		if n == 0 {
 			t.Errorf("%s: no diagnosis", c.Name)
 		}
+		if c.Model == "badinit_huge" && !strings.Contains(o.Console, "check the initialization and the input scale (nnlint model.onnx)") {
+			t.Errorf("%s: the diagnosis does not point to nnlint:\n%s", c.Name, o.Console)
+		}
 		if o.Permanent != "" && (!strings.HasPrefix(o.Permanent, "--") || !strings.Contains(o.Console, "train with: "+o.Permanent)) {
 			t.Errorf("%s: summary does not give the flags %q:\n%s", c.Name, o.Permanent, o.Console)
 		}

@@ -33,7 +33,8 @@ var scheduleFlags = map[string][]string{
 }
 
 // settingFlags are the flags that set the settings train's and the
-// doctor's messages name (train.Setting).
+// doctor's messages name (train.Setting), and the command of the static
+// check the doctor points to.
 var settingFlags = map[train.Setting]string{
 	train.SettingLR:            "--lr",
 	train.SettingClipNorm:      "--clip-norm",
@@ -46,6 +47,7 @@ var settingFlags = map[train.Setting]string{
 	train.SettingFindLR:        "--lr-find",
 	train.SettingNormalize:     "--mean/--std",
 	doctor.ModeSetting:         "--doctor",
+	doctor.LintCheck:           "nnlint model.onnx", // a command, not a flag
 }
 
 // flagOf words a setting as its flag, with the value after it

@@ -15,11 +15,11 @@ import (
 
 // TestSettingFlags: the flags named for train's settings exist (but for
 // --mean/--std, which the doctor's saturation advice has always named:
-// the images' flag is --normalize).
+// the images' flag is --normalize; and doctor.LintCheck is a command).
 func TestSettingFlags(t *testing.T) {
 	fs := newTrainCmd(io.Discard).fs
 	for s, f := range settingFlags {
-		if s == train.SettingNormalize {
+		if s == train.SettingNormalize || s == doctor.LintCheck {
 			continue
 		}
 		if fs.Lookup(strings.TrimPrefix(f, "--")) == nil {
@@ -27,7 +27,7 @@ func TestSettingFlags(t *testing.T) {
 		}
 	}
 	for _, s := range []train.Setting{train.SettingLR, train.SettingClipNorm, train.SettingOptimizer, train.SettingWeightDecay, train.SettingDropout,
-		train.SettingEarlyStopping, train.SettingSchedule, train.SettingEpochs, train.SettingFindLR, train.SettingNormalize, doctor.ModeSetting} {
+		train.SettingEarlyStopping, train.SettingSchedule, train.SettingEpochs, train.SettingFindLR, train.SettingNormalize, doctor.ModeSetting, doctor.LintCheck} {
 		if _, ok := settingFlags[s]; !ok {
 			t.Errorf("no flag for %s", s)
 		}

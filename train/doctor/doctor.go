@@ -250,7 +250,7 @@ func (d *Doctor) OnDiverged(l *train.Loop, e *train.DivergedError) (bool, error)
 	if d.baseline > 0 {
 		msg += fmt.Sprintf(", median of the first steps %.3g", d.baseline)
 	}
-	msg += ")" + d.initNote(ev)
+	msg += ")" + d.initNote(l, ev)
 	fix := d.lowerLRAdvice(l, 10, true)
 	if err := d.diagnose(l, NaNLoss, "", l.Step, ev, msg, fix); err != nil {
 		return false, err

@@ -96,6 +96,11 @@ const (
 // "fix": fix mode does what the advice says).
 const ModeSetting train.Setting = "doctor.Mode"
 
+// LintCheck is not a setting but the static check of the model (package
+// lint, with its probe) that a message points to; a front end names it
+// as it runs it (nntrain: the nnlint command).
+const LintCheck train.Setting = "lint.Check"
+
 func (m Mode) String() string { return [...]string{"off", "warn", "fix"}[m] }
 
 // ParseMode reads a mode's name (case-insensitive; "" is warn).

@@ -70,7 +70,7 @@ func (d *Doctor) checkExploding(l *train.Loop, s *train.StepStats) error {
 }
 
 func (d *Doctor) explode(l *train.Loop, ev map[string]any, msg string) error {
-	msg += d.initNote(ev)
+	msg += d.initNote(l, ev)
 	if err := d.diagnose(l, ExplodingGradients, "", l.Step, ev, msg, d.lowerLRAdvice(l, 10, true)); err != nil {
 		return err
 	}
@@ -621,11 +621,11 @@ func highFactor(r float64) float64 { return min(max(targetRatio/r, 1e-3), 0.1) }
 // initNote: a first loss far above chance level points at the
 // initialization or the input scale, whatever diverges later (the
 // criteria's "initial loss of a C-class classifier should be about ln C").
-func (d *Doctor) initNote(ev map[string]any) string {
+func (d *Doctor) initNote(l *train.Loop, ev map[string]any) string {
 	if math.IsNaN(d.lnC) || len(d.firstLoss) == 0 || !(d.firstLoss[0] > 10*d.lnC) {
 		return ""
 	}
 	ev["first_loss"] = d.firstLoss[0]
-	return fmt.Sprintf("; the first step's loss %.3g was already %.3g× chance level ln C = %.4g: check the initialization and the input scale (nnlint model.onnx)",
-		d.firstLoss[0], d.firstLoss[0]/d.lnC, d.lnC)
+	return l.Say(train.Say(fmt.Sprintf("; the first step's loss %.3g was already %.3g× chance level ln C = %.4g: check the initialization and the input scale (",
+		d.firstLoss[0], d.firstLoss[0]/d.lnC, d.lnC), LintCheck, ")"))
 }
