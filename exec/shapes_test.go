@@ -1,0 +1,87 @@
+package exec
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/onnxio"
+)
+
+// ir's shape inference is the reference for the shapes the planners
+// compute: on every fixture (train and eval graphs), every value the
+// executor plans has the shape InferShapes gives it for the same input
+// shape, wherever inference determines one.
+func TestPlannedShapesMatchInference(t *testing.T) {
+	dirs, err := os.ReadDir(modelsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, d := range dirs {
+		g := loadGolden(t, d.Name())
+		for _, file := range []string{"train.onnx", "eval.onnx"} {
+			path := filepath.Join(g.dir, file)
+			if _, err := os.Stat(path); err != nil {
+				continue
+			}
+			t.Run(d.Name()+"/"+file, func(t *testing.T) {
+				checked += comparePlannedShapes(t, path, g.get(t, "input").shape)
+			})
+		}
+	}
+	t.Logf("%d values compared", checked)
+	if checked < 1000 {
+		t.Errorf("only %d values compared", checked)
+	}
+}
+
+// comparePlannedShapes plans the model at path for an input of shape in
+// and compares each planned value's shape with inference's; it returns how
+// many it compared.
+func comparePlannedShapes(t *testing.T, path string, in []int) int {
+	m, err := onnxio.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(Eval, map[string]*Tensor{"input": {DType: ir.Float32, Shape: in, F: make([]float32, numel(in))}}); err != nil {
+		t.Fatal(err)
+	}
+	planned := map[string][]int{}
+	for v, x := range p.e.plans[0].vals {
+		planned[v.Name] = x.shape
+	}
+	ref, err := onnxio.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range ref.Graph.DataInputs() {
+		v.Type = ir.TensorType(ir.Float32, ir.StaticShape(i64s(in)))
+	}
+	if _, err := ir.InferShapes(ref); err != nil {
+		t.Fatalf("inference: %v", err)
+	}
+	n := 0
+	for _, node := range ref.Graph.Nodes {
+		for _, v := range node.Outputs {
+			if v == nil {
+				continue
+			}
+			want, ok := v.Shape().Eval(nil)
+			got, planned := planned[v.Name]
+			if !ok || !planned {
+				continue
+			}
+			if !sameShape(got, dims(want)) {
+				t.Errorf("%s (%s %s): planned %v, inferred %v", v.Name, node.OpType, node.Label(), got, want)
+			}
+			n++
+		}
+	}
+	return n
+}
