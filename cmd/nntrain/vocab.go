@@ -45,7 +45,7 @@ var settingFlags = map[train.Setting]string{
 	train.SettingSchedule:      "--scheduler",
 	train.SettingEpochs:        "--epochs",
 	train.SettingFindLR:        "--lr-find",
-	train.SettingNormalize:     "--mean/--std",
+	train.SettingNormalize:     "--normalize",
 	doctor.ModeSetting:         "--doctor",
 	doctor.LintCheck:           "nnlint model.onnx", // a command, not a flag
 }

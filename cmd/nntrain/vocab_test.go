@@ -13,13 +13,12 @@ import (
 	"github.com/nnkit/nnkit/train/doctor"
 )
 
-// TestSettingFlags: the flags named for train's settings exist (but for
-// --mean/--std, which the doctor's saturation advice has always named:
-// the images' flag is --normalize; and doctor.LintCheck is a command).
+// TestSettingFlags: the flags named for train's settings exist
+// (doctor.LintCheck is a command, not a flag).
 func TestSettingFlags(t *testing.T) {
 	fs := newTrainCmd(io.Discard).fs
 	for s, f := range settingFlags {
-		if s == train.SettingNormalize || s == doctor.LintCheck {
+		if s == doctor.LintCheck {
 			continue
 		}
 		if fs.Lookup(strings.TrimPrefix(f, "--")) == nil {
