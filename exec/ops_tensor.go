@@ -218,24 +218,7 @@ func planSlice[T Float](c *nodeCtx[T]) error {
 		if st == 0 {
 			return errors.New("slice step is 0")
 		}
-		s, e := starts[i], ends[i]
-		if s < 0 {
-			s += dim
-		}
-		if e < 0 {
-			e += dim
-		}
-		if st > 0 {
-			s, e = min(max(s, 0), dim), min(max(e, 0), dim)
-		} else {
-			s, e = min(max(s, 0), dim-1), min(max(e, -1), dim-1)
-		}
-		var cnt int64
-		if st > 0 && e > s {
-			cnt = (e - s + st - 1) / st
-		} else if st < 0 && s > e {
-			cnt = (s - e + (-st) - 1) / (-st)
-		}
+		s, cnt := ir.SliceAxis(starts[i], ends[i], st, dim)
 		out[ax] = int(cnt)
 		idx[ax] = make([]int, cnt)
 		for k := range idx[ax] {

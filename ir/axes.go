@@ -53,3 +53,29 @@ func ReducedAxes(n *Node, rank int, axes []int64, given bool) ([]bool, error) {
 // KeepDims is a reduction's keepdims attribute (default 1): whether the
 // reduced axes stay, with size 1.
 func KeepDims(n *Node) bool { return n.Int("keepdims", 1) != 0 }
+
+// SliceAxis resolves one axis of a Slice over a dimension of size dim: the
+// first index taken and how many, by ONNX's rule (a negative start or end
+// counts from the end; then for a positive step both clamp to [0, dim],
+// for a negative one start to [0, dim−1] and end to [−1, dim−1]). step
+// must not be 0.
+func SliceAxis(start, end, step, dim int64) (first, count int64) {
+	if start < 0 {
+		start += dim
+	}
+	if end < 0 {
+		end += dim
+	}
+	if step > 0 {
+		start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+		if end > start {
+			count = (end - start + step - 1) / step
+		}
+		return start, count
+	}
+	start, end = min(max(start, 0), dim-1), min(max(end, -1), dim-1)
+	if start > end {
+		count = (start - end - step - 1) / -step
+	}
+	return start, count
+}

@@ -848,26 +848,7 @@ func sliceDim(d, start, end sdim, step int64) sdim {
 		return unknownSize
 	}
 	if d.isConst() && start.isConst() && end.isConst() {
-		n := d.k
-		s, e := start.k, end.k
-		if s < 0 {
-			s += n
-		}
-		if e < 0 {
-			e += n
-		}
-		var cnt int64
-		if step > 0 {
-			s, e = min(max(s, 0), n), min(max(e, 0), n)
-			if e > s {
-				cnt = (e - s + step - 1) / step
-			}
-		} else {
-			s, e = min(max(s, 0), n-1), min(max(e, -1), n-1)
-			if s > e {
-				cnt = (s - e - step - 1) / -step
-			}
-		}
+		_, cnt := SliceAxis(start.k, end.k, step, d.k)
 		return cst(cnt)
 	}
 	// A bound is "from the start" (b ≥ 0, maybe symbolic), "from the end"
