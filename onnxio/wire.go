@@ -186,6 +186,18 @@ func (d *decoder) wireNodes(b *ir.Builder) {
 	d.wireFailed = d.wireFailed || !ok
 }
 
+// prefixOf returns name as a string, sharing the memory of an output name
+// it begins (exporters name outputs after their node: PyTorch's
+// "/layer1/Relu" computes "/layer1/Relu_output_0").
+func prefixOf(outputs []string, name []byte) string {
+	for _, o := range outputs {
+		if len(o) >= len(name) && o[:len(name)] == string(name) {
+			return o[:len(name)]
+		}
+	}
+	return string(name)
+}
+
 // wireNode converts one encoded NodeProto.
 func (d *decoder) wireNode(nb []byte, b *ir.Builder) bool {
 	// First pass: how many inputs, outputs and attributes, so that each
@@ -233,7 +245,7 @@ func (d *decoder) wireNode(nb []byte, b *ir.Builder) bool {
 		case nodeOutputField:
 			outputs = append(outputs, string(v))
 		case nodeNameField:
-			n.Name = string(v)
+			n.Name = prefixOf(outputs, v)
 		case nodeOpTypeField:
 			n.OpType = d.internBytes(v)
 		case nodeDomainField:
