@@ -410,10 +410,7 @@ func (k *convCall) band(lo, hi int) {
 		beta := float32(0)
 		if q.bias != nil {
 			for m := i0; m < i1; m++ {
-				row := out[m*ldo+jb : m*ldo+je]
-				for j := range row {
-					row[j] = q.bias[m]
-				}
+				fill32(out[m*ldo+jb:m*ldo+je], q.bias[m])
 			}
 			beta = 1
 		}
@@ -449,5 +446,22 @@ func (k *convCall) scatter(lo, hi int) {
 			}
 			q.act.apply(dst)
 		}
+	}
+}
+
+// fill32 sets every element of s to v: doubling copies (memmove's vector
+// loop) for long rows.
+func fill32(s []float32, v float32) {
+	if len(s) < 32 {
+		for i := range s {
+			s[i] = v
+		}
+		return
+	}
+	for i := range 16 {
+		s[i] = v
+	}
+	for n := 16; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
 	}
 }
