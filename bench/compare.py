@@ -259,11 +259,27 @@ def ort_round(a, predict):
 
 
 def torch_percore_worker(a):
-    """torch.mm on one thread (OPENBLAS_NUM_THREADS=1 set by the parent), in GFLOPS per second of
-    process CPU time: the per-core speed, which load from other processes does not distort."""
+    """torch.mm and inference on one thread (OPENBLAS_NUM_THREADS=1 set by the parent), in GFLOPS
+    or samples per second of process CPU time: the per-core speed, which load from other processes
+    does not distort."""
     import torch
     torch.set_num_threads(1)
     out = {}
+    if a.only in (None, "predict"):
+        for name, model_name, batch, shape in PREDICT:
+            model = torch_model(model_name).eval()
+            x = torch.from_numpy(predict_input(a.work, name, batch, shape))
+            with torch.no_grad():
+                for _ in range(predict_warmups(shape, batch)):
+                    model(x)
+                it, t0 = 0, time.process_time()
+                while time.process_time() - t0 < a.seconds / 4 or it < 2:
+                    model(x)
+                    it += 1
+            out["predict/" + name] = batch * it / (time.process_time() - t0)
+    if a.only not in (None, "gemm"):
+        print(json.dumps(out))
+        return
     for name, ta, tb, m, n, k in GEMM:
         A = torch.randn(k, m).t() if ta else torch.randn(m, k)
         B = torch.randn(n, k).t() if tb else torch.randn(k, n)
@@ -371,6 +387,7 @@ def go_round(a, bins, predict):
         if p.returncode != 0:
             sys.exit(p.stdout + p.stderr)
         out.update(parse_go(p.stdout, "predict/", "samples/s"))
+        out.update(parse_go(p.stdout, "cpupredict/", "cpu-samples/s"))
     if a.only in (None, "gemm"):
         p = subprocess.run([bins["exec"], "-test.run", "^$", "-test.bench", "SGEMM", "-test.benchtime", "%gs" % (a.seconds / 4)],
                            cwd=os.path.join(ROOT, "exec"), capture_output=True, text=True)
@@ -438,7 +455,7 @@ def run(a, tmp):
     for r in range(a.rounds):
         runs["default"].append(torch_round(a, None))
         runs["PASSIVE"].append(torch_round(a, "PASSIVE"))
-        if a.only in (None, "gemm"):
+        if a.only in (None, "gemm", "predict"):
             runs["percore"].append(torch_round(a, None, percore=True))
         if predict and not a.no_ort:
             runs["ort"].append(ort_round(a, predict))
@@ -475,6 +492,12 @@ def run(a, tmp):
             k = "predict/" + name
             g, d, p, o = med("go", k), med("default", k), med("PASSIVE", k), med("ort", k)
             print("%-16s %10.1f %10.1f %13.1f %10.1f %7.2fx %8.2fx" % (name, g, d, p, o, g / max(d, p), g / o))
+        print()
+        print("inference per core: one thread each, samples per second of CPU time (robust to machine load)")
+        print("%-16s %10s %10s %8s" % ("", "nnkit", "torch", "ratio"))
+        for name, _, _, _ in PREDICT:
+            g, t = med("go", "cpupredict/" + name + "/serial"), med("percore", "predict/" + name)
+            print("%-16s %10.1f %10.1f %7.2fx" % (name, g, t, g / t))
     if rss:
         rss_table(rss)
     if a.only in (None, "gemm"):

@@ -130,7 +130,8 @@ var predictWorkloads = flag.String("predict.workloads", "", "BenchmarkPredict wo
 // nntrain predict runs it) of the ResNet-18 and MobileNetV2 fixtures
 // (torchvision, 10 classes, 32×32 input, random normal data) at batch 1 and
 // 32, or of -predict.workloads; bench/compare.py runs PyTorch's eval mode
-// under no_grad and ONNX Runtime beside it.
+// under no_grad and ONNX Runtime beside it. "<name>/serial" is the same on
+// one thread, in samples per second of that thread's CPU time.
 func BenchmarkPredict(b *testing.B) {
 	type workload struct {
 		name, model string
@@ -180,19 +181,30 @@ func BenchmarkPredict(b *testing.B) {
 		}
 		ws = append(ws, w)
 	}
-	programs := map[string]*Program{} // one per model file, as nntrain predict keeps one
-	for _, w := range ws {
-		p := programs[w.model]
-		if p == nil {
-			m, err := onnxio.ReadFile(w.model)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if p, err = Compile(m, Options{Inference: true}); err != nil {
-				b.Fatal(err)
-			}
-			programs[w.model] = p
+	// one program per model file and thread count, as nntrain predict
+	// keeps one
+	type key struct {
+		file    string
+		threads int
+	}
+	programs := map[key]*Program{}
+	program := func(file string, threads int) *Program {
+		if p := programs[key{file, threads}]; p != nil {
+			return p
 		}
+		m, err := onnxio.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := Compile(m, Options{Inference: true, Threads: threads})
+		if err != nil {
+			b.Fatal(err)
+		}
+		programs[key{file, threads}] = p
+		return p
+	}
+	for _, w := range ws {
+		p := program(w.model, 0)
 		in := map[string]*Tensor{p.Inputs()[0].Name: {DType: ir.Float32, Shape: w.shape, F: w.x}}
 		b.Run(w.name, func(b *testing.B) {
 			if _, err := p.Run(Eval, in); err != nil {
@@ -204,6 +216,25 @@ func BenchmarkPredict(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(w.shape[0])*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+		// one thread, timed by its CPU time: the per-core speed, which a
+		// loaded machine does not distort
+		ps := program(w.model, 1)
+		b.Run(w.name+"/serial", func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			if _, err := ps.Run(Eval, in); err != nil {
+				b.Fatal(err)
+			}
+			t0 := threadCPU()
+			for b.Loop() {
+				if _, err := ps.Run(Eval, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cpu := threadCPU() - t0; cpu > 0 {
+				b.ReportMetric(float64(w.shape[0])*float64(b.N)/cpu.Seconds(), "cpu-samples/s")
+			}
 		})
 	}
 }
