@@ -24,10 +24,10 @@ import (
 //
 // Kernel rows or columns that meet nothing but padding at every output
 // position (a 3×3 kernel on a 1×1 plane) are left out of W and col: their
-// terms are zeros. When the product would have fewer columns than half a
-// micro-tile (the last layers at batch 1), the transposed product
-// Y'ᵀ = colᵀ · Wᵀ runs instead, whose rows the kernel takes one by one
-// without padding. Either way each output element is one dot product over
+// terms are zeros. When the product's columns would leave much of the last
+// micro-tile empty (49 pixels of a 7×7 plane in 64 columns; a few pixels
+// at batch 1), the transposed product Y'ᵀ = colᵀ · Wᵀ runs instead, whose
+// rows the kernel takes in panels of any height, without padding. Either way each output element is one dot product over
 // C·KH·KW in the kernel's fixed order, so the bits do not depend on the
 // chunking, the orientation or the thread count. Chunks go to the worker
 // goroutines when there are enough of them; otherwise each chunk's im2col
@@ -117,8 +117,19 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	L := q.nb * q.ohw
 	// the transposed product when the normal one would pad more columns
 	// than it has (it pads nothing: its rows are the kernel's rows)
-	q.trans = roundUp(L, q.nr) > 2*L
-	q.byRows = (M+q.mr-1)/q.mr > (L+q.nr-1)/q.nr
+	// the transposed product when the normal one would pad its columns
+	// with 5% more work than the transposed one pads its columns (its
+	// rows are the kernel's rows: 49 pixels are 3 panels of 14 and one of
+	// 7, where the normal product computes 64 columns)
+	threads := c.e.pool.threads
+	q.trans = roundUp(L, q.nr)*M*20 > L*roundUp(M, q.nr)*21
+	if q.trans {
+		// by rows (pixels) when there are enough: each piece then packs
+		// only its own rows of colᵀ, and the weights are packed already
+		q.byRows = (L+q.mr-1)/q.mr >= 2*threads
+	} else {
+		q.byRows = (M+q.mr-1)/q.mr > (L+q.nr-1)/q.nr
+	}
 	c.charge(prod(roundUp(M, q.nr), q.K), "packed weights")
 	if q.trans {
 		q.w = sgemm.PackB(true, q.K, M, wf, q.K)
@@ -126,7 +137,6 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 		q.w = sgemm.PackA(false, M, q.K, wf, q.K)
 	}
 	q.act = c.fusedActivation(y)
-	threads := c.e.pool.threads
 	slots := 1
 	if q.chunks >= threads {
 		slots = threads
@@ -245,6 +255,8 @@ func (k *convCall) chunk(ch int, p *pool) {
 	// pieces of the product: a few per worker, except where each piece
 	// packs the whole column matrix again (bands of rows)
 	switch {
+	case q.trans && q.byRows:
+		k.spread(p, (L+q.mr-1)/q.mr, 4, k.bandFn)
 	case q.trans:
 		k.spread(p, (q.M+q.nr-1)/q.nr, 4, k.bandFn)
 	case q.byRows:
@@ -384,16 +396,21 @@ func (k *convCall) band(lo, hi int) {
 	L := k.nb * q.ohw
 	out, ldo := k.out, k.ldo
 	if q.trans {
-		// C'[L, M] = colᵀ · Wᵀ
-		j0, j1 := lo*q.nr, min(hi*q.nr, q.M)
+		// C'[L, M] = colᵀ · Wᵀ, rows i0..i1 and columns j0..j1
+		i0, i1, j0, j1 := 0, L, 0, q.M
+		if q.byRows {
+			i0, i1 = lo*q.mr, min(hi*q.mr, L)
+		} else {
+			j0, j1 = lo*q.nr, min(hi*q.nr, q.M)
+		}
 		beta := float32(0)
 		if q.bias != nil {
-			for l := 0; l < L; l++ {
+			for l := i0; l < i1; l++ {
 				copy(out[l*ldo+j0:l*ldo+j1], q.bias[j0:j1])
 			}
 			beta = 1
 		}
-		sgemm.GemmPB(true, L, 1, k.a, k.lda, q.w, j0, j1, beta, out, ldo)
+		sgemm.GemmPB(true, i1-i0, 1, k.a[i0:], k.lda, q.w, j0, j1, beta, out[i0*ldo:], ldo)
 		return
 	}
 	// C'[M, L] = W · col

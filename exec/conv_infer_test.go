@@ -70,6 +70,7 @@ func TestInferenceConv(t *testing.T) {
 		{"3x3 pad1 batch 1 (one image, split over workers)", []int{1, 5, 20, 20}, []int{13, 5, 3, 3}, true, "Relu", pad1},
 		{"3x3 few pixels, batch 1 (transposed product)", []int{1, 32, 2, 2}, []int{37, 32, 3, 3}, true, "Relu", pad1},
 		{"3x3 few pixels, no bias (transposed)", []int{1, 9, 3, 3}, []int{20, 9, 3, 3}, false, "Clip", one},
+		{"3x3 on 7x7, batch 1 (transposed product by rows or by columns)", []int{1, 8, 7, 7}, []int{32, 8, 3, 3}, true, "Relu", pad1},
 		{"3x3 chunks of images over workers", []int{40, 6, 4, 4}, []int{17, 6, 3, 3}, true, "", pad1},
 		{"3x3 one chunk of several images", []int{7, 6, 4, 4}, []int{33, 6, 3, 3}, true, "Clip", pad1},
 		{"3x3 big images, one per chunk", []int{3, 4, 17, 19}, []int{8, 4, 3, 3}, true, "Relu", pad1},
