@@ -296,24 +296,11 @@ func planTranspose[T Float](c *nodeCtx[T]) error {
 		return errors.New("input 0 is missing")
 	}
 	r := len(x.shape)
-	perm := make([]int, r)
-	if p := c.n.Ints("perm", nil); p != nil {
-		if len(p) != r {
-			return fmt.Errorf("perm %v does not match rank %d", p, r)
-		}
-		seen := make([]bool, r)
-		for i, v := range p {
-			if v < 0 || int(v) >= r || seen[v] {
-				return fmt.Errorf("perm %v is not a permutation of 0..%d", p, r-1)
-			}
-			seen[v] = true
-			perm[i] = int(v)
-		}
-	} else {
-		for i := range perm {
-			perm[i] = r - 1 - i
-		}
+	p, err := ir.TransposePerm(c.n, r)
+	if err != nil {
+		return err
 	}
+	perm := dims(p)
 	st := stridesOf(x.shape)
 	out := make([]int, r)
 	idx := make([][]int, r)

@@ -79,3 +79,28 @@ func SliceAxis(start, end, step, dim int64) (first, count int64) {
 	}
 	return start, count
 }
+
+// TransposePerm returns a Transpose node's perm for an input of the given
+// rank: the attribute, checked to be a permutation of 0..rank−1, or by
+// default the reversed axes.
+func TransposePerm(n *Node, rank int) ([]int64, error) {
+	perm := n.Ints("perm", nil)
+	if perm == nil {
+		perm = make([]int64, rank)
+		for i := range perm {
+			perm[i] = int64(rank - 1 - i)
+		}
+		return perm, nil
+	}
+	if len(perm) != rank {
+		return nil, fmt.Errorf("perm %v has %d entries for an input of rank %d", perm, len(perm), rank)
+	}
+	seen := make([]bool, rank)
+	for _, p := range perm {
+		if p < 0 || p >= int64(rank) || seen[p] {
+			return nil, fmt.Errorf("perm %v is not a permutation of 0..%d", perm, rank-1)
+		}
+		seen[p] = true
+	}
+	return perm, nil
+}

@@ -571,22 +571,12 @@ func transposeOp(c *nodeCtx) error {
 		}
 		return nil
 	}
-	if perm == nil {
-		perm = make([]int64, x.rank)
-		for i := range perm {
-			perm[i] = int64(x.rank - 1 - i)
-		}
+	perm, err = TransposePerm(c.n, x.rank)
+	if err != nil {
+		return c.errorf("%v", err)
 	}
-	if len(perm) != x.rank {
-		return c.errorf("perm %v has %d entries for an input of rank %d", perm, len(perm), x.rank)
-	}
-	seen := make([]bool, x.rank)
 	dims := make([]sdim, x.rank)
 	for i, p := range perm {
-		if p < 0 || p >= int64(x.rank) || seen[p] {
-			return c.errorf("perm %v is not a permutation of 0..%d", perm, x.rank-1)
-		}
-		seen[p] = true
 		dims[i] = x.dims[p]
 	}
 	t := shapedT(x.elem, dims)
