@@ -23,11 +23,7 @@ func planSoftmax[T Float](c *nodeCtx[T], logMode bool) error {
 		return err
 	}
 	r := len(x.shape)
-	def := int64(-1)
-	if c.opset < 13 {
-		def = 1
-	}
-	ax, err := ir.NormAxis(c.n.Int("axis", def), max(r, 1))
+	ax, err := ir.NormAxis(ir.SoftmaxAxis(c.n, c.opset), max(r, 1))
 	if err != nil {
 		return err
 	}

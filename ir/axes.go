@@ -104,3 +104,14 @@ func TransposePerm(n *Node, rank int) ([]int64, error) {
 	}
 	return perm, nil
 }
+
+// SoftmaxAxis is a Softmax, LogSoftmax or Hardmax node's axis at opset:
+// the attribute, by default −1 from opset 13 and 1 before (when the
+// operator flattened the axes from it on into one).
+func SoftmaxAxis(n *Node, opset int64) int64 {
+	def := int64(-1)
+	if opset < 13 {
+		def = 1
+	}
+	return n.Int("axis", def)
+}

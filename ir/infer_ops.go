@@ -78,14 +78,10 @@ func unarySame(c *nodeCtx) error {
 	c.set(0, &tinfo{elem: x.elem, rank: x.rank, dims: x.dims})
 	if c.n.OpType == "Softmax" || c.n.OpType == "LogSoftmax" || c.n.OpType == "Hardmax" {
 		if x.known() {
-			def := int64(-1)
-			if c.opset < 13 {
-				def = 1
-			}
 			if x.rank == 0 {
 				return c.errorf("input is a scalar")
 			}
-			if _, err := c.axis(c.n.Int("axis", def), x.rank); err != nil {
+			if _, err := c.axis(SoftmaxAxis(c.n, c.opset), x.rank); err != nil {
 				return err
 			}
 		}

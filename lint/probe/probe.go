@@ -349,11 +349,8 @@ func indexRange(v *ir.Value) (int, string) {
 			n := u.Node
 			if n.OpType == "Gather" && u.Index == 1 {
 				if t := n.In(0); t != nil && t.Init != nil && len(t.Init.Dims) > 0 {
-					axis := int(n.Int("axis", 0))
-					if axis < 0 {
-						axis += len(t.Init.Dims)
-					}
-					if axis >= 0 && axis < len(t.Init.Dims) && t.Init.Dims[axis] > 0 {
+					axis, err := ir.NormAxis(n.Int("axis", 0), len(t.Init.Dims))
+					if err == nil && t.Init.Dims[axis] > 0 {
 						return int(t.Init.Dims[axis]), "the rows of " + t.Name
 					}
 				}
