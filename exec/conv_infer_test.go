@@ -261,3 +261,77 @@ func TestInferenceSteadyStateAllocations(t *testing.T) {
 		})
 	}
 }
+
+// Gemm with packed weights in a forward-only program (gemm_infer.go)
+// against a float64 product, for both layouts of B and of A, alpha, beta
+// and a broadcast C; the bits do not depend on the thread count.
+func TestInferenceGemm(t *testing.T) {
+	for _, tc := range []struct {
+		m, k, n    int
+		tA, tB     bool
+		alpha, bet float32
+	}{
+		{1, 300, 70, false, true, 1, 1}, {5, 64, 33, false, false, 0.5, 2}, {3, 17, 100, true, true, 1, 0}, {40, 20, 9, true, false, 2, 1},
+	} {
+		name := fmt.Sprintf("%dx%dx%d tA=%v tB=%v", tc.m, tc.k, tc.n, tc.tA, tc.tB)
+		b := newGB(13)
+		as, bs := []int{tc.m, tc.k}, []int{tc.k, tc.n}
+		if tc.tA {
+			as = []int{tc.k, tc.m}
+		}
+		if tc.tB {
+			bs = []int{tc.n, tc.k}
+		}
+		x := b.input("x", as...)
+		w, bias := b.param("w", bs...), b.param("c", tc.n)
+		b.out(b.node("Gemm", []*ir.Value{x, w, bias}, ir.IntAttr("transA", b2i(tc.tA)), ir.IntAttr("transB", b2i(tc.tB)),
+			ir.FloatAttr("alpha", tc.alpha), ir.FloatAttr("beta", tc.bet)))
+		xd := make([]float32, numel(as))
+		for i := range xd {
+			xd[i] = float32(b.rng.NormFloat64())
+		}
+		var first []float32
+		for _, threads := range []int{1, 2, 3} {
+			p, err := Compile(b.model(), Options{Inference: true, Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: as, F: xd}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := append([]float32(nil), res[p.OutputNames()[0]].F...)
+			if threads > 1 {
+				if !sameBits(got, first) {
+					t.Errorf("%s with %d threads: not the bits of 1 thread", name, threads)
+				}
+				continue
+			}
+			first = got
+			wd, cd := p.Params()[0].Value, p.Params()[1].Value
+			for i := 0; i < tc.m; i++ {
+				for j := 0; j < tc.n; j++ {
+					var s, mag float64
+					for q := 0; q < tc.k; q++ {
+						av, bv := xd[i*tc.k+q], wd[q*tc.n+j]
+						if tc.tA {
+							av = xd[q*tc.m+i]
+						}
+						if tc.tB {
+							bv = wd[j*tc.k+q]
+						}
+						s += float64(av) * float64(bv)
+						mag += math.Abs(float64(av) * float64(bv))
+					}
+					want := float64(tc.alpha)*s + float64(tc.bet)*float64(cd[j])
+					// float32 dot product of length k, plus the scaled C:
+					// (k+3)·2⁻²⁴ of the magnitudes (Higham §3.1)
+					tol := float64(tc.k+3) / (1 << 24) * (math.Abs(float64(tc.alpha))*mag + math.Abs(float64(tc.bet)*float64(cd[j])))
+					if d := math.Abs(float64(got[i*tc.n+j]) - want); d > tol {
+						t.Fatalf("%s: C[%d,%d] = %g, want %g (±%g)", name, i, j, got[i*tc.n+j], want, tol)
+					}
+				}
+			}
+		}
+	}
+}

@@ -55,6 +55,7 @@ func planGemm[T Float](c *nodeCtx[T]) error {
 	y := c.output(0, kFloat, []int{M, N})
 	lda, ldb := a.shape[1], b.shape[1]
 	mm := c.e.mm
+	packed := inferPackedB(c, b, tB, K, N, ldb) // forward-only programs (gemm_infer.go)
 	c.fwd = func(*runCtx) error {
 		var b0 T
 		if cm != nil && beta != 0 {
@@ -65,6 +66,10 @@ func planGemm[T Float](c *nodeCtx[T]) error {
 				}
 			}
 			b0 = 1
+		}
+		if packed != nil {
+			packed.gemm(tA, M, float32(alpha), asF32(a.f), lda, float32(b0), asF32(y.f))
+			return nil
 		}
 		mm.gemm(tA, tB, M, N, K, alpha, a.f, lda, b.f, ldb, b0, y.f, N)
 		return nil
