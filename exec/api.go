@@ -42,7 +42,11 @@ type Options struct {
 	// Inference makes a forward-only program (nntrain predict): values
 	// whose lifetimes do not overlap share memory, so a plan needs a
 	// fraction of the memory; Backward returns an error and Value returns
-	// nil for intermediate values.
+	// nil for intermediate values. Convolution and Gemm weights are packed
+	// for the matrix kernel when a plan is built, and a Relu or Clip that
+	// only reads a convolution's output is applied by the convolution:
+	// changing a weight's Param.Value after the first Run with given input
+	// shapes does not affect that plan.
 	Inference bool
 	// Keep, when set on a training program, names the intermediate values
 	// the caller will read with Value after a Run. Every other value that
