@@ -5,7 +5,9 @@
 // Compile checks the whole graph first: a model using ops the executor does
 // not support fails before running, with one error (*UnsupportedError)
 // listing every unsupported op and the nodes using it. SupportedOps lists
-// what runs.
+// what runs (nnkit's one list of supported operators; Supports asks for a
+// node). The planners take shapes, convolution geometry and attribute
+// defaults from package ir, whose inference is their reference.
 //
 //	m, err := onnxio.ReadFile("model.onnx")
 //	prog, err := exec.Compile(m, exec.Options{Seed: 1})

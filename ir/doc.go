@@ -12,6 +12,15 @@
 // not interpret, as opaque encoded bytes), so that onnxio can write back what
 // it read without loss.
 //
+// Operator semantics live here once: the schema table (LookupSchema,
+// CheckNode: arity and attributes per opset), shape inference (InferShapes
+// for a model, InferNode for one node from numbers, ElemTypes for element
+// types only) and the attribute rules both inference and the executor's
+// planners read (Window for convolution and pooling geometry,
+// RecurrentAttrs, NormAxis, AxesSet, ReducedAxes, KeepDims, SliceAxis,
+// TransposePerm, SoftmaxAxis). Which operators nnkit runs is the
+// executor's list, exec.SupportedOps; InferredOps covers it and more.
+//
 // ir imports nothing else from nnkit. A short example:
 //
 //	m, err := onnxio.ReadFile("model.onnx") // returns *ir.Model
