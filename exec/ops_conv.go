@@ -132,22 +132,23 @@ func convOperands[T Float](c *nodeCtx[T]) (x, w, b *tensor[T], grp int, err erro
 		return nil, nil, nil, 0, fmt.Errorf("weight %s does not match input %s", shapeStr(w.shape), shapeStr(x.shape))
 	}
 	C, M := x.shape[1], w.shape[0]
-	grp = int(c.n.Int("group", 1))
-	if grp < 1 || C%grp != 0 || M%grp != 0 || w.shape[1]*grp != C {
-		return nil, nil, nil, 0, fmt.Errorf("group=%d does not fit input %s and weight %s", grp, shapeStr(x.shape), shapeStr(w.shape))
+	if grp, err = convGroup(c.n, w); err != nil {
+		return nil, nil, nil, 0, err
 	}
-	kernel := w.shape[2:]
-	if ks := c.n.Ints("kernel_shape", nil); ks != nil {
-		for i, k := range ks {
-			if i >= len(kernel) || int(k) != kernel[i] {
-				return nil, nil, nil, 0, fmt.Errorf("kernel_shape %v does not match weight %s", ks, shapeStr(w.shape))
-			}
-		}
+	if C%grp != 0 || M%grp != 0 || w.shape[1]*grp != C {
+		return nil, nil, nil, 0, fmt.Errorf("group=%d does not fit input %s and weight %s", grp, shapeStr(x.shape), shapeStr(w.shape))
 	}
 	if b != nil && (b.kind != kFloat || b.size != M) {
 		return nil, nil, nil, 0, fmt.Errorf("bias %s does not match %d output channels", shapeStr(b.shape), M)
 	}
 	return x, w, b, grp, nil
+}
+
+// convGroup reads a convolution's group and checks its kernel_shape
+// against the weight w (ir.ConvKernel).
+func convGroup[T Float](n *ir.Node, w *tensor[T]) (int, error) {
+	_, grp, err := ir.ConvKernel(n, i64s(w.shape[2:]))
+	return int(grp), err
 }
 
 // convImages is the per-image convolution: im2col + one GEMM per group and

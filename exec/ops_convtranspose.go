@@ -70,20 +70,16 @@ func planConvTranspose[T Float](c *nodeCtx[T]) error {
 		return fmt.Errorf("weight %s does not match input %s", shapeStr(w.shape), shapeStr(x.shape))
 	}
 	N, C := x.shape[0], x.shape[1]
-	grp := int(c.n.Int("group", 1))
-	if grp < 1 || C%grp != 0 || w.shape[0] != C {
+	grp, err := convGroup(c.n, w)
+	if err != nil {
+		return err
+	}
+	if C%grp != 0 || w.shape[0] != C {
 		return fmt.Errorf("group=%d does not fit input %s and weight %s (weight is [C_in, C_out/group, k...])", grp, shapeStr(x.shape), shapeStr(w.shape))
 	}
 	cog := w.shape[1]
 	M := cog * grp
 	kernel := w.shape[2:]
-	if ks := c.n.Ints("kernel_shape", nil); ks != nil {
-		for i, k := range ks {
-			if i >= len(kernel) || int(k) != kernel[i] {
-				return fmt.Errorf("kernel_shape %v does not match weight %s", ks, shapeStr(w.shape))
-			}
-		}
-	}
 	if b != nil && (b.kind != kFloat || b.size != M) {
 		return fmt.Errorf("bias %s does not match %d output channels", shapeStr(b.shape), M)
 	}

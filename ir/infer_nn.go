@@ -165,6 +165,15 @@ func (c *nodeCtx) spatialOut(x *tinfo, w *Window) ([]sdim, error) {
 	return dims, nil
 }
 
+// weightKernel is a convolution weight's spatial dims, nil unless all are
+// known numbers.
+func weightKernel(w *tinfo) []int64 {
+	if ks, ok := w.staticDims(); ok && len(ks) > 2 {
+		return ks[2:]
+	}
+	return nil
+}
+
 func convOp(c *nodeCtx) error {
 	x, err := c.input(0)
 	if err != nil {
@@ -192,18 +201,9 @@ func convOp(c *nodeCtx) error {
 	if x.known() && w.known() && x.rank != w.rank {
 		return c.errorf("input %s and weight %s have different ranks", x.shapeString(), w.shapeString())
 	}
-	group := c.n.Int("group", 1)
-	if group < 1 {
-		return c.errorf("group %d is not positive", group)
-	}
-	kernel := c.n.Ints("kernel_shape", nil)
-	if w.known() {
-		ks, ok := w.staticDims()
-		if kernel == nil && ok {
-			kernel = ks[2:]
-		} else if kernel != nil && ok && fmt.Sprint(kernel) != fmt.Sprint(ks[2:]) {
-			return c.errorf("kernel_shape %v does not match weight %s", kernel, w.shapeString())
-		}
+	kernel, group, err := ConvKernel(c.n, weightKernel(w))
+	if err != nil {
+		return c.errorf("%v", err)
 	}
 	m := unknownSize
 	if w.known() {
@@ -268,25 +268,20 @@ func convTransposeOp(c *nodeCtx) error {
 	if r < 3 || w.rank != r {
 		return c.errorf("input %s and weight %s: need equal ranks of at least 3", x.shapeString(), w.shapeString())
 	}
-	group := c.n.Int("group", 1)
-	if group < 1 {
-		return c.errorf("group %d is not positive", group)
+	kernel, group, err := ConvKernel(c.n, weightKernel(w))
+	if err != nil {
+		return c.errorf("%v", err)
 	}
 	if err := c.checkDim(fmt.Sprintf("input channels of %s do not match weight %s", x.shapeString(), w.shapeString()), x.dims[1], w.dims[0]); err != nil {
 		return err
 	}
 	m := mulSize(w.dims[1], cst(group))
 	spatial := r - 2
-	kernel := c.n.Ints("kernel_shape", nil)
 	if kernel == nil {
-		ks, ok := w.staticDims()
-		if !ok {
-			dims := unknownDims(r)
-			dims[0], dims[1] = x.dims[0], m
-			c.set(0, shapedT(elem, dims))
-			return nil
-		}
-		kernel = ks[2:]
+		dims := unknownDims(r)
+		dims[0], dims[1] = x.dims[0], m
+		c.set(0, shapedT(elem, dims))
+		return nil
 	}
 	win, err := c.window(spatial, kernel, true)
 	if err != nil {

@@ -1,6 +1,9 @@
 package ir
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The sliding window of convolutions and pooling, in one place: shape
 // inference computes output sizes with it (symbolic sizes included) and the
@@ -75,6 +78,25 @@ func NodeWindow(n *Node, spatial int, kernel []int64, dilations bool) (*Window, 
 		w.OutputShape = os
 	}
 	return w, nil
+}
+
+// ConvKernel returns a Conv or ConvTranspose node's kernel and group
+// count: kernel_shape, which must agree with the weight's spatial dims ws
+// when both are known, else ws (nil when neither is known); group, by
+// default 1, must be positive.
+func ConvKernel(n *Node, ws []int64) (kernel []int64, group int64, err error) {
+	group = n.Int("group", 1)
+	if group < 1 {
+		return nil, 0, fmt.Errorf("group %d is not positive", group)
+	}
+	kernel = n.Ints("kernel_shape", nil)
+	switch {
+	case kernel == nil:
+		kernel = ws
+	case ws != nil && !slices.Equal(kernel, ws):
+		return nil, 0, fmt.Errorf("kernel_shape %v does not match the weight's kernel %v", kernel, ws)
+	}
+	return kernel, group, nil
 }
 
 func ones(n int) []int64 {
