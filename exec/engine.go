@@ -3,6 +3,7 @@ package exec
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -196,6 +197,10 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 
 	var errs ir.ErrorList
 	for _, v := range g.Initializers {
+		if i, ok := wideDim(v.Init.Dims); !ok {
+			errs.Add(fmt.Errorf("initializer %q: dimension %d is %d, more than an int holds on this platform", v.Name, i, v.Init.Dims[i]))
+			continue
+		}
 		switch v.Role() {
 		case ir.RoleParameter, ir.RoleBuffer:
 			data, err := v.Init.Float32s()
@@ -252,6 +257,11 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 // double or float16 input would silently change the model's precision and
 // its outputs compared with ONNX Runtime).
 func checkInputType(v *ir.Value) error {
+	for i, d := range v.Shape() {
+		if d.Known() && d.Value > math.MaxInt {
+			return fmt.Errorf("input %q: dimension %d is %d, more than an int holds on this platform", v.Name, i, d.Value)
+		}
+	}
 	if v.Type != nil && v.Type.Opaque != nil {
 		return fmt.Errorf("input %q is not a tensor (a sequence, map or optional type); the executor runs tensor inputs only", v.Name)
 	}
@@ -266,6 +276,18 @@ func checkInputType(v *ir.Value) error {
 		return fmt.Errorf("input %q has element type %s; the executor computes in float32 and takes float32 inputs only (export the model in float32: model.float())", v.Name, el)
 	}
 	return nil
+}
+
+// wideDim reports the first of a file's dimensions an int cannot hold
+// (possible on 32-bit platforms only, where converting it would wrap to a
+// wrong, even negative, size); ok when there is none.
+func wideDim(d []int64) (i int, ok bool) {
+	for i, x := range d {
+		if x > math.MaxInt || x < math.MinInt {
+			return i, false
+		}
+	}
+	return 0, true
 }
 
 func dims(d []int64) []int {
