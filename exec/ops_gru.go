@@ -60,21 +60,9 @@ func checkGRU(n *ir.Node, _ int64) error {
 		if _, err := rnnActs(n, ra.Directions); err != nil {
 			return err
 		}
-	} else if acts := n.Strs("activations", nil); acts != nil {
-		for i, a := range acts {
-			want := "Tanh"
-			if i%2 == 0 {
-				want = "Sigmoid"
-			}
-			if a != want {
-				return fmt.Errorf("activations %v", acts)
-			}
-		}
+		return checkGates(n, 0)
 	}
-	if n.HasAttr("clip") && !(n.Float("clip", 0) > 0) {
-		return fmt.Errorf("clip=%v (must be positive)", n.Float("clip", 0))
-	}
-	return nil
+	return checkGates(n, 2)
 }
 
 func planGRU[T Float](c *nodeCtx[T]) error {

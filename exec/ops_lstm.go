@@ -31,19 +31,8 @@ func checkLSTM(n *ir.Node, _ int64) error {
 	if _, err := ir.RecurrentAttrs(n); err != nil {
 		return err
 	}
-	if acts := n.Strs("activations", nil); acts != nil {
-		for i, a := range acts {
-			want := "Tanh"
-			if i%3 == 0 {
-				want = "Sigmoid"
-			}
-			if a != want {
-				return fmt.Errorf("activations %v", acts)
-			}
-		}
-	}
-	if n.HasAttr("clip") && !(n.Float("clip", 0) > 0) {
-		return fmt.Errorf("clip=%v (must be positive)", n.Float("clip", 0))
+	if err := checkGates(n, 3); err != nil {
+		return err
 	}
 	if n.Int("input_forget", 0) != 0 {
 		return errors.New("input_forget=1")

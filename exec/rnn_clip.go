@@ -1,6 +1,10 @@
 package exec
 
-import "github.com/nnkit/nnkit/ir"
+import (
+	"fmt"
+
+	"github.com/nnkit/nnkit/ir"
+)
 
 // gateClip is the recurrent ops' clip attribute (LSTM, GRU, RNN): it bounds
 // an activation's input to [−clip, clip], as ONNX Runtime computes, and
@@ -44,4 +48,26 @@ func (g *gateClip[T]) pass(d, i int, grad T) T {
 		return 0
 	}
 	return grad
+}
+
+// checkGates refuses what the recurrent kernels do not implement: an
+// activations list other than the default (per direction, Sigmoid then
+// perDir−1 Tanh: LSTM 3, GRU 2; 0 leaves it to the caller, as RNN's
+// are checked by rnnActs) and a clip that is not positive.
+func checkGates(n *ir.Node, perDir int) error {
+	if acts := n.Strs("activations", nil); acts != nil && perDir > 0 {
+		for i, a := range acts {
+			want := "Tanh"
+			if i%perDir == 0 {
+				want = "Sigmoid"
+			}
+			if a != want {
+				return fmt.Errorf("activations %v", acts)
+			}
+		}
+	}
+	if n.HasAttr("clip") && !(n.Float("clip", 0) > 0) {
+		return fmt.Errorf("clip=%v (must be positive)", n.Float("clip", 0))
+	}
+	return nil
 }
