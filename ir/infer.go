@@ -134,6 +134,9 @@ func (t *tinfo) consts() ([]int64, bool) {
 	return out, true
 }
 
+// String is shapeString, so that a *tinfo formats as its shape.
+func (t *tinfo) String() string { return t.shapeString() }
+
 func (t *tinfo) shapeString() string {
 	if !t.known() {
 		return "[?]"

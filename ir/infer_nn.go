@@ -24,10 +24,11 @@ func registerNNOps(reg func(shapeFunc, ...string)) {
 	reg(einsumOp, "Einsum")
 }
 
-// checkDim reports an error when two sizes certainly differ.
-func (c *nodeCtx) checkDim(what string, a, b sdim) error {
+// checkDim reports an error when two sizes certainly differ; the message
+// (format and args, which may be *tinfo) is only formatted then.
+func (c *nodeCtx) checkDim(a, b sdim, format string, args ...any) error {
 	if sizeEqual(a, b) == 0 {
-		return c.errorf("%s: %s vs %s", what, a, b)
+		return c.errorf("%s: %s vs %s", fmt.Sprintf(format, args...), a, b)
 	}
 	return nil
 }
@@ -212,7 +213,7 @@ func convOp(c *nodeCtx) error {
 			return c.errorf("weight %s: %d output channels are not a multiple of group %d", w.shapeString(), m.k, group)
 		}
 		if x.known() {
-			if err := c.checkDim(fmt.Sprintf("input channels of %s do not match weight %s × group %d", x.shapeString(), w.shapeString(), group), x.dims[1], mulSize(w.dims[1], cst(group))); err != nil {
+			if err := c.checkDim(x.dims[1], mulSize(w.dims[1], cst(group)), "input channels of %s do not match weight %s × group %d", x, w, group); err != nil {
 				return err
 			}
 		}
@@ -221,7 +222,7 @@ func convOp(c *nodeCtx) error {
 		if bt.rank != 1 {
 			return c.errorf("bias %s is not 1-D", bt.shapeString())
 		}
-		if err := c.checkDim(fmt.Sprintf("bias %s does not match %s output channels", bt.shapeString(), m), bt.dims[0], m); err != nil {
+		if err := c.checkDim(bt.dims[0], m, "bias %s does not match %s output channels", bt, m); err != nil {
 			return err
 		}
 		m = pick(m, bt.dims[0])
@@ -272,7 +273,7 @@ func convTransposeOp(c *nodeCtx) error {
 	if err != nil {
 		return c.errorf("%v", err)
 	}
-	if err := c.checkDim(fmt.Sprintf("input channels of %s do not match weight %s", x.shapeString(), w.shapeString()), x.dims[1], w.dims[0]); err != nil {
+	if err := c.checkDim(x.dims[1], w.dims[0], "input channels of %s do not match weight %s", x, w); err != nil {
 		return err
 	}
 	m := mulSize(w.dims[1], cst(group))
@@ -382,7 +383,7 @@ func batchNormOp(c *nodeCtx) error {
 		if p.rank != 1 {
 			return c.errorf("%s has shape %s, want [C] (1-D)", names[i], p.shapeString())
 		}
-		if err := c.checkDim(fmt.Sprintf("%s %s does not match the %s channels of input %s", names[i], p.shapeString(), ch, x.shapeString()), p.dims[0], ch); err != nil {
+		if err := c.checkDim(p.dims[0], ch, "%s %s does not match the %s channels of input %s", names[i], p, ch, x); err != nil {
 			return err
 		}
 		ch = pick(ch, p.dims[0])
@@ -487,27 +488,27 @@ func rnnOp(c *nodeCtx) error {
 		}
 	}
 	if r.known() {
-		if err := c.checkDim("R's last dim does not match hidden_size", r.dims[2], h); err != nil {
+		if err := c.checkDim(r.dims[2], h, "R's last dim does not match hidden_size"); err != nil {
 			return err
 		}
 		h = pick(h, r.dims[2])
 	}
 	if w.known() {
-		if err := c.checkDim(fmt.Sprintf("W %s does not hold %d gates of hidden size %s", w.shapeString(), gates, h), w.dims[1], mulSize(h, cst(gates))); err != nil {
+		if err := c.checkDim(w.dims[1], mulSize(h, cst(gates)), "W %s does not hold %d gates of hidden size %s", w, gates, h); err != nil {
 			return err
 		}
 		if h.unk {
 			h = divSize(w.dims[1], cst(gates))
 		}
-		if err := c.checkDim(fmt.Sprintf("W %s does not match %d direction(s)", w.shapeString(), nd), w.dims[0], cst(nd)); err != nil {
+		if err := c.checkDim(w.dims[0], cst(nd), "W %s does not match %d direction(s)", w, nd); err != nil {
 			return err
 		}
 	}
 	if r.known() {
-		if err := c.checkDim(fmt.Sprintf("R %s does not hold %d gates of hidden size %s", r.shapeString(), gates, h), r.dims[1], mulSize(h, cst(gates))); err != nil {
+		if err := c.checkDim(r.dims[1], mulSize(h, cst(gates)), "R %s does not hold %d gates of hidden size %s", r, gates, h); err != nil {
 			return err
 		}
-		if err := c.checkDim(fmt.Sprintf("R %s does not match %d direction(s)", r.shapeString(), nd), r.dims[0], cst(nd)); err != nil {
+		if err := c.checkDim(r.dims[0], cst(nd), "R %s does not match %d direction(s)", r, nd); err != nil {
 			return err
 		}
 	}
@@ -518,7 +519,7 @@ func rnnOp(c *nodeCtx) error {
 			seq, batch = batch, seq
 		}
 		if w.known() {
-			if err := c.checkDim(fmt.Sprintf("input size of X %s does not match W %s", x.shapeString(), w.shapeString()), x.dims[2], w.dims[2]); err != nil {
+			if err := c.checkDim(x.dims[2], w.dims[2], "input size of X %s does not match W %s", x, w); err != nil {
 				return err
 			}
 		}
@@ -536,7 +537,7 @@ func rnnOp(c *nodeCtx) error {
 				return c.errorf("initial state %s is not 3-D", t.shapeString())
 			}
 			for k := range state {
-				if err := c.checkDim(fmt.Sprintf("initial state %s does not match %s", t.shapeString(), sizesString(state)), t.dims[k], state[k]); err != nil {
+				if err := c.checkDim(t.dims[k], state[k], "initial state %s does not match %s", t, sizesString(state)); err != nil {
 					return err
 				}
 			}
