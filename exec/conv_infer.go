@@ -24,7 +24,8 @@ import (
 //
 // Kernel rows or columns that meet nothing but padding at every output
 // position (a 3×3 kernel on a 1×1 plane) are left out of W and col: their
-// terms are zeros. When the product's columns would leave much of the last
+// terms are 0·w (only a weight that is ±Inf or NaN there would have made
+// the output NaN). When the product's columns would leave much of the last
 // micro-tile empty (49 pixels of a 7×7 plane in 64 columns; a few pixels
 // at batch 1), the transposed product Y'ᵀ = colᵀ · Wᵀ runs instead, whose
 // rows the kernel takes in panels of any height, without padding. Either way each output element is one dot product over
@@ -81,10 +82,10 @@ type convCall struct {
 }
 
 // inferConvOK reports whether planConvInfer can run this convolution: a
-// float32 forward-only program on the SIMD kernel, one group, and weights
-// known when the plan is built.
-func inferConvOK[T Float](c *nodeCtx[T], w, b *tensor[T], grp int) bool {
-	return c.e.opts.Inference && is32[T]() && simd() && grp == 1 && (w.state || w.static)
+// float32 forward-only program on the SIMD kernel, one group, weights known
+// when the plan is built, and no empty operand.
+func inferConvOK[T Float](c *nodeCtx[T], x, w *tensor[T], grp int) bool {
+	return c.e.opts.Inference && is32[T]() && simd() && grp == 1 && (w.state || w.static) && x.size > 0 && w.size > 0
 }
 
 func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {

@@ -84,6 +84,7 @@ func TestInferenceConv(t *testing.T) {
 		{"3x3 pad 1 on one pixel (taps only meeting padding left out)", []int{5, 16, 1, 1}, []int{20, 16, 3, 3}, true, "Relu", pad1},
 		{"3x3 stride 2 on 2x2 (half the taps left out)", []int{2, 8, 2, 2}, []int{16, 8, 3, 3}, true, "", win{s: [2]int{2, 2}, d: [2]int{1, 1}, pb: [2]int{1, 1}, pe: [2]int{1, 1}}},
 		{"5x3 pad 2 on 2 rows (rows left out)", []int{2, 3, 2, 5}, []int{4, 3, 5, 3}, false, "Relu", win{s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{2, 1}, pe: [2]int{2, 1}}},
+		{"empty batch", []int{0, 3, 5, 5}, []int{4, 3, 3, 3}, true, "Relu", pad1},
 		{"Conv1d", []int{4, 3, 30}, []int{7, 3, 5}, true, "Relu", win{s: [2]int{1, 2}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{0, 2}}},
 	}
 	for _, tc := range cases {

@@ -93,7 +93,7 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		planDepthwise(c, x, w, b, y, &dwGeom{gh, gw}, M/grp)
 		return nil
 	}
-	if inferConvOK(c, w, b, grp) {
+	if inferConvOK(c, x, w, grp) {
 		planConvInfer(c, x, w, b, y, gh, gw)
 		return nil
 	}
