@@ -774,20 +774,25 @@ func computeStats(t *ir.Tensor) *TensorStats {
 	}
 	if t.DType == ir.Float32 && len(t.Raw) == 4*int(t.Len()) && len(t.Raw) > 0 {
 		// The hot path (every float initializer of the model): a tight loop
-		// over the little-endian bits, no per-element calls.
+		// over the little-endian bits, no per-element calls, its sums and
+		// counts in locals (not the variables add shares, which live in
+		// memory); the same additions in the same order as add's.
 		raw := t.Raw
 		fx := math.Float32frombits(binary.LittleEndian.Uint32(raw))
 		lo32, hi32 := float32(math.Inf(1)), float32(math.Inf(-1))
+		var fsum, fsumsq float64
+		var n, nan, inf int
+		same := true
 		for i := 0; i+4 <= len(raw); i += 4 {
 			bits := binary.LittleEndian.Uint32(raw[i:])
 			x := math.Float32frombits(bits)
 			if bits&0x7f800000 == 0x7f800000 { // NaN or ±Inf
 				if bits&0x007fffff != 0 {
-					s.NaN++
-					constant = false
+					nan++
+					same = false
 					continue
 				}
-				s.Inf++
+				inf++
 			} else {
 				if x < lo32 {
 					lo32 = x
@@ -796,15 +801,17 @@ func computeStats(t *ir.Tensor) *TensorStats {
 					hi32 = x
 				}
 				xd := float64(x)
-				sum += xd
-				sumsq += xd * xd
+				fsum += xd
+				fsumsq += xd * xd
 			}
 			if x != fx {
-				constant = false
+				same = false
 			}
-			s.N++
+			n++
 		}
 		lo, hi = float64(lo32), float64(hi32)
+		sum, sumsq, constant = fsum, fsumsq, same
+		s.N, s.NaN, s.Inf = n, nan, inf
 	} else if xs, err := t.Float64s(); err == nil {
 		for _, x := range xs {
 			add(x)
