@@ -105,3 +105,21 @@ func TestDepthwiseFloat32MatchesFloat64(t *testing.T) {
 		})
 	}
 }
+
+// The depthwise convolution's gradients (and the rest of a MobileNet
+// block's) do not depend on the thread count: each channel block sums its
+// weight gradient over the batch in order, whichever worker runs it.
+func TestDepthwiseDeterministicAcrossThreads(t *testing.T) {
+	o1, g1 := trainSteps(t, "mobilenet_block", "train.onnx", Options{Seed: 5, Threads: 1}, 1)
+	for _, th := range []int{2, 3} {
+		o2, g2 := trainSteps(t, "mobilenet_block", "train.onnx", Options{Seed: 5, Threads: th}, 1)
+		if !sameBits(o1, o2) {
+			t.Errorf("mobilenet_block: outputs differ between 1 and %d threads", th)
+		}
+		for i := range g1 {
+			if !sameBits(g1[i], g2[i]) {
+				t.Errorf("mobilenet_block: gradient %d differs between 1 and %d threads", i, th)
+			}
+		}
+	}
+}
