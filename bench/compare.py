@@ -482,7 +482,8 @@ def run(a, tmp):
         for name, _, _, batch in train_list(a):
             k = "train/" + name
             g, d, p = med("go", k), med("default", k), med("PASSIVE", k)
-            print("%-16s %12.0f %12.0f %12.0f %7.2fx" % (name, g, d, p, g / max(d, p)))
+            fmt = "%-16s %12.0f %12.0f %12.0f %7.2fx" if min(g, d, p) >= 100 else "%-16s %12.2f %12.2f %12.2f %7.2fx"
+            print(fmt % (name, g, d, p, g / max(d, p)))
     if predict:
         print()
         print("inference, samples/s (%s: 32x32 fixtures; resnet50: torchvision, 224x224); ratio = nnkit / faster torch"
