@@ -85,3 +85,34 @@ func comparePlannedShapes(t *testing.T, path string, in []int) int {
 	}
 	return n
 }
+
+// A Split into more parts than inference follows in a whole graph (a
+// 300-entry split input) still takes its shapes from ir.InferNode.
+func TestSplitManyOutputs(t *testing.T) {
+	b := newGB(13)
+	x := b.input("x", 2, 300)
+	sizes := make([]int64, 300)
+	for i := range sizes {
+		sizes[i] = 1
+	}
+	s := b.g.AddInitializer(ir.NewInt64("s", []int64{300}, sizes))
+	n := b.g.AddNode("Split", "sp", []*ir.Value{x, s}, 300, ir.IntAttr("axis", 1))
+	b.out(n.Outputs[299])
+	p, err := Compile(b.model(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := make([]float32, 600)
+	for i := range xs {
+		xs[i] = float32(i)
+	}
+	out, err := p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 300}, F: xs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if !sameShape(o.Shape, []int{2, 1}) || o.F[0] != 299 || o.F[1] != 599 {
+			t.Errorf("last part: %v %v, want [2 1] [299 599]", o.Shape, o.F)
+		}
+	}
+}

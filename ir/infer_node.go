@@ -31,8 +31,11 @@ func InferNode(n *Node, opset int64, ins []*Operand) ([]*Operand, error) {
 		t := unknownT(Undefined)
 		if i < len(ins) && ins[i] != nil {
 			t = shapedT(ins[i].Elem, constDims(ins[i].Shape))
-			if ins[i].Ints != nil {
-				t.withVal(constDims(ins[i].Ints))
+			// given contents are used whatever their length (InferShapes
+			// follows at most maxTracked elements; a Split into 300 parts
+			// has a 300-entry split input)
+			if n := t.numel(); ins[i].Ints != nil && trackable(t.elem) && n.isConst() && n.k == int64(len(ins[i].Ints)) {
+				t.val = constDims(ins[i].Ints)
 			}
 		}
 		st.info[v] = t
