@@ -66,7 +66,7 @@ func planBinary[T Float](c *nodeCtx[T], op bop) error {
 	if (a.kind == kFloat) != (b.kind == kFloat) {
 		return fmt.Errorf("inputs have element types %s and %s", a.kind, b.kind)
 	}
-	shape, err := broadcastShapes(a.shape, b.shape)
+	shape, err := c.inferred(0) // numpy broadcasting
 	if err != nil {
 		return err
 	}
@@ -479,7 +479,7 @@ func planWhere[T Float](c *nodeCtx[T]) error {
 	if (x.kind == kFloat) != (z.kind == kFloat) {
 		return fmt.Errorf("inputs have element types %s and %s", x.kind, z.kind)
 	}
-	shape, err := broadcastShapes(cond.shape, x.shape, z.shape)
+	shape, err := c.inferred(0) // numpy broadcasting
 	if err != nil {
 		return err
 	}

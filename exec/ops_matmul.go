@@ -2,7 +2,6 @@ package exec
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Gemm and MatMul: matrix products through the pluggable float32 BLAS.
@@ -25,34 +24,25 @@ func planGemm[T Float](c *nodeCtx[T]) error {
 		return err
 	}
 	cc := c.input(2)
-	if len(a.shape) != 2 || len(b.shape) != 2 {
-		return fmt.Errorf("A %s and B %s must be matrices", shapeStr(a.shape), shapeStr(b.shape))
+	if cc != nil && cc.kind != kFloat {
+		return errors.New("C must be a float tensor")
 	}
+	out, err := c.inferred(0) // [M N]; op(A) and op(B) agree on K, C broadcasts
+	if err != nil {
+		return err
+	}
+	M, N := out[0], out[1]
 	tA, tB := c.n.Int("transA", 0) != 0, c.n.Int("transB", 0) != 0
 	alpha, beta := T(c.n.Float("alpha", 1)), T(c.n.Float("beta", 1))
-	M, K := a.shape[0], a.shape[1]
+	K := a.shape[1]
 	if tA {
-		M, K = K, M
-	}
-	K2, N := b.shape[0], b.shape[1]
-	if tB {
-		K2, N = N, K2
-	}
-	if K != K2 {
-		return fmt.Errorf("inner dimensions differ: A %s (transA=%v), B %s (transB=%v)", shapeStr(a.shape), tA, shapeStr(b.shape), tB)
+		K = a.shape[0]
 	}
 	var cm *bmap
 	if cc != nil {
-		if cc.kind != kFloat {
-			return errors.New("C must be a float tensor")
-		}
-		out, err := broadcastShapes([]int{M, N}, cc.shape)
-		if err != nil || !sameShape(out, []int{M, N}) {
-			return fmt.Errorf("C %s does not broadcast to [%d %d]", shapeStr(cc.shape), M, N)
-		}
-		cm = newBmap([]int{M, N}, cc.shape)
+		cm = newBmap(out, cc.shape)
 	}
-	y := c.output(0, kFloat, []int{M, N})
+	y := c.output(0, kFloat, out)
 	lda, ldb := a.shape[1], b.shape[1]
 	mm := c.e.mm
 	packed := inferPackedB(c, b, tB, K, N, ldb) // forward-only programs (gemm_infer.go)
@@ -128,8 +118,9 @@ func planMatMul[T Float](c *nodeCtx[T]) error {
 	if err != nil {
 		return err
 	}
-	if len(a.shape) == 0 || len(b.shape) == 0 {
-		return errors.New("inputs must have rank ≥ 1")
+	out, err := c.inferred(0) // batch dims broadcast, then M and N (a vector's dropped)
+	if err != nil {
+		return err
 	}
 	as, bs := a.shape, b.shape
 	if len(as) == 1 {
@@ -139,22 +130,9 @@ func planMatMul[T Float](c *nodeCtx[T]) error {
 		bs = []int{bs[0], 1}
 	}
 	M, K := as[len(as)-2], as[len(as)-1]
-	K2, N := bs[len(bs)-2], bs[len(bs)-1]
-	if K != K2 {
-		return fmt.Errorf("shapes %s and %s do not multiply", shapeStr(a.shape), shapeStr(b.shape))
-	}
+	N := bs[len(bs)-1]
 	ab, bb := as[:len(as)-2], bs[:len(bs)-2]
-	batch, err := broadcastShapes(ab, bb)
-	if err != nil {
-		return fmt.Errorf("batch dims: %w", err)
-	}
-	out := append([]int{}, batch...)
-	if len(a.shape) > 1 {
-		out = append(out, M)
-	}
-	if len(b.shape) > 1 {
-		out = append(out, N)
-	}
+	batch := out[:max(len(ab), len(bb))]
 	y := c.output(0, kFloat, out)
 	nb := numel(batch)
 	mm := c.e.mm

@@ -35,7 +35,7 @@ func planMod[T Float](c *nodeCtx[T]) error {
 	if (a.kind == kFloat) != (b.kind == kFloat) || a.kind == kBool || b.kind == kBool {
 		return fmt.Errorf("inputs have element types %s and %s", a.kind, b.kind)
 	}
-	shape, err := broadcastShapes(a.shape, b.shape)
+	shape, err := c.inferred(0) // numpy broadcasting
 	if err != nil {
 		return err
 	}

@@ -328,18 +328,10 @@ func planExpand[T Float](c *nodeCtx[T]) error {
 	if x == nil {
 		return errors.New("input 0 is missing")
 	}
-	raw, err := c.ints(1, "shape")
-	if err != nil {
+	if _, err := c.ints(1, "shape"); err != nil { // known before running
 		return err
 	}
-	want := make([]int, len(raw))
-	for i, d := range raw {
-		if d < 0 {
-			return fmt.Errorf("shape %v has a negative dimension", raw)
-		}
-		want[i] = int(d)
-	}
-	out, err := broadcastShapes(x.shape, want)
+	out, err := c.inferred(0) // x broadcast with the shape
 	if err != nil {
 		return err
 	}

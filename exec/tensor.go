@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"fmt"
 	"strings"
 	"unsafe"
 
@@ -122,32 +121,6 @@ func asF64[T Float](s []T) []float64 {
 func is32[T Float]() bool {
 	var z T
 	return unsafe.Sizeof(z) == 4
-}
-
-// broadcastShapes is numpy's multidirectional broadcasting.
-func broadcastShapes(shapes ...[]int) ([]int, error) {
-	rank := 0
-	for _, s := range shapes {
-		rank = max(rank, len(s))
-	}
-	out := make([]int, rank)
-	for i := range out {
-		out[i] = 1
-	}
-	for _, s := range shapes {
-		off := rank - len(s)
-		for i, d := range s {
-			o := out[off+i]
-			switch {
-			case o == d || d == 1:
-			case o == 1:
-				out[off+i] = d
-			default:
-				return nil, fmt.Errorf("shapes %s cannot be broadcast together", shapesStr(shapes))
-			}
-		}
-	}
-	return out, nil
 }
 
 func shapesStr(shapes [][]int) string {
