@@ -102,37 +102,20 @@ func (c *nodeCtx[T]) axesArg(i int) ([]int64, bool, error) {
 	return nil, false, nil
 }
 
+// planSqueeze: the axes must be known before running; the output shape
+// is ir's (no axes, or an empty list as ONNX Runtime reads it, drops every
+// dimension of size 1).
 func planSqueeze[T Float](c *nodeCtx[T]) error {
 	x := c.input(0)
 	if x == nil {
 		return errors.New("input 0 is missing")
 	}
-	raw, given, err := c.axesArg(1)
-	if err != nil {
+	if _, _, err := c.axesArg(1); err != nil {
 		return err
 	}
-	drop := make([]bool, len(x.shape))
-	if given {
-		axes, err := c.axes(raw, len(x.shape))
-		if err != nil {
-			return err
-		}
-		for _, a := range axes {
-			if x.shape[a] != 1 {
-				return fmt.Errorf("cannot squeeze axis %d of shape %s (size %d)", a, shapeStr(x.shape), x.shape[a])
-			}
-			drop[a] = true
-		}
-	} else {
-		for i, d := range x.shape {
-			drop[i] = d == 1
-		}
-	}
-	var shape []int
-	for i, d := range x.shape {
-		if !drop[i] {
-			shape = append(shape, d)
-		}
+	shape, err := c.inferred(0)
+	if err != nil {
+		return err
 	}
 	return planAs(c, x, shape)
 }

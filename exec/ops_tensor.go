@@ -30,26 +30,13 @@ func planConcat[T Float](c *nodeCtx[T]) error {
 	if len(xs) == 0 {
 		return errors.New("no inputs")
 	}
-	r := len(xs[0].shape)
-	ax, err := ir.NormAxis(c.n.Int("axis", 0), max(r, 1))
+	out, err := c.inferred(0) // axis required; same rank, equal outside the axis
 	if err != nil {
 		return err
 	}
-	if r == 0 {
-		return errors.New("cannot concatenate scalars")
-	}
-	out := append([]int{}, xs[0].shape...)
-	out[ax] = 0
-	for _, t := range xs {
-		if len(t.shape) != r || (t.kind == kFloat) != (xs[0].kind == kFloat) {
-			return fmt.Errorf("inputs %s do not fit together", shapesOf(xs))
-		}
-		for d := range t.shape {
-			if d != ax && t.shape[d] != xs[0].shape[d] {
-				return fmt.Errorf("inputs %s differ outside axis %d", shapesOf(xs), ax)
-			}
-		}
-		out[ax] += t.shape[ax]
+	ax, err := ir.NormAxis(c.n.Int("axis", 0), len(out))
+	if err != nil {
+		return err
 	}
 	outer := numel(out[:ax])
 	inner := numel(out[ax+1:])
@@ -85,14 +72,6 @@ func planConcat[T Float](c *nodeCtx[T]) error {
 		}
 	}
 	return nil
-}
-
-func shapesOf[T Float](ts []*tensor[T]) string {
-	s := make([][]int, len(ts))
-	for i, t := range ts {
-		s[i] = t.shape
-	}
-	return shapesStr(s)
 }
 
 // Split: yᵢ = block i of x along axis → dx = [dy₁ dy₂ …] (0 where absent).
@@ -239,12 +218,14 @@ func planGather[T Float](c *nodeCtx[T]) error {
 	if err != nil {
 		return err
 	}
-	r := len(x.shape)
-	ax, err := ir.NormAxis(c.n.Int("axis", 0), r)
+	out, err := c.inferred(0) // x's dims with the indices' in place of axis
 	if err != nil {
 		return err
 	}
-	out := append(append(append([]int{}, x.shape[:ax]...), ind.shape...), x.shape[ax+1:]...)
+	ax, err := ir.NormAxis(c.n.Int("axis", 0), len(x.shape))
+	if err != nil {
+		return err
+	}
 	outer, inner, A := numel(x.shape[:ax]), numel(x.shape[ax+1:]), x.shape[ax]
 	nk := ind.size
 	y := c.output(0, x.kind, out)

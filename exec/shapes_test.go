@@ -3,6 +3,7 @@ package exec
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nnkit/nnkit/ir"
@@ -114,5 +115,44 @@ func TestSplitManyOutputs(t *testing.T) {
 		if !sameShape(o.Shape, []int{2, 1}) || o.F[0] != 299 || o.F[1] != 599 {
 			t.Errorf("last part: %v %v, want [2 1] [299 599]", o.Shape, o.F)
 		}
+	}
+}
+
+// Squeeze with an empty axes input drops every dimension of size 1, as
+// with no axes: ONNX Runtime 1.30 gives [3] for [1 3 1] and axes [] (the
+// spec says only that omitted axes squeeze all single dimensions).
+func TestSqueezeEmptyAxes(t *testing.T) {
+	b := newGB(13)
+	x := b.input("x", 1, 3, 1)
+	axes := b.g.AddInitializer(ir.NewInt64("axes", []int64{0}, nil))
+	b.out(b.g.AddNode("Squeeze", "sq", []*ir.Value{x, axes}, 1).Outputs[0])
+	p, err := Compile(b.model(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{1, 3, 1}, F: []float32{1, 2, 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if !sameShape(o.Shape, []int{3}) || o.F[2] != 3 {
+			t.Errorf("Squeeze([1 3 1], axes []): %v %v, want [3] [1 2 3]", o.Shape, o.F)
+		}
+	}
+}
+
+// Concat's axis is required (ONNX opset ≥ 4; ONNX Runtime refuses the
+// model): the executor refuses it too instead of concatenating along 0.
+func TestConcatNeedsAxis(t *testing.T) {
+	b := newGB(13)
+	x := b.input("x", 2, 3)
+	b.out(b.g.AddNode("Concat", "cat", []*ir.Value{x, x}, 1).Outputs[0])
+	_, err := Compile(b.model(), Options{})
+	if err == nil {
+		p, _ := Compile(b.model(), Options{})
+		_, err = p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 3}, F: make([]float32, 6)}})
+	}
+	if err == nil || !strings.Contains(err.Error(), "axis") || !strings.Contains(err.Error(), "cat") {
+		t.Errorf("Concat without axis: %v, want an error naming the node and the axis", err)
 	}
 }

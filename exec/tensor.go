@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"strings"
 	"unsafe"
 
 	"github.com/nnkit/nnkit/ir"
@@ -121,12 +120,4 @@ func asF64[T Float](s []T) []float64 {
 func is32[T Float]() bool {
 	var z T
 	return unsafe.Sizeof(z) == 4
-}
-
-func shapesStr(shapes [][]int) string {
-	parts := make([]string, len(shapes))
-	for i, s := range shapes {
-		parts[i] = shapeStr(s)
-	}
-	return strings.Join(parts, " and ")
 }
