@@ -82,9 +82,9 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		return err
 	}
 	gh, gw := as2D(gs)
-	outShape := []int{x.shape[0], w.shape[0]}
-	for _, g := range gs {
-		outShape = append(outShape, g.out)
+	outShape, err := c.inferred(0) // [N M] then the windows' output sizes
+	if err != nil {
+		return err
 	}
 	y := c.output(0, kFloat, outShape)
 

@@ -41,9 +41,9 @@ func planPool[T Float](c *nodeCtx[T], isMax bool) error {
 	if err != nil {
 		return err
 	}
-	out := append([]int{}, x.shape[:2]...)
-	for _, g := range gs {
-		out = append(out, g.out)
+	out, err := c.inferred(0) // [N C] then the windows' output sizes
+	if err != nil {
+		return err
 	}
 	y := c.output(0, kFloat, out)
 	gh, gw := as2D(gs)
@@ -270,12 +270,9 @@ func planGlobalPool[T Float](c *nodeCtx[T], isMax bool) error {
 	if err != nil {
 		return err
 	}
-	if len(x.shape) < 3 {
-		return fmt.Errorf("input %s has no spatial dimensions", shapeStr(x.shape))
-	}
-	out := append([]int{}, x.shape[:2]...)
-	for range x.shape[2:] {
-		out = append(out, 1)
+	out, err := c.inferred(0) // [N C 1 …]
+	if err != nil {
+		return err
 	}
 	y := c.output(0, kFloat, out)
 	planes := x.shape[0] * x.shape[1]

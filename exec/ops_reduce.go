@@ -49,7 +49,11 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 	if err != nil {
 		return err
 	}
-	kept, out, cnt := reduceShapes(x.shape, red, ir.KeepDims(c.n))
+	out, err := c.inferred(0) // keepdims applied
+	if err != nil {
+		return err
+	}
+	kept, cnt := reduceShapes(x.shape, red)
 	m := newBmap(x.shape, kept)
 	if x.kind != kFloat {
 		if op != rSum && op != rMax && op != rMin && op != rProd {
@@ -69,25 +73,20 @@ func planReduce[T Float](c *nodeCtx[T], op rop) error {
 	return nil
 }
 
-// reduceShapes returns the shape with the reduced axes kept as 1 (kept),
-// the output shape (out: kept, or without them unless keep) and the
-// number of input values reduced into each output value (cnt).
-func reduceShapes(shape []int, red []bool, keep bool) (kept, out []int, cnt int) {
+// reduceShapes returns the shape with the reduced axes kept as 1 (kept)
+// and the number of input values reduced into each output value (cnt).
+func reduceShapes(shape []int, red []bool) (kept []int, cnt int) {
 	kept = make([]int, len(shape))
 	cnt = 1
 	for i, d := range shape {
 		if red[i] {
 			kept[i] = 1
 			cnt *= d
-			if keep {
-				out = append(out, 1)
-			}
 		} else {
 			kept[i] = d
-			out = append(out, d)
 		}
 	}
-	return kept, out, cnt
+	return kept, cnt
 }
 
 // reduceInts is the integer reductions' forward (Sum, Max, Min, Prod;
