@@ -64,16 +64,12 @@ func planConstant[T Float](c *nodeCtx[T]) error {
 }
 
 func planConstantOfShape[T Float](c *nodeCtx[T]) error {
-	raw, err := c.ints(0, "shape")
-	if err != nil {
+	if _, err := c.ints(0, "shape"); err != nil { // known before running
 		return err
 	}
-	shape := make([]int, len(raw))
-	for i, d := range raw {
-		if d < 0 {
-			return fmt.Errorf("shape %v has a negative dimension", raw)
-		}
-		shape[i] = int(d)
+	shape, err := c.inferred(0)
+	if err != nil {
+		return err
 	}
 	k := kFloat
 	var fv T

@@ -363,20 +363,15 @@ func planTile[T Float](c *nodeCtx[T]) error {
 	if x == nil {
 		return errors.New("input 0 is missing")
 	}
-	rep, err := c.ints(1, "repeats")
+	if _, err := c.ints(1, "repeats"); err != nil { // known before running
+		return err
+	}
+	out, err := c.inferred(0) // each dim times its repeat
 	if err != nil {
 		return err
 	}
-	if len(rep) != len(x.shape) {
-		return fmt.Errorf("repeats %v do not match rank %d", rep, len(x.shape))
-	}
-	out := make([]int, len(rep))
-	idx := make([][]int, len(rep))
-	for d, k := range rep {
-		if k < 0 {
-			return fmt.Errorf("negative repeat in %v", rep)
-		}
-		out[d] = x.shape[d] * int(k)
+	idx := make([][]int, len(out))
+	for d := range out {
 		idx[d] = make([]int, out[d])
 		for o := range idx[d] {
 			idx[d][o] = o % x.shape[d]

@@ -30,35 +30,25 @@ func planTopK[T Float](c *nodeCtx[T]) error {
 	if x == nil || x.kind == kBool {
 		return errors.New("input 0 must be a numeric tensor")
 	}
-	var k int64
-	if c.opset < 10 {
-		k = c.n.Int("k", 0)
-	} else {
-		kv, err := c.ints(1, "K")
+	if c.opset >= 10 {
+		kv, err := c.ints(1, "K") // known before running
 		if err != nil {
 			return err
 		}
 		if len(kv) != 1 {
 			return fmt.Errorf("K has %d values, want 1", len(kv))
 		}
-		k = kv[0]
 	}
-	r := len(x.shape)
-	if r == 0 {
-		return errors.New("input must have rank ≥ 1")
-	}
-	ax, err := ir.NormAxis(c.n.Int("axis", -1), r)
+	outShape, err := c.inferred(0) // x's shape with K along axis
 	if err != nil {
 		return err
 	}
-	L := x.shape[ax]
-	if k < 0 || k > int64(L) {
-		return fmt.Errorf("K = %d is outside [0, %d] for axis %d of %s", k, L, ax, shapeStr(x.shape))
+	ax, err := ir.NormAxis(c.n.Int("axis", -1), len(x.shape))
+	if err != nil {
+		return err
 	}
-	K := int(k)
+	L, K := x.shape[ax], outShape[ax]
 	largest := c.n.Int("largest", 1) != 0
-	outShape := slices.Clone(x.shape)
-	outShape[ax] = K
 	vals := c.output(0, x.kind, outShape)
 	idx := c.output(1, kInt, outShape)
 	idx.nograd = true
