@@ -24,8 +24,8 @@ import (
 //
 // Kernel rows or columns that meet nothing but padding at every output
 // position (a 3×3 kernel on a 1×1 plane) are left out of W and col: their
-// terms are 0·w (only a weight that is ±Inf or NaN there would have made
-// the output NaN). When the product's columns would leave much of the last
+// terms are 0·w. Not when a weight is ±Inf or NaN: 0·w is NaN then, and
+// the output must be NaN as PyTorch's is. When the product's columns would leave much of the last
 // micro-tile empty (49 pixels of a 7×7 plane in 64 columns; a few pixels
 // at batch 1), the transposed product Y'ᵀ = colᵀ · Wᵀ runs instead, whose
 // rows the kernel takes in panels of any height, without padding. Either way each output element is one dot product over
@@ -95,7 +95,7 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	// a 1×1 plane) add nothing but zeros: leave them out
 	h0, h1 := usedTaps(gh)
 	w0, w1 := usedTaps(gw)
-	if h0 < h1 && w0 < w1 && (h1-h0 < gh.k || w1-w0 < gw.k) {
+	if h0 < h1 && w0 < w1 && (h1-h0 < gh.k || w1-w0 < gw.k) && finiteF32(wf) {
 		kh, kw := h1-h0, w1-w0
 		c.charge(prod(M, C, kh, kw), "pruned weights")
 		pw := make([]float32, M*C*kh*kw)
@@ -116,8 +116,6 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	q.chunks = (N + q.nb - 1) / q.nb
 	q.nb = (N + q.chunks - 1) / q.chunks // even chunks
 	L := q.nb * q.ohw
-	// the transposed product when the normal one would pad more columns
-	// than it has (it pads nothing: its rows are the kernel's rows)
 	// the transposed product when the normal one would pad its columns
 	// with 5% more work than the transposed one pads its columns (its
 	// rows are the kernel's rows: 49 pixels are 3 panels of 14 and one of
@@ -482,4 +480,14 @@ func fill32(s []float32, v float32) {
 	for n := 16; n < len(s); n *= 2 {
 		copy(s[n:], s[:n])
 	}
+}
+
+// finiteF32 reports whether no element of v is ±Inf or NaN.
+func finiteF32(v []float32) bool {
+	for _, x := range v {
+		if x-x != 0 { // Inf-Inf and NaN-NaN are NaN
+			return false
+		}
+	}
+	return true
 }

@@ -341,3 +341,42 @@ func TestInferenceGemm(t *testing.T) {
 		}
 	}
 }
+
+// TestInferenceConvNonFiniteWeight: a weight that is ±Inf or NaN on a tap
+// that meets only padding still makes the output NaN (0·Inf, as in
+// PyTorch and in exec's training path, which multiplies the padding's
+// zeros): the inference convolution leaves such taps out only when every
+// weight is finite.
+func TestInferenceConvNonFiniteWeight(t *testing.T) {
+	for _, bad := range []float32{float32(math.Inf(1)), float32(math.NaN())} {
+		b := newGB(13)
+		x := b.input("x", 2, 4, 1, 1)
+		w := make([]float32, 3*4*3*3)
+		for i := range w {
+			w[i] = float32(b.rng.NormFloat64())
+		}
+		w[0] = bad // output channel 0, input channel 0, tap (0, 0): only ever meets padding on a 1×1 plane
+		y := b.node("Conv", []*ir.Value{x, b.paramData("w", []int{3, 4, 3, 3}, w)},
+			ir.IntsAttr("pads", 1, 1, 1, 1))
+		b.out(y)
+		xd := []float32{1, 2, 3, 4, -1, 0.5, 0.25, 2}
+		var outs [2][]float32
+		for i, opts := range []Options{{Inference: true}, {}} {
+			p, err := Compile(b.model(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Run(Eval, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 4, 1, 1}, F: xd}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs[i] = res[y.Name].F
+		}
+		for i, v := range outs[0] {
+			nan, wantNaN := math.IsNaN(float64(v)), math.IsNaN(float64(outs[1][i]))
+			if nan != wantNaN || i%3 == 0 && !nan {
+				t.Errorf("weight %g: y[%d] = %g (inference), %g (training path); channel 0 must be NaN", bad, i, v, outs[1][i])
+			}
+		}
+	}
+}
