@@ -88,9 +88,9 @@ func planConvTranspose[T Float](c *nodeCtx[T]) error {
 		return err
 	}
 	gh, gw := as2D(gs)
-	outShape := []int{N, M}
-	for _, g := range gs {
-		outShape = append(outShape, g.in)
+	outShape, err := c.inferred(0) // [N M] then the windows' (output_shape, output_padding) sizes
+	if err != nil {
+		return err
 	}
 	y := c.output(0, kFloat, outShape)
 	cig := C / grp

@@ -304,21 +304,17 @@ func planPad[T Float](c *nodeCtx[T]) error {
 			return err
 		}
 	}
-	if len(pads) != 2*len(axes) {
-		return fmt.Errorf("pads %v: want %d values for rank %d", pads, 2*len(axes), r)
+	out, err := c.inferred(0) // two pads per axis, none making a dim negative
+	if err != nil {
+		return err
 	}
-	begin, end := make([]int, r), make([]int, r)
+	begin := make([]int, r)
 	for i, a := range axes {
-		begin[a], end[a] = int(pads[i]), int(pads[i+len(axes)])
+		begin[a] = int(pads[i])
 	}
-	out := make([]int, r)
 	idx := make([][]int, r)
 	for d := 0; d < r; d++ {
 		n := x.shape[d]
-		out[d] = n + begin[d] + end[d]
-		if out[d] < 0 {
-			return fmt.Errorf("pads %v shrink dimension %d of %s below zero", pads, d, shapeStr(x.shape))
-		}
 		idx[d] = make([]int, out[d])
 		for o := range idx[d] {
 			i := o - begin[d]

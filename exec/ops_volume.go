@@ -126,7 +126,11 @@ func planConv3D[T Float](c *nodeCtx[T]) error {
 		return err
 	}
 	v := newVol(gs)
-	y := c.output(0, kFloat, []int{N, M, gs[0].out, gs[1].out, gs[2].out})
+	outShape, err := c.inferred(0) // ir's (the geometry gs is the kernel's)
+	if err != nil {
+		return err
+	}
+	y := c.output(0, kFloat, outShape)
 	cg, mg := C/grp, M/grp
 	ck := cg * v.k // rows of one group's column matrix
 	// the tap → input voxel table, shared by every channel and image
@@ -223,7 +227,11 @@ func planPool3D[T Float](c *nodeCtx[T], isMax bool) error {
 		return err
 	}
 	v := newVol(gs)
-	y := c.output(0, kFloat, []int{x.shape[0], x.shape[1], gs[0].out, gs[1].out, gs[2].out})
+	outShape, err := c.inferred(0) // ir's (the geometry gs is the kernel's)
+	if err != nil {
+		return err
+	}
+	y := c.output(0, kFloat, outShape)
 	for j := 1; j < len(c.out); j++ {
 		c.output(j, kInt, y.shape).nograd = true
 	}
@@ -353,7 +361,11 @@ func planConvTranspose3D[T Float](c *nodeCtx[T]) error {
 	// geometry of the Conv whose input is y and whose output is x
 	v := newVol(gs)
 	yIn, xOut := v.in, v.out
-	y := c.output(0, kFloat, []int{N, M, gs[0].in, gs[1].in, gs[2].in})
+	outShape, err := c.inferred(0) // ir's (the geometry gs is the kernel's)
+	if err != nil {
+		return err
+	}
+	y := c.output(0, kFloat, outShape)
 	cig := C / grp
 	rows := cog * v.k
 	src := make([]int32, xOut*v.k) // tap t, x voxel o → y voxel (−1: cropped by the pads)
