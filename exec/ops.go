@@ -101,8 +101,14 @@ func (c *nodeCtx[T]) inferred(j int) ([]int, error) {
 				continue
 			}
 			ins[i] = &ir.Operand{Elem: t.kind.dtype(), Shape: i64s(t.shape)}
-			if t.kind != kFloat && t.static {
+			switch {
+			case t.kind != kFloat && t.static:
 				ins[i].Ints = t.i
+			case t.static && t.size <= ir.MaxFloats:
+				ins[i].Floats = make([]float64, t.size)
+				for k, v := range t.f {
+					ins[i].Floats[k] = float64(v)
+				}
 			}
 		}
 		outs, err := ir.InferNode(c.n, c.opset, ins)

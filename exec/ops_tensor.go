@@ -387,18 +387,13 @@ func planRange[T Float](c *nodeCtx[T]) error {
 		}
 		v[i] = f
 	}
-	if v[2] == 0 {
-		return errors.New("delta is 0")
+	shape, err := c.inferred(0) // ⌈(limit−start)/delta⌉ values, none below 0
+	if err != nil {
+		return err
 	}
-	n := 0
-	if q := (v[1] - v[0]) / v[2]; q > 0 {
-		n = int(q)
-		if float64(n) < q {
-			n++
-		}
-	}
+	n := shape[0]
 	k := c.in[0].kind
-	y := c.output(0, k, []int{n})
+	y := c.output(0, k, shape)
 	c.fwd = func(*runCtx) error {
 		for i := 0; i < n; i++ {
 			x := v[0] + float64(i)*v[2]

@@ -170,6 +170,9 @@ type inferState struct {
 	errs  ErrorList
 	// bare: errors do not name the node (InferNode's caller does)
 	bare bool
+	// floatVals: float contents InferNode's caller gives (c.floats reads
+	// them before the graph's constants)
+	floatVals map[*Value][]float64
 }
 
 // nodeCtx is the view of one node that shape functions work with.
@@ -494,11 +497,15 @@ func (c *nodeCtx) ints(i int) ([]int64, bool) {
 	return t.consts()
 }
 
-// floats returns the contents of a constant float input (for Resize scales).
+// floats returns the contents of a float input known before running (Resize
+// scales, Range bounds): given to InferNode, or a constant of the graph.
 func (c *nodeCtx) floats(i int) ([]float64, bool) {
 	v := c.n.In(i)
 	if v == nil {
 		return nil, false
+	}
+	if f, ok := c.floatVals[v]; ok {
+		return f, true
 	}
 	return constFloats(v, 0)
 }

@@ -4,12 +4,19 @@ import "fmt"
 
 // Operand is one input or output of a node as InferNode sees it: its
 // element type, its shape and, for a small integer tensor whose contents
-// are known (a shape, axes), those contents.
+// are known (a shape, axes), those contents; for a float tensor of at most
+// MaxFloats elements whose contents are known (a Range bound, Resize
+// scales), those.
 type Operand struct {
-	Elem  DType
-	Shape []int64
-	Ints  []int64 // nil when unknown or not tracked
+	Elem   DType
+	Shape  []int64
+	Ints   []int64   // nil when unknown or not tracked
+	Floats []float64 // inputs only; nil when unknown
 }
+
+// MaxFloats is the most float contents shape inference reads (a longer
+// float constant is treated as unknown).
+const MaxFloats = maxTracked
 
 // InferNode infers the outputs of one default-domain node whose inputs
 // have numeric shapes (ins[i] is input i; nil for an absent one), with the
@@ -39,6 +46,12 @@ func InferNode(n *Node, opset int64, ins []*Operand) ([]*Operand, error) {
 			}
 		}
 		st.info[v] = t
+		if i < len(ins) && ins[i] != nil && ins[i].Floats != nil && len(ins[i].Floats) <= MaxFloats {
+			if st.floatVals == nil {
+				st.floatVals = map[*Value][]float64{}
+			}
+			st.floatVals[v] = ins[i].Floats
+		}
 	}
 	c := &nodeCtx{inferState: st, n: n, out: make([]*tinfo, len(n.Outputs))}
 	if err := c.run(fn); err != nil {

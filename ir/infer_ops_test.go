@@ -583,3 +583,25 @@ func TestReducedAxes(t *testing.T) {
 		t.Error("KeepDims: want true by default, false for keepdims=0")
 	}
 }
+
+// InferNode reads float contents its caller gives (a Range whose bounds
+// are computed values, not constants of the graph).
+func TestInferNodeFloats(t *testing.T) {
+	g := ir.NewGraph("g")
+	a, b, d := g.AddInput("a", nil), g.AddInput("b", nil), g.AddInput("d", nil)
+	rng := g.AddNode("Range", "r", []*ir.Value{a, b, d}, 1)
+	f := func(v float64, known bool) *ir.Operand {
+		o := &ir.Operand{Elem: ir.Float32, Shape: []int64{}}
+		if known {
+			o.Floats = []float64{v}
+		}
+		return o
+	}
+	outs, err := ir.InferNode(rng, 13, []*ir.Operand{f(0.5, true), f(3, true), f(0.75, true)})
+	if err != nil || fmt.Sprint(outs[0].Shape) != "[4]" {
+		t.Errorf("Range(0.5, 3, 0.75): %+v, %v; want shape [4]", outs, err)
+	}
+	if _, err := ir.InferNode(rng, 13, []*ir.Operand{f(0.5, true), f(3, false), f(0.75, true)}); err == nil {
+		t.Error("Range with an unknown limit: no error")
+	}
+}
