@@ -93,22 +93,17 @@ func planResize[T Float](c *nodeCtx[T]) error {
 		}
 		return t
 	}
+	if t := present(1); t != nil && c.n.String("coordinate_transformation_mode", "") == "tf_crop_and_resize" {
+		return errors.New("roi is only used by tf_crop_and_resize, which is not supported")
+	}
 	scales := make([]float64, r)
-	outShape := make([]int, r)
 	if sz := present(3); sz != nil {
-		v, err := c.ints(3, "sizes")
+		v, err := c.ints(3, "sizes") // known before running
 		if err != nil {
 			return err
 		}
 		if len(v) != r {
 			return fmt.Errorf("sizes %v has %d entries for input %s", v, len(v), shapeStr(x.shape))
-		}
-		for i, s := range v {
-			if s < 1 || s > 1<<30 {
-				return fmt.Errorf("sizes %v: entry %d is out of range", v, i)
-			}
-			outShape[i] = int(s)
-			scales[i] = float64(s) / float64(x.shape[i])
 		}
 	} else if sc := present(2); sc != nil {
 		if sc.kind != kFloat || !sc.static {
@@ -119,18 +114,22 @@ func planResize[T Float](c *nodeCtx[T]) error {
 		}
 		for i, s := range sc.f {
 			// the scale is used as the file stores it (float32), as ONNX Runtime does
-			scales[i] = float64(float32(s))
-			o := math.Floor(float64(x.shape[i]) * scales[i])
-			if !(scales[i] > 0) || o < 1 || o > 1<<30 {
-				return fmt.Errorf("scale %g on axis %d of input %s gives an empty or huge output", scales[i], i, shapeStr(x.shape))
+			if scales[i] = float64(float32(s)); !(scales[i] > 0) {
+				return fmt.Errorf("scale %g on axis %d of input %s is not positive", scales[i], i, shapeStr(x.shape))
 			}
-			outShape[i] = int(o)
 		}
-	} else {
-		return errors.New("neither scales nor sizes is given")
 	}
-	if t := present(1); t != nil && c.n.String("coordinate_transformation_mode", "") == "tf_crop_and_resize" {
-		return errors.New("roi is only used by tf_crop_and_resize, which is not supported")
+	outShape, err := c.inferred(0) // the sizes, or ⌊size·scale⌋
+	if err != nil {
+		return err
+	}
+	for i, o := range outShape {
+		if o < 1 || o > 1<<30 {
+			return fmt.Errorf("output %s of input %s is empty or huge on axis %d", shapeStr(outShape), shapeStr(x.shape), i)
+		}
+		if present(3) != nil {
+			scales[i] = float64(o) / float64(x.shape[i])
+		}
 	}
 	y := c.output(0, kFloat, outShape)
 	linear := c.n.String("mode", "nearest") == "linear"
