@@ -104,11 +104,6 @@ func planConv[T Float](c *nodeCtx[T]) error {
 		planConvBatched(c, x, w, b, y, gh, gw)
 		return nil
 	}
-	// Large column matrices (224×224 images) in chunks of output rows.
-	if grp == 1 && kk > 1 && convChunkRows(C, kk, gh, gw) > 0 {
-		planConvChunked(c, x, w, b, y, gh, gw)
-		return nil
-	}
 	planConvImages(c, x, w, b, y, gh, gw, grp)
 	return nil
 }
@@ -169,6 +164,10 @@ type convImages[T Float] struct {
 	// direct: a 1×1 kernel with stride 1 and no padding reads the image
 	// itself as its column matrix
 	direct bool
+	// rows > 0: the column matrix is made and used that many output rows
+	// at a time (convChunkRows; group 1 only, see conv_chunked.go)
+	rows   int
+	colLen int              // elements of a part's col and dcol
 	sc     []convScratch[T] // one per part
 }
 
@@ -189,10 +188,21 @@ func planConvImages[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom, 
 		sc:     make([]convScratch[T], min(N, convImageGroups)),
 	}
 	P := len(k.sc)
-	if !k.direct {
+	k.colLen = C * kk * k.ohw
+	if grp == 1 && kk > 1 {
+		// Large column matrices (224×224 images) in chunks of output rows.
+		k.rows = convChunkRows(C, kk, gh, gw)
+	}
+	switch {
+	case k.rows > 0:
+		k.colLen = C * kk * k.rows * gw.out
+		c.charge(prod(P, C*kk, k.rows, gw.out), "im2col chunks")
+	case !k.direct:
 		c.charge(prod(P, C, kk, k.ohw), "im2col buffers")
+	}
+	if !k.direct {
 		for i := range k.sc {
-			k.sc[i].col = make([]T, C*kk*k.ohw)
+			k.sc[i].col = make([]T, k.colLen)
 		}
 	}
 	fwdParts, bwdParts := k.forwardParts, k.backwardParts // bound once: no allocation per run
@@ -230,19 +240,17 @@ func (k *convImages[T]) cols(s *convScratch[T], n int) []T {
 // image is the forward of image n.
 func (k *convImages[T]) image(s *convScratch[T], n int, serial bool) {
 	mg, ckk, ohw := k.mg, k.ckk, k.ohw
-	col := k.cols(s, n)
 	yn := k.y.f[n*k.M*ohw : (n+1)*k.M*ohw]
-	for g := 0; g < k.grp; g++ {
-		k.gemm(serial, false, false, mg, ohw, ckk, 1, k.w.f[g*mg*ckk:], ckk, col[g*ckk*ohw:], ohw, 0, yn[g*mg*ohw:], ohw)
+	if k.rows > 0 {
+		k.imageChunks(s, n, serial, yn)
+	} else {
+		col := k.cols(s, n)
+		for g := 0; g < k.grp; g++ {
+			k.gemm(serial, false, false, mg, ohw, ckk, 1, k.w.f[g*mg*ckk:], ckk, col[g*ckk*ohw:], ohw, 0, yn[g*mg*ohw:], ohw)
+		}
 	}
 	if k.b != nil {
-		for m := 0; m < k.M; m++ {
-			bv := k.b.f[m]
-			row := yn[m*ohw : (m+1)*ohw]
-			for i := range row {
-				row[i] += bv
-			}
-		}
+		addPlaneBias(yn, k.b.f, k.M, ohw)
 	}
 }
 
@@ -263,6 +271,10 @@ func (k *convImages[T]) back(s *convScratch[T], n int, serial bool, dw, db []T) 
 	dy := k.y.g[n*k.M*ohw : (n+1)*k.M*ohw]
 	if db != nil {
 		addPlaneSums(db, dy, k.M, ohw)
+	}
+	if k.rows > 0 {
+		k.backChunks(s, n, serial, dy, dw)
+		return
 	}
 	var col []T
 	if dw != nil {
@@ -314,7 +326,7 @@ func (k *convImages[T]) backward(pool *pool, bwdParts func(lo, hi int)) {
 	needB := b != nil && b.g != nil
 	for i := range sc {
 		if x.g != nil && !k.direct && sc[i].dcol == nil {
-			sc[i].dcol = make([]T, k.C*k.kk*k.ohw)
+			sc[i].dcol = make([]T, k.colLen)
 		}
 		if P > 1 && needW && sc[i].dw == nil {
 			sc[i].dw = make([]T, w.size)
@@ -416,6 +428,19 @@ func planConvBatched[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom)
 			for n := 0; n < N; n++ {
 				col2im(dcol[n*ohw:], C, gh, gw, x.g[n*C*hw:(n+1)*C*hw], L)
 			}
+		}
+	}
+}
+
+// addPlaneBias adds b[m] to each element of plane m of the planes
+// consecutive planes of size elements in y: a convolution's bias for one
+// image (the adjoint of addPlaneSums).
+func addPlaneBias[T Float](y, b []T, planes, size int) {
+	for m := 0; m < planes; m++ {
+		bv := b[m]
+		row := y[m*size : (m+1)*size]
+		for i := range row {
+			row[i] += bv
 		}
 	}
 }

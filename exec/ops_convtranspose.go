@@ -111,13 +111,7 @@ func planConvTranspose[T Float](c *nodeCtx[T]) error {
 				col2im(col, cog, gh, gw, yn[g*cog*ohw:], hw)
 			}
 			if b != nil {
-				for m := 0; m < M; m++ {
-					bv := b.f[m]
-					row := yn[m*ohw : (m+1)*ohw]
-					for i := range row {
-						row[i] += bv
-					}
-				}
+				addPlaneBias(yn, b.f, M, ohw)
 			}
 		}
 		return nil
