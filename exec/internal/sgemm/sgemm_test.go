@@ -141,30 +141,39 @@ var shapes = [][3]int{
 // dimensions, odd sizes and sizes crossing the kc/mc/nc blocks, against a
 // float64 product; and the bits do not depend on the thread count.
 func TestGemm(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
+	eachCase(1, 2, func(kr *kernel, g gemmCase, name string) {
+		tA, tB := g.tA, g.tB
+		var first []float32
+		for _, threads := range []int{1, 2, 3, 4} {
+			c := append([]float32(nil), g.c...)
+			p := newParallel(threads, goroutines(threads), kr)
+			p.Gemm(tA, tB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, c, g.ldc)
+			if threads == 1 {
+				g.check(t, name, c)
+				first = c
+				continue
+			}
+			sameBits(t, fmt.Sprintf("%s: %d threads", name, threads), c, first)
+		}
+		if kr == active { // the serial entry point the executor's nested loops use
+			c := append([]float32(nil), g.c...)
+			Gemm(tA, tB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, c, g.ldc)
+			sameBits(t, name+": Gemm", c, first)
+		}
+	})
+}
+
+// eachCase calls f on a random case (randCase, from a generator seeded
+// with seed1, seed2) for every kernel, shape and transpose combination,
+// in that order, with the case's name.
+func eachCase(seed1, seed2 uint64, f func(kr *kernel, g gemmCase, name string)) {
+	rng := rand.New(rand.NewPCG(seed1, seed2))
 	for _, kr := range kernels() {
 		for _, sh := range shapes {
 			for tr := 0; tr < 4; tr++ {
 				tA, tB := tr&1 != 0, tr&2 != 0
 				g := randCase(rng, tA, tB, sh[0], sh[1], sh[2])
-				name := fmt.Sprintf("%s %dx%dx%d tA=%v tB=%v alpha=%g beta=%g", kr.name, g.m, g.n, g.k, tA, tB, g.alpha, g.beta)
-				var first []float32
-				for _, threads := range []int{1, 2, 3, 4} {
-					c := append([]float32(nil), g.c...)
-					p := newParallel(threads, goroutines(threads), kr)
-					p.Gemm(tA, tB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, c, g.ldc)
-					if threads == 1 {
-						g.check(t, name, c)
-						first = c
-						continue
-					}
-					sameBits(t, fmt.Sprintf("%s: %d threads", name, threads), c, first)
-				}
-				if kr == active { // the serial entry point the executor's nested loops use
-					c := append([]float32(nil), g.c...)
-					Gemm(tA, tB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, c, g.ldc)
-					sameBits(t, name+": Gemm", c, first)
-				}
+				f(kr, g, fmt.Sprintf("%s %dx%dx%d tA=%v tB=%v alpha=%g beta=%g", kr.name, g.m, g.n, g.k, tA, tB, g.alpha, g.beta))
 			}
 		}
 	}
