@@ -314,18 +314,17 @@ func planLayerNorm[T Float](c *nodeCtx[T]) error {
 	}
 	eps := float64(c.n.Float("epsilon", 1e-5))
 	y := c.output(0, kFloat, x.shape)
-	statShape := append([]int{}, x.shape...)
-	for i := ax; i < r; i++ {
-		statShape[i] = 1
-	}
 	var mOut, iOut *tensor[T]
 	if len(c.out) > 1 {
-		mOut = c.output(1, kFloat, statShape)
-		mOut.nograd = true
-	}
-	if len(c.out) > 2 {
-		iOut = c.output(2, kFloat, statShape)
-		iOut.nograd = true
+		// Mean and InvStdDev: x's shape with the normalized dims as 1
+		for j, st := range []**tensor[T]{&mOut, &iOut}[:min(len(c.out), 3)-1] {
+			shape, err := c.inferred(j + 1)
+			if err != nil {
+				return err
+			}
+			*st = c.output(j+1, kFloat, shape)
+			(*st).nograd = true
+		}
 	}
 	mean := make([]float64, rows)
 	inv := make([]float64, rows)
