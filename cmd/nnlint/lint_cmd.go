@@ -45,8 +45,7 @@ type lintFlags struct {
 
 func newLintFlagSet(stderr io.Writer) (*flag.FlagSet, *lintFlags) {
 	lf := &lintFlags{}
-	fs := flag.NewFlagSet("nnlint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("nnlint", stderr)
 	fs.StringVar(&lf.format, "format", "text", "output format: text, json, sarif or github")
 	fs.StringVar(&lf.failOn, "fail-on", "warning", "exit 1 when a finding is at or above: error, warning, info or none")
 	fs.Var(&lf.sel, "select", "rule IDs, ID prefixes or names to run, comma-separated (default: all)")
@@ -316,8 +315,7 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 }
 
 func rulesMain(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("nnlint rules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("nnlint rules", stderr)
 	fmtName := fs.String("format", "text", "text or json")
 	rest, err := cli.Parse(fs, args)
 	if err != nil {

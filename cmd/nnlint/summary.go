@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -25,8 +24,7 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 // (problems with single files are printed as they come), or the error
 // that stopped it.
 func summaryMain(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("nnlint summary", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("nnlint summary", stderr)
 	format := fs.String("format", "text", "output format: text or json")
 	showAll := fs.Bool("all", false, "text: also list Constant nodes (JSON always lists every node)")
 	fs.Usage = func() {

@@ -36,8 +36,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 }
 
 func exportMain(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("nntrain export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("nntrain export", stderr)
 	var out string
 	var quiet bool
 	fs.StringVar(&out, "o", "", "write the inference graph here (default <model>.inference.onnx)")

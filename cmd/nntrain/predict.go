@@ -31,8 +31,7 @@ type predictFlags struct {
 
 func newPredictFlagSet(stderr io.Writer) (*flag.FlagSet, *predictFlags) {
 	pf := &predictFlags{}
-	fs := flag.NewFlagSet("nntrain predict", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("nntrain predict", stderr)
 	fs.StringVar(&pf.output, "o", "", "output file: .npy (the model's single output) or .npz (every output, by name)")
 	fs.StringVar(&pf.output, "output", "", "same as -o")
 	fs.IntVar(&pf.batchSize, "batch-size", 256, "samples per forward pass")

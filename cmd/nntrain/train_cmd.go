@@ -80,9 +80,8 @@ type trainCmd struct {
 }
 
 func newTrainCmd(stderr io.Writer) *trainCmd {
-	c := &trainCmd{fs: flag.NewFlagSet("nntrain", flag.ContinueOnError)}
+	c := &trainCmd{fs: cli.NewFlagSet("nntrain", stderr)}
 	fs := c.fs
-	fs.SetOutput(stderr)
 	fs.StringVar(&c.out, "out", "", "write the fine-tuned model here (default <model>.finetuned.onnx)")
 	fs.StringVar(&c.log, "log", "", "write a JSON-lines log here (one object per epoch and per event; - for stdout)")
 	fs.IntVar(&c.epochs, "epochs", 10, "number of epochs")

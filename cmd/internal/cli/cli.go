@@ -25,10 +25,18 @@ const (
 // boolFlag is the interface flag's boolean values implement.
 type boolFlag interface{ IsBoolFlag() bool }
 
+// NewFlagSet returns the flag set of the command called name (in its
+// usage and errors) for Parse: it continues on error and writes to stderr.
+func NewFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
 // Parse parses args with fs, allowing flags anywhere among the positional
 // arguments. "--" ends flag parsing; everything after it is positional. It
 // returns the positional arguments in order. fs should use
-// flag.ContinueOnError. A flag error is a UsageError already shown; -h and
+// flag.ContinueOnError (as NewFlagSet's do). A flag error is a UsageError already shown; -h and
 // --help return one wrapping flag.ErrHelp after fs.Usage ran (ExitCode
 // maps it to ExitOK).
 func Parse(fs *flag.FlagSet, args []string) ([]string, error) {
