@@ -1,11 +1,10 @@
 package onnxio
 
 import (
-	"fmt"
 	"runtime"
 	"testing"
 
-	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/internal/irtest"
 )
 
 func liveHeap() uint64 {
@@ -24,18 +23,12 @@ func liveHeap() uint64 {
 // allocator and map-growth variation between Go versions.
 func TestManyNodesMemory(t *testing.T) {
 	const n = 20000
-	g := ir.NewGraph("chain")
-	x := g.AddInput("input", ir.TensorType(ir.Float32, ir.Shape{ir.SymDim("batch"), ir.DimOf(8)}))
-	ops := []string{"Relu", "Sigmoid", "Tanh", "Neg"}
-	for i := 0; i < n; i++ {
-		x = g.AddNode(ops[i%len(ops)], fmt.Sprintf("/layers/layers.%d/%s", i, ops[i%len(ops)]), []*ir.Value{x}, 1).Outputs[0]
-	}
-	g.AddOutput(x)
-	b, err := Encode(&ir.Model{IRVersion: 8, Opsets: []ir.OpsetID{{Version: 17}}, Graph: g})
+	chain := irtest.Chain(n)
+	b, err := Encode(chain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, x = nil, nil
+	chain = nil
 	before := liveHeap()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -32,6 +32,8 @@ var rules = []struct {
 	{"internal/arch", nil},
 	// The graph IR imports nothing of ours.
 	{"ir", nil},
+	// Graphs of a given size built for tests (tests only import it).
+	{"internal/irtest", []string{"ir"}},
 	// ONNX files, and arrays with their NumPy files, read and written.
 	{"onnxio", []string{"ir", "internal/safefile"}},
 	{"tensor", []string{"ir", "internal/safefile"}},

@@ -10,5 +10,6 @@
 //	cmd/*               → anything: only the commands wire file I/O,
 //	                      flags and the packages together
 //
-// internal/npytest, a test helper, may be imported by tests only.
+// internal/npytest and internal/irtest (→ ir), test helpers, may be
+// imported by tests only.
 package arch

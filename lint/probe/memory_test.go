@@ -1,11 +1,10 @@
 package probe
 
 import (
-	"fmt"
 	"runtime"
 	"testing"
 
-	"github.com/nnkit/nnkit/ir"
+	"github.com/nnkit/nnkit/internal/irtest"
 	"github.com/nnkit/nnkit/lint"
 )
 
@@ -19,14 +18,7 @@ import (
 // The bound, 1,400, is 25 % above the measurement and well below either.
 func TestProbeMemoryPerNode(t *testing.T) {
 	const n = 4000
-	g := ir.NewGraph("chain")
-	x := g.AddInput("input", ir.TensorType(ir.Float32, ir.Shape{ir.SymDim("batch"), ir.DimOf(8)}))
-	ops := []string{"Relu", "Sigmoid", "Tanh", "Neg"}
-	for i := 0; i < n; i++ {
-		x = g.AddNode(ops[i%len(ops)], fmt.Sprintf("/layers/layers.%d/%s", i, ops[i%len(ops)]), []*ir.Value{x}, 1).Outputs[0]
-	}
-	g.AddOutput(x)
-	m := &ir.Model{IRVersion: 8, Opsets: []ir.OpsetID{{Version: 17}}, Graph: g}
+	m := irtest.Chain(n)
 	f, err := lint.NewFacts(m, "chain.onnx")
 	if err != nil {
 		t.Fatal(err)
