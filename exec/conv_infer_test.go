@@ -154,15 +154,7 @@ func TestInferenceConv(t *testing.T) {
 					continue
 				}
 				first = got
-				var wd, bd []float32
-				for _, q := range p.Params() {
-					switch q.Name {
-					case "w":
-						wd = q.Value
-					case "b":
-						bd = q.Value
-					}
-				}
+				wd, bd := paramValue(p, "w"), paramValue(p, "b")
 				ref, mag := convRef64(xd, xs, wd, ws, bd, g[0], g[1])
 				K := ws[1] * ws[2] * ws[3]
 				check := func(name string, got []float32, act func(float64) float64) {

@@ -115,6 +115,17 @@ func (g *golden) f32(t testing.TB, key string) []float32 {
 	return out
 }
 
+// paramValue is the value of p's parameter called name, or nil if p has
+// none.
+func paramValue(p *Program, name string) []float32 {
+	for _, q := range p.Params() {
+		if q.Name == name {
+			return q.Value
+		}
+	}
+	return nil
+}
+
 // relErr is max|a−b| / max|b| over a tensor (max|a−b| when b is all zero):
 // the error relative to the tensor's scale, so that elements near zero are
 // not judged on their own tiny magnitude.

@@ -121,15 +121,7 @@ func TestTrainingBatchNormUsesBatchStatistics(t *testing.T) {
 			if y == nil {
 				t.Fatal("no value /bn1/BatchNormalization_output_0")
 			}
-			var gamma, beta []float32
-			for _, q := range p.Params() {
-				switch q.Name {
-				case "bn1.weight":
-					gamma = q.Value
-				case "bn1.bias":
-					beta = q.Value
-				}
-			}
+			gamma, beta := paramValue(p, "bn1.weight"), paramValue(p, "bn1.bias")
 			N, C, S := y.Shape[0], y.Shape[1], y.Shape[2]*y.Shape[3]
 			for c := 0; c < C; c++ {
 				var s, q float64
