@@ -283,13 +283,14 @@ func planTranspose[T Float](c *nodeCtx[T]) error {
 	if err != nil {
 		return err
 	}
-	perm := dims(p)
+	out, err := c.inferred(0) // x's dims in perm's order
+	if err != nil {
+		return err
+	}
 	st := stridesOf(x.shape)
-	out := make([]int, r)
 	idx := make([][]int, r)
 	stride := make([]int, r)
-	for i, p := range perm {
-		out[i] = x.shape[p]
+	for i, p := range dims(p) {
 		idx[i] = seq(out[i])
 		stride[i] = st[p]
 	}

@@ -183,10 +183,18 @@ func planSlice[T Float](c *nodeCtx[T]) error {
 	if err != nil {
 		return err
 	}
-	out := append([]int{}, x.shape...)
 	idx := make([][]int, r)
 	for d := range idx {
 		idx[d] = seq(x.shape[d])
+	}
+	for i := range axes {
+		if steps != nil && steps[i] == 0 {
+			return errors.New("slice step is 0")
+		}
+	}
+	out, err := c.inferred(0) // each sliced axis's count; the others as x's
+	if err != nil {
+		return err
 	}
 	for i, ax := range axes {
 		dim := int64(x.shape[ax])
@@ -194,12 +202,8 @@ func planSlice[T Float](c *nodeCtx[T]) error {
 		if steps != nil {
 			st = steps[i]
 		}
-		if st == 0 {
-			return errors.New("slice step is 0")
-		}
-		s, cnt := ir.SliceAxis(starts[i], ends[i], st, dim)
-		out[ax] = int(cnt)
-		idx[ax] = make([]int, cnt)
+		s, _ := ir.SliceAxis(starts[i], ends[i], st, dim)
+		idx[ax] = make([]int, out[ax])
 		for k := range idx[ax] {
 			idx[ax][k] = int(s + int64(k)*st)
 		}
