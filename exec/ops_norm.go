@@ -65,7 +65,11 @@ func planBatchNorm[T Float](c *nodeCtx[T]) error {
 	k.y = c.output(0, kFloat, x.shape)
 	k.stats = make([]*tensor[T], 0, 4)
 	for j := 1; j < len(c.out); j++ {
-		t := c.output(j, kFloat, []int{C})
+		shape, err := c.inferred(j) // [C]: running, then saved, mean and var
+		if err != nil {
+			return err
+		}
+		t := c.output(j, kFloat, shape)
 		t.nograd = true
 		k.stats = append(k.stats, t)
 	}

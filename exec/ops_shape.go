@@ -152,9 +152,12 @@ func planShape[T Float](c *nodeCtx[T]) error {
 		}
 		return min(max(a, 0), r)
 	}
-	start, end := clampAx(c.n.Int("start", 0)), clampAx(c.n.Int("end", r))
-	n := max(0, int(end-start))
-	y := c.output(0, kInt, []int{n})
+	start := clampAx(c.n.Int("start", 0))
+	out, err := c.inferred(0) // [end − start], both clamped to [0, rank]
+	if err != nil {
+		return err
+	}
+	y := c.output(0, kInt, out)
 	c.fwd = func(*runCtx) error {
 		for i := range y.i {
 			y.i[i] = int64(x.shape[int(start)+i])
@@ -169,7 +172,11 @@ func planSize[T Float](c *nodeCtx[T]) error {
 	if x == nil {
 		return errors.New("input 0 is missing")
 	}
-	y := c.output(0, kInt, []int{})
+	out, err := c.inferred(0) // a scalar
+	if err != nil {
+		return err
+	}
+	y := c.output(0, kInt, out)
 	c.fwd = func(*runCtx) error { y.i[0] = int64(x.size); return nil }
 	return nil
 }
