@@ -20,6 +20,7 @@ type nodeCtx[T Float] struct {
 	n       *ir.Node
 	opset   int64
 	inf     []*ir.Operand // ir's inferred outputs (see inferred), once asked for
+	infErr  error         // or why ir refused the node
 }
 
 // input returns input i, or nil if it is absent.
@@ -94,7 +95,7 @@ func (c *nodeCtx[T]) ints(i int, what string) ([]int64, error) {
 // the planners of operators whose output shape is all there is to compute
 // (Reshape, Flatten, Unsqueeze) take it from there.
 func (c *nodeCtx[T]) inferred(j int) ([]int, error) {
-	if c.inf == nil {
+	if c.inf == nil && c.infErr == nil {
 		ins := make([]*ir.Operand, len(c.in))
 		for i, t := range c.in {
 			if t == nil {
@@ -111,16 +112,25 @@ func (c *nodeCtx[T]) inferred(j int) ([]int, error) {
 				}
 			}
 		}
-		outs, err := ir.InferNode(c.n, c.opset, ins)
-		if err != nil {
-			return nil, err
-		}
-		c.inf = outs
+		c.inf, c.infErr = ir.InferNode(c.n, c.opset, ins)
+	}
+	if c.infErr != nil {
+		return nil, c.infErr
 	}
 	if j >= len(c.inf) || c.inf[j] == nil {
 		return nil, fmt.Errorf("the shape of output %d is not known", j)
 	}
 	return dims(c.inf[j].Shape), nil
+}
+
+// inferredOr is output j's shape from ir when the node lists output j;
+// otherwise scratch, the shape of the buffer the kernel keeps in its place
+// (an LSTM's Y_h when the file names only Y).
+func (c *nodeCtx[T]) inferredOr(j int, scratch []int) ([]int, error) {
+	if j >= len(c.n.Outputs) || c.n.Outputs[j] == nil {
+		return scratch, nil
+	}
+	return c.inferred(j)
 }
 
 // staticScalar returns, as a float64, the single value of input i, which

@@ -120,8 +120,14 @@ func planGRUCore[T Float](c *nodeCtx[T]) error {
 	if seqLens != nil && (seqLens.kind == kFloat || seqLens.size != N) {
 		return fmt.Errorf("sequence_lens %s: want [%d] integers", shapeStr(seqLens.shape), N)
 	}
-	y := c.output(0, kFloat, []int{Tn, D, N, H})
-	yh := c.output(1, kFloat, []int{D, N, H})
+	var y, yh *tensor[T] // Y [T D N H], Y_h [D N H]
+	for j, t := range []**tensor[T]{&y, &yh} {
+		shape, err := c.inferredOr(j, recurrentScratch(j, Tn, D, N, H))
+		if err != nil {
+			return err
+		}
+		*t = c.output(j, kFloat, shape)
+	}
 	NH := N * H
 	type state struct {
 		act  []T // [T, N, G]: pre-activations X·Wᵀ + Wb, then the gate values (z, r, h̃ / h)

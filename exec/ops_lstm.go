@@ -60,9 +60,14 @@ func planLSTMCore[T Float](c *nodeCtx[T]) error {
 	if s := k.seqLens; s != nil && (s.kind == kFloat || s.size != N) {
 		return fmt.Errorf("sequence_lens %s: want [%d] integers", shapeStr(s.shape), N)
 	}
-	k.y = c.output(0, kFloat, []int{Tn, D, N, H})
-	k.yh = c.output(1, kFloat, []int{D, N, H})
-	k.yc = c.output(2, kFloat, []int{D, N, H})
+	// Y [T D N H], Y_h and Y_c [D N H]
+	for j, y := range []**tensor[T]{&k.y, &k.yh, &k.yc} {
+		shape, err := c.inferredOr(j, recurrentScratch(j, Tn, D, N, H))
+		if err != nil {
+			return err
+		}
+		*y = c.output(j, kFloat, shape)
+	}
 	NH := N * H
 	k.st = make([]lstmState[T], D)
 	for d := range k.st {
@@ -371,4 +376,14 @@ func add[T Float](dst, src []T) {
 	for i, v := range src {
 		dst[i] += v
 	}
+}
+
+// recurrentScratch is the time-major shape of output j of a recurrent op
+// (Y [T D N H], the states [D N H]) for the buffer its kernel keeps when
+// the node omits that output.
+func recurrentScratch(j, Tn, D, N, H int) []int {
+	if j == 0 {
+		return []int{Tn, D, N, H}
+	}
+	return []int{D, N, H}
 }

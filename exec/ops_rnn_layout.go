@@ -1,5 +1,7 @@
 package exec
 
+import "github.com/nnkit/nnkit/ir"
+
 // layout=1 for LSTM, GRU and RNN: batch-first X [N, T, I], initial states
 // [N, D, H], Y [N, T, D, H], Y_h / Y_c [N, D, H]. The recurrent kernels
 // work time-major; the wrapper gives them time-major copies of the inputs
@@ -50,6 +52,22 @@ func withLayout1[T Float](c *nodeCtx[T], states []int, core func(*nodeCtx[T]) er
 		}
 		return s
 	}
+	// ir's output shapes, asked with the batch-first inputs (a refusal is
+	// kept for the core, after its own checks); the core is given them
+	// time-major
+	_, _ = c.inferred(0)
+	bf := make([][]int, len(c.inf))
+	for j, o := range c.inf {
+		if o == nil {
+			continue
+		}
+		bf[j] = dims(o.Shape)
+		tm := swap01(bf[j])
+		if j == 0 { // Y [N, T, D, H] → [T, D, N, H]
+			tm = []int{bf[j][1], bf[j][2], bf[j][0], bf[j][3]}
+		}
+		c.inf[j] = &ir.Operand{Elem: o.Elem, Shape: i64s(tm)}
+	}
 	type proxy struct{ real, tm *tensor[T] }
 	var ins []proxy
 	for _, i := range append([]int{0}, states...) {
@@ -70,13 +88,7 @@ func withLayout1[T Float](c *nodeCtx[T], states []int, core func(*nodeCtx[T]) er
 			continue
 		}
 		tm.alloc()
-		var shape []int
-		if j == 0 { // Y [T, D, N, H] → [N, T, D, H]
-			shape = []int{tm.shape[2], tm.shape[0], tm.shape[1], tm.shape[3]}
-		} else { // [D, N, H] → [N, D, H]
-			shape = swap01(tm.shape)
-		}
-		real := c.output(j, kFloat, shape)
+		real := c.output(j, kFloat, bf[j])
 		outs = append(outs, proxy{real, tm})
 	}
 	fwd, bwd := c.fwd, c.bwd
