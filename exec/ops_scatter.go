@@ -125,18 +125,12 @@ func planScatterND[T Float](c *nodeCtx[T]) error {
 	if upd == nil || upd.kind != data.kind {
 		return errors.New("updates (input 2) must be present and of the data's element type")
 	}
-	r, q := len(data.shape), len(idx.shape)
-	if q < 1 {
-		return fmt.Errorf("indices %s must have rank ≥ 1", shapeStr(idx.shape))
+	out, err := c.inferred(0) // data's; ir checks that indices and updates fit it
+	if err != nil {
+		return err
 	}
-	k := idx.shape[q-1]
-	if k < 1 || k > r {
-		return fmt.Errorf("indices %s: the last dimension (%d) must be in [1, %d] for data %s", shapeStr(idx.shape), k, r, shapeStr(data.shape))
-	}
-	want := append(append([]int{}, idx.shape[:q-1]...), data.shape[k:]...)
-	if !sameShape(upd.shape, want) {
-		return fmt.Errorf("updates %s: want %s for indices %s and data %s", shapeStr(upd.shape), shapeStr(want), shapeStr(idx.shape), shapeStr(data.shape))
-	}
+	q := len(idx.shape)
+	k := idx.shape[q-1] // the tuples' length, in [1, rank]
 	accumulate := c.n.String("reduction", "none") == "add"
 	slice := numel(data.shape[k:])
 	tuples := numel(idx.shape[:q-1])
@@ -161,7 +155,7 @@ func planScatterND[T Float](c *nodeCtx[T]) error {
 		return nil
 	}
 	if data.kind != kFloat {
-		y := c.output(0, data.kind, data.shape)
+		y := c.output(0, data.kind, out)
 		c.fwd = func(*runCtx) error {
 			if err := resolve(); err != nil {
 				return err
@@ -181,7 +175,7 @@ func planScatterND[T Float](c *nodeCtx[T]) error {
 		}
 		return nil
 	}
-	y := c.output(0, kFloat, data.shape)
+	y := c.output(0, kFloat, out)
 	c.fwd = func(*runCtx) error {
 		if err := resolve(); err != nil {
 			return err

@@ -121,18 +121,14 @@ func planScatterElements[T Float](c *nodeCtx[T]) error {
 	if upd == nil || upd.kind != data.kind {
 		return errors.New("updates (input 2) must be present and of the data's element type")
 	}
-	r := len(data.shape)
-	if len(ind.shape) != r || !sameShape(upd.shape, ind.shape) {
-		return fmt.Errorf("indices %s and updates %s must have the same shape and data %s's rank", shapeStr(ind.shape), shapeStr(upd.shape), shapeStr(data.shape))
-	}
-	ax, err := ir.NormAxis(c.n.Int("axis", 0), r)
+	out, err := c.inferred(0) // data's; ir checks that indices and updates fit it
 	if err != nil {
 		return err
 	}
-	for d := range r {
-		if d != ax && ind.shape[d] > data.shape[d] {
-			return fmt.Errorf("indices %s exceed data %s on axis %d", shapeStr(ind.shape), shapeStr(data.shape), d)
-		}
+	r := len(data.shape)
+	ax, err := ir.NormAxis(c.n.Int("axis", 0), r)
+	if err != nil {
+		return err
 	}
 	accumulate := c.n.String("reduction", "none") == "add"
 	dst := stridesOf(data.shape)
@@ -161,7 +157,7 @@ func planScatterElements[T Float](c *nodeCtx[T]) error {
 		}
 		return nil
 	}
-	y := c.output(0, data.kind, data.shape)
+	y := c.output(0, data.kind, out)
 	c.fwd = func(*runCtx) error {
 		if err := resolve(); err != nil {
 			return err

@@ -139,6 +139,18 @@ func TestInferErrors(t *testing.T) {
 		{"pad entries", func(b *tg) *ir.Node {
 			return b.node("Pad", []*ir.Value{b.f("x", "batch", 3), b.ints("p", 1, 1)}, 1)
 		}, "has 2 entries, want 4"},
+		{"scatternd tuple", func(b *tg) *ir.Node {
+			return b.node("ScatterND", []*ir.Value{b.f("x", "batch", 4), b.in("i", ir.Int64, 2, 3), b.f("u", 2)}, 1)
+		}, "the last dimension (3) must be in [1, 2]"},
+		{"scatternd updates", func(b *tg) *ir.Node {
+			return b.node("ScatterND", []*ir.Value{b.f("x", 5, 4), b.in("i", ir.Int64, 2, 1), b.f("u", 2, 3)}, 1)
+		}, "updates [2, 3]: want [2, 4]"},
+		{"scatterelements shapes", func(b *tg) *ir.Node {
+			return b.node("ScatterElements", []*ir.Value{b.f("x", "batch", 4), b.in("i", ir.Int64, 2, 2), b.f("u", 2, 3)}, 1, ir.IntAttr("axis", 1))
+		}, "must have the same shape and data"},
+		{"scatterelements exceed", func(b *tg) *ir.Node {
+			return b.node("ScatterElements", []*ir.Value{b.f("x", 3, 4), b.in("i", ir.Int64, 2, 5), b.f("u", 2, 5)}, 1)
+		}, "exceed data [3, 4] on axis 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

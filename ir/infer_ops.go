@@ -25,8 +25,9 @@ func init() {
 		"Shrink", "Sigmoid", "Sign", "Sin", "Sinh", "Softmax", "Softplus", "Softsign",
 		"Sqrt", "Tan", "Tanh", "ThresholdedRelu", "Clip", "PRelu", "CumSum", "Trilu",
 		"LRN", "InstanceNormalization", "GroupNormalization", "BitwiseNot",
-		"RandomNormalLike", "RandomUniformLike", "Bernoulli",
-		"ScatterElements", "ScatterND", "Scatter")
+		"RandomNormalLike", "RandomUniformLike", "Bernoulli")
+	reg(scatterNDOp, "ScatterND")
+	reg(scatterElementsOp, "ScatterElements", "Scatter")
 	reg(identityOp, "Identity")
 	reg(negOp, "Neg")
 	reg(unaryBool, "IsNaN", "IsInf")
