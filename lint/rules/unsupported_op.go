@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nnkit/nnkit/exec"
 	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/lint"
 )
@@ -22,7 +21,7 @@ var UnsupportedOp = &lint.Rule{
 		"models (forward and backward). A model using any other operator, an operator from a",
 		"non-default domain, or control flow (If/Loop/Scan) can be linted statically but not",
 		"probed or trained by nnkit.",
-		"Supported: "+strings.Join(exec.SupportedOps(), ", ")+".",
+		"Supported: "+strings.Join(executorOps, ", ")+".",
 		"",
 		"Fix: re-export with operators the executor supports: rewrite the PyTorch code that",
 		"produced the operator (e.g. torch.einsum as matmul/transpose), try another",
@@ -35,7 +34,7 @@ func runUnsupportedOp(p *lint.Pass) {
 	byOp := map[string][]*ir.Node{}
 	var ops []string
 	for _, n := range p.Facts.Order {
-		if exec.Supports(n) {
+		if executes(n) {
 			continue
 		}
 		key := n.OpType
@@ -56,4 +55,19 @@ func runUnsupportedOp(p *lint.Pass) {
 		d.Fix = "Re-export using supported operators (rewrite the PyTorch code that produces it, or try another opset_version); `nnlint explain NN503` lists them."
 		p.Report(d)
 	}
+}
+
+var executorOpSet = func() map[string]bool {
+	m := make(map[string]bool, len(executorOps))
+	for _, op := range executorOps {
+		m[op] = true
+	}
+	return m
+}()
+
+// executes reports whether the executor has n's operator (exec.Supports:
+// a default-domain operator of its table). Compiling can still refuse a
+// node for its attribute values.
+func executes(n *ir.Node) bool {
+	return executorOpSet[n.OpType] && n.DefaultDomain()
 }
