@@ -162,12 +162,7 @@ func planConv3D[T Float](c *nodeCtx[T]) error {
 				mm.gemm(false, false, mg, v.out, ck, 1, w.f[g*mg*ck:], ck, col[g*ck*v.out:], v.out, 0, yn[g*mg*v.out:], v.out)
 			}
 			if b != nil {
-				for m := 0; m < M; m++ {
-					row := yn[m*v.out : (m+1)*v.out]
-					for i := range row {
-						row[i] += b.f[m]
-					}
-				}
+				addPlaneBias(yn, b.f, M, v.out)
 			}
 		}
 		return nil
@@ -392,12 +387,7 @@ func planConvTranspose3D[T Float](c *nodeCtx[T]) error {
 				}
 			}
 			if b != nil {
-				for m := 0; m < M; m++ {
-					row := yn[m*yIn : (m+1)*yIn]
-					for i := range row {
-						row[i] += b.f[m]
-					}
-				}
+				addPlaneBias(yn, b.f, M, yIn)
 			}
 		}
 		return nil
