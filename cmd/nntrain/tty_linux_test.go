@@ -5,35 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"unsafe"
-)
 
-// ptyPair opens a pseudo-terminal: what is written to slave is read from
-// master.
-func ptyPair(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatalf("no pseudo-terminals here: %v", err)
-	}
-	var unlock int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, m.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Fatal(e)
-	}
-	var n uint32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, m.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
-		t.Fatal(e)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
-}
+	"github.com/nnkit/nnkit/internal/ptytest"
+)
 
 // nntrain draws the live progress line when its stdout is a terminal, and
 // writes nothing of it to a pipe or with --quiet.
@@ -43,7 +19,7 @@ func TestProgressLineOnlyOnTTY(t *testing.T) {
 	args := []string{mlp, digits, "--epochs", "2", "--out", out}
 
 	// stdout a terminal.
-	master, slave := ptyPair(t)
+	master, slave := ptytest.Open(t)
 	var screen bytes.Buffer
 	done := make(chan struct{})
 	go func() { io.Copy(&screen, master); close(done) }() // ends with EIO once the slave is closed
@@ -74,7 +50,7 @@ func TestProgressLineOnlyOnTTY(t *testing.T) {
 	if code != 0 || strings.ContainsAny(piped.String(), "\r\x1b") || strings.Contains(piped.String(), "samples/s") || !strings.Contains(piped.String(), "epoch 2/2  train_loss") {
 		t.Errorf("pipe: exit %d:\n%q", code, piped.String())
 	}
-	master, slave = ptyPair(t)
+	master, slave = ptytest.Open(t)
 	screen.Reset()
 	done = make(chan struct{})
 	go func() { io.Copy(&screen, master); close(done) }()

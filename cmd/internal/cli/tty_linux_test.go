@@ -4,40 +4,18 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"unsafe"
-)
 
-// openPTY opens a pseudo-terminal pair (/dev/ptmx and its /dev/pts/N).
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatalf("no pseudo-terminals here: %v", err)
-	}
-	var unlock int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, m.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Fatal(e)
-	}
-	var n uint32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, m.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
-		t.Fatal(e)
-	}
-	s, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); m.Close() })
-	return m, s
-}
+	"github.com/nnkit/nnkit/internal/ptytest"
+)
 
 // The live progress line goes to terminals only: not to a pipe, a file,
 // /dev/null (a character device, which a mode check alone would take for
 // a terminal), a buffer, or a terminal that says TERM=dumb.
 func TestLiveProgressOnlyOnTerminals(t *testing.T) {
-	_, pty := openPTY(t)
+	_, pty := ptytest.Open(t)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
