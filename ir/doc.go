@@ -14,7 +14,7 @@
 //
 // Operator semantics live here once: the schema table (LookupSchema,
 // CheckNode: arity and attributes per opset), shape inference (InferShapes
-// for a model, InferNode for one node from numbers, ElemTypes for element
+// for a model, InferNode for one node from numbers, ElemTypes and EachElemType for element
 // types only) and the attribute rules both inference and the executor's
 // planners read (Window for convolution and pooling geometry,
 // RecurrentAttrs, NormAxis, AxesSet, ReducedAxes, KeepDims, SliceAxis,

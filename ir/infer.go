@@ -204,7 +204,7 @@ type nodeCtx struct {
 // a declared shape that contradicts the inferred one, ...), each naming the
 // node and its operator; inference carries on past them.
 func InferShapes(m *Model) (*ShapeReport, error) {
-	rep, _, err := infer(m, true)
+	rep, _, err := infer(m, true, nil)
 	return rep, err
 }
 
@@ -213,7 +213,7 @@ func InferShapes(m *Model) (*ShapeReport, error) {
 // into the model. Values whose type stays unknown (after an operator
 // inference does not know, say) are absent.
 func ElemTypes(m *Model) map[*Value]DType {
-	_, info, _ := infer(m, false)
+	_, info, _ := infer(m, false, nil)
 	out := make(map[*Value]DType, len(info))
 	for v, t := range info {
 		if t != nil && t.elem != Undefined {
@@ -223,9 +223,24 @@ func ElemTypes(m *Model) map[*Value]DType {
 	return out
 }
 
+// EachElemType calls f, in topological order, with the element type
+// inference finds for every output of every node of m's top-level graph
+// (Undefined when it stays unknown), declared types standing, as ElemTypes
+// would give them, without writing anything into the model. Unlike
+// ElemTypes it drops what it inferred about a value as soon as the value's
+// only reader has been inferred, so that a graph of hundreds of thousands
+// of nodes costs little beyond itself (issue 9: ElemTypes' table of shapes
+// was a third of nnlint's memory on a long chain). A graph with a cycle
+// gets no calls.
+func EachElemType(m *Model, f func(v *Value, d DType)) {
+	infer(m, false, f)
+}
+
 // infer is InferShapes; write false leaves the model's types alone and
-// only returns what was inferred.
-func infer(m *Model, write bool) (*ShapeReport, map[*Value]*tinfo, error) {
+// only returns what was inferred. With visit set it calls visit for every
+// node output once it is inferred, and forgets values whose only reader
+// is done (the info it returns is then partial).
+func infer(m *Model, write bool, visit func(*Value, DType)) (*ShapeReport, map[*Value]*tinfo, error) {
 	if m == nil || m.Graph == nil {
 		return &ShapeReport{}, nil, errors.New("shape inference: model has no graph")
 	}
@@ -236,7 +251,7 @@ func infer(m *Model, write bool) (*ShapeReport, map[*Value]*tinfo, error) {
 	}
 	st := &inferState{
 		opset: m.Opset(""),
-		info:  make(map[*Value]*tinfo, len(g.Inputs)+len(g.Initializers)+2*len(g.Nodes)),
+		info:  make(map[*Value]*tinfo, len(g.Inputs)+len(g.Initializers)+len(g.Nodes)),
 		sizes: map[string]sdim{},
 	}
 	if st.opset == 0 {
@@ -290,8 +305,19 @@ func infer(m *Model, write bool) (*ShapeReport, map[*Value]*tinfo, error) {
 			if write {
 				st.write(v, t)
 			}
-			if !t.known() || t.elem == Undefined {
+			if visit != nil {
+				visit(v, t.elem)
+			} else if !t.known() || t.elem == Undefined {
 				rep.Unresolved = append(rep.Unresolved, v)
+			}
+		}
+		if visit != nil {
+			// A node output read by this node alone (most values of most
+			// graphs) is never looked at again.
+			for _, v := range n.Inputs {
+				if v != nil && v.Producer != nil && !v.IsOutput && len(v.Uses) == 1 && v.Uses[0].Node == n {
+					delete(st.info, v)
+				}
 			}
 		}
 	}

@@ -491,6 +491,58 @@ func TestElemTypes(t *testing.T) {
 	}
 }
 
+// EachElemType visits every node output in topological order with the
+// type ElemTypes gives it, although it forgets a value's shape once its
+// only reader is inferred: the shape arithmetic below (Shape, Gather,
+// Concat into Reshape, a value read twice, an unknown operator, a Cast of
+// a forgotten value's successor) must still come out the same.
+func TestEachElemType(t *testing.T) {
+	b := newTG(t, 13)
+	x := b.f("x", "batch", 4, 6)
+	shape := b.out1("Shape", []*ir.Value{x})
+	d0 := b.out1("Gather", []*ir.Value{shape, b.scalar("i0", 0)}, ir.IntAttr("axis", 0))
+	u0 := b.out1("Unsqueeze", []*ir.Value{d0, b.ints("ax", 0)})
+	cat := b.out1("Concat", []*ir.Value{u0, b.ints("rest", -1)}, ir.IntAttr("axis", 0))
+	r := b.out1("Reshape", []*ir.Value{x, cat})
+	relu := b.out1("Relu", []*ir.Value{r})
+	sum := b.out1("Add", []*ir.Value{relu, relu})
+	custom := b.out1("FancyOp", []*ir.Value{sum})
+	idx := b.node("TopK", []*ir.Value{sum, b.ints("k", 2)}, 2, ir.IntAttr("axis", -1)).Outputs[1]
+	b.out1("Cast", []*ir.Value{idx}, ir.IntAttr("to", int64(ir.Float16)))
+	b.m.Graph.AddOutput(custom)
+	want := ir.ElemTypes(b.m)
+	order, err := b.m.Graph.TopoOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantSeq []*ir.Value
+	for _, n := range order {
+		for _, o := range n.Outputs {
+			if o != nil {
+				wantSeq = append(wantSeq, o)
+			}
+		}
+	}
+	var got []*ir.Value
+	ir.EachElemType(b.m, func(v *ir.Value, d ir.DType) {
+		got = append(got, v)
+		if w := want[v]; d != w {
+			t.Errorf("%s: EachElemType %s, ElemTypes %s", v.Name, d, w)
+		}
+	})
+	if len(got) != len(wantSeq) {
+		t.Fatalf("EachElemType visited %d values, want the %d node outputs", len(got), len(wantSeq))
+	}
+	for i := range got {
+		if got[i] != wantSeq[i] {
+			t.Errorf("visit %d: %s, want %s (topological order)", i, got[i].Name, wantSeq[i].Name)
+		}
+	}
+	if want[r] != ir.Float32 || want[idx] != ir.Int64 {
+		t.Errorf("ElemTypes: Reshape %s, TopK indices %s; want float32, int64", want[r], want[idx])
+	}
+}
+
 // InferNode infers one node from numbers, as the executor's planners ask:
 // shapes, tracked integer contents, errors without the node's name.
 func TestInferNode(t *testing.T) {

@@ -24,9 +24,19 @@ type Facts struct {
 	// Layers are the weighted layers in Order.
 	Layers []*Layer
 
+	// pos maps node and initializer names to their place in the report
+	// order; built on the first diagnostic (posOnce), since most graphs
+	// get few and a map of every name of a graph of hundreds of thousands
+	// of nodes is a sizeable part of nnlint's memory (issue 9).
+	posOnce sync.Once
 	pos     map[string]int
-	dtype   map[*ir.Value]ir.DType
-	layerOf map[*ir.Node]*Layer
+	// Element types of node outputs, dense by node (Graph.Nodes index):
+	// those of node i are outType[outStart[i]:outStart[i+1]]. dtype holds
+	// the graph inputs' and initializers'.
+	outStart []int32
+	outType  []ir.DType
+	dtype    map[*ir.Value]ir.DType
+	layerOf  map[*ir.Node]*Layer
 
 	mu    sync.Mutex
 	stats map[*ir.Tensor]*TensorStats
@@ -146,20 +156,9 @@ func NewFacts(m *ir.Model, file string) (*Facts, error) {
 	}
 	f := &Facts{
 		File: file, Model: m, Graph: g, Order: order,
-		pos:     make(map[string]int, len(order)+len(g.Initializers)),
-		dtype:   make(map[*ir.Value]ir.DType, g.NumValues()),
+		dtype:   make(map[*ir.Value]ir.DType, len(g.Inputs)+len(g.Initializers)),
 		layerOf: map[*ir.Node]*Layer{},
 		stats:   map[*ir.Tensor]*TensorStats{},
-	}
-	for i, n := range order {
-		if _, dup := f.pos[n.Label()]; !dup {
-			f.pos[n.Label()] = i
-		}
-	}
-	for i, v := range g.Initializers {
-		if _, dup := f.pos[v.Name]; !dup {
-			f.pos[v.Name] = len(order) + i
-		}
 	}
 	f.inferTypes()
 	f.findLayers()
@@ -169,10 +168,25 @@ func NewFacts(m *ir.Model, file string) (*Facts, error) {
 
 // position is the sort key of a diagnostic's node name.
 func (f *Facts) position(name string) int {
+	f.posOnce.Do(f.buildPos)
 	if p, ok := f.pos[name]; ok {
 		return p
 	}
 	return -1
+}
+
+func (f *Facts) buildPos() {
+	f.pos = make(map[string]int, len(f.Order)+len(f.Graph.Initializers))
+	for i, n := range f.Order {
+		if _, dup := f.pos[n.Label()]; !dup {
+			f.pos[n.Label()] = i
+		}
+	}
+	for i, v := range f.Graph.Initializers {
+		if _, dup := f.pos[v.Name]; !dup {
+			f.pos[v.Name] = len(f.Order) + i
+		}
+	}
 }
 
 // Position is the index of node n in Order.
@@ -183,13 +197,12 @@ func (f *Facts) LayerOf(n *ir.Node) *Layer { return f.layerOf[n] }
 
 // ---- element types ---------------------------------------------------------
 
-// inferTypes takes the element types from ir's inference (ir.ElemTypes:
+// inferTypes takes the element types from ir's inference (ir.EachElemType:
 // declared types stand). Where it knows nothing (an operator it has no
 // shape function for, an untyped input), an output gets its first typed
 // input's type, or float32.
 func (f *Facts) inferTypes() {
 	g := f.Graph
-	types := ir.ElemTypes(f.Model)
 	for _, v := range g.Initializers {
 		f.dtype[v] = v.Init.DType
 	}
@@ -198,21 +211,24 @@ func (f *Facts) inferTypes() {
 			f.dtype[v] = v.Elem()
 		}
 	}
-	for _, n := range f.Order {
-		for _, o := range n.Outputs {
-			if o == nil {
-				continue
-			}
-			d := types[o]
-			if e := o.Elem(); e != ir.Undefined {
-				d = e
-			}
-			if d == ir.Undefined {
-				d = f.firstInputType(n)
-			}
-			f.dtype[o] = d
-		}
+	// Every node is in Order, which sorted the graph and left Node.Index
+	// its position in g.Nodes.
+	f.outStart = make([]int32, len(g.Nodes)+1)
+	for i, n := range g.Nodes {
+		f.outStart[i+1] = f.outStart[i] + int32(len(n.Outputs))
 	}
+	f.outType = make([]ir.DType, f.outStart[len(g.Nodes)])
+	// EachElemType visits the nodes in topological order, the same as
+	// Order: a node's inputs have their types when it is visited.
+	ir.EachElemType(f.Model, func(o *ir.Value, d ir.DType) {
+		if e := o.Elem(); e != ir.Undefined {
+			d = e
+		}
+		if d == ir.Undefined {
+			d = f.firstInputType(o.Producer)
+		}
+		f.outType[f.outStart[o.Producer.Index]+int32(o.ProducerIndex)] = d
+	})
 }
 
 // firstInputType is the type of n's first input of known type, or float32.
@@ -230,6 +246,9 @@ func (f *Facts) firstInputType(n *ir.Node) ir.DType {
 func (f *Facts) DType(v *ir.Value) ir.DType {
 	if v == nil {
 		return ir.Undefined
+	}
+	if p := v.Producer; p != nil && p.Graph == f.Graph && p.Index < len(f.Graph.Nodes) && f.Graph.Nodes[p.Index] == p && v.ProducerIndex < len(p.Outputs) && p.Outputs[v.ProducerIndex] == v {
+		return f.outType[f.outStart[p.Index]+int32(v.ProducerIndex)]
 	}
 	if d, ok := f.dtype[v]; ok {
 		return d
