@@ -84,6 +84,10 @@ type maxPool[T Float] struct {
 	// rowIn[oh], colIn[ow]: the windows of output row oh (column ow) lie
 	// inside the input
 	rowIn, colIn []bool
+	// forwardValues: colIn is true on [colLo, colHi); the window positions
+	// inside the input of each output row and column (poolTaps)
+	colLo, colHi     int
+	rowTaps, colTaps []int
 }
 
 func planMaxPool[T Float](c *nodeCtx[T], x, y, ind *tensor[T], gh, gw geom) {
@@ -99,6 +103,18 @@ func planMaxPool[T Float](c *nodeCtx[T], x, y, ind *tensor[T], gh, gw geom) {
 	planes := x.shape[0] * x.shape[1]
 	pgrain := max(1, grain/max(1, H*W))
 	fwd, bwd := k.forward, k.backward // bound once: no allocation per run
+	if c.e.opts.Inference && ind == nil {
+		// nothing reads the positions of the maxima
+		k.arg = nil
+		k.colLo, k.colHi = gw.out, gw.out
+		for ow, in := range k.colIn {
+			if in {
+				k.colLo, k.colHi = min(k.colLo, ow), ow+1
+			}
+		}
+		k.rowTaps, k.colTaps = poolTaps(gh), poolTaps(gw)
+		fwd = k.forwardValues
+	}
 	c.fwd = func(*runCtx) error { c.e.pool.run(planes, pgrain, fwd); return nil }
 	c.bwd = func() {
 		if x.g != nil {
@@ -173,6 +189,110 @@ func (k *maxPool[T]) forward(lo, hi int) {
 			}
 		}
 	}
+}
+
+// forwardValues is forward without the positions of the maxima, for a
+// forward-only program whose MaxPool has no indices output (ResNet's stem:
+// the bookkeeping cost more than the maxima). Its y is forward's, bit for
+// bit: windows inside the input are reduced with max (whose result does
+// not depend on the order), the others by forward's own scan.
+func (k *maxPool[T]) forwardValues(lo, hi int) {
+	x, y, gh, gw := k.x, k.y, k.gh, k.gw
+	H, W := gh.in, gw.in
+	OW, ohw := gw.out, gh.out*gw.out
+	kh, kw, dh, dw, sw := gh.k, gw.k, gh.d*W, gw.d, gw.s
+	for p := lo; p < hi; p++ {
+		xp := x.f[p*H*W : (p+1)*H*W]
+		yp := y.f[p*ohw : (p+1)*ohw]
+		for oh := 0; oh < gh.out; oh++ {
+			yr := yp[oh*OW : (oh+1)*OW]
+			lo, hi := 0, 0 // the outputs reduced here
+			if k.rowIn[oh] {
+				lo, hi = k.colLo, k.colHi
+				base := (oh*gh.s-gh.pb)*W + lo*sw - gw.pb
+				switch {
+				case kh == 3 && kw == 3: // ResNet's stem, unrolled
+					for ow := lo; ow < hi; ow, base = ow+1, base+sw {
+						r0 := xp[base : base+2*dw+1]
+						r1 := xp[base+dh : base+dh+2*dw+1]
+						r2 := xp[base+2*dh : base+2*dh+2*dw+1]
+						m0 := max(r0[0], r0[dw], r0[2*dw])
+						m1 := max(r1[0], r1[dw], r1[2*dw])
+						m2 := max(r2[0], r2[dw], r2[2*dw])
+						yr[ow] = max(m0, m1, m2)
+					}
+				case kh == 2 && kw == 2:
+					for ow := lo; ow < hi; ow, base = ow+1, base+sw {
+						yr[ow] = max(xp[base], xp[base+dw], xp[base+dh], xp[base+dh+dw])
+					}
+				default:
+					for ow := lo; ow < hi; ow, base = ow+1, base+sw {
+						best := xp[base]
+						for i := 0; i < kh; i++ {
+							row := xp[base+i*dh : base+i*dh+(kw-1)*dw+1]
+							for j := 0; j < len(row); j += dw {
+								best = max(best, row[j])
+							}
+						}
+						yr[ow] = best
+					}
+				}
+			}
+			for ow := 0; ow < OW; ow++ {
+				if ow == lo && hi > lo {
+					ow = hi - 1
+					continue
+				}
+				yr[ow] = k.edge(xp, oh, ow)
+			}
+		}
+	}
+}
+
+// edge is forward's reduction of a window that reaches into the padding:
+// the first maximum in scan order, or −Inf for a window wholly in the
+// padding. That is max over the window's taps inside the input (NaN if
+// there is one), except on a tie of −0 and +0, where the first zero wins.
+func (k *maxPool[T]) edge(xp []T, oh, ow int) T {
+	gh, gw := k.gh, k.gw
+	W := gw.in
+	ih0, iw0 := oh*gh.s-gh.pb, ow*gw.s-gw.pb
+	i0, i1 := k.rowTaps[2*oh], k.rowTaps[2*oh+1]
+	j0, j1 := k.colTaps[2*ow], k.colTaps[2*ow+1]
+	best := T(math.Inf(-1))
+	for i := i0; i < i1; i++ {
+		row := (ih0 + i*gh.d) * W
+		for j := j0; j < j1; j++ {
+			best = max(best, xp[row+iw0+j*gw.d])
+		}
+	}
+	if best == 0 {
+		for i := i0; i < i1; i++ {
+			row := (ih0 + i*gh.d) * W
+			for j := j0; j < j1; j++ {
+				if v := xp[row+iw0+j*gw.d]; v == 0 {
+					return v
+				}
+			}
+		}
+	}
+	return best
+}
+
+// poolTaps returns, for every output position along one axis, the window
+// positions [lo, hi) that lie inside the input, as pairs.
+func poolTaps(g geom) []int {
+	t := make([]int, 2*g.out)
+	for o := 0; o < g.out; o++ {
+		lo, hi := g.k, 0
+		for i := 0; i < g.k; i++ {
+			if p := o*g.s - g.pb + i*g.d; p >= 0 && p < g.in {
+				lo, hi = min(lo, i), i+1
+			}
+		}
+		t[2*o], t[2*o+1] = lo, max(lo, hi)
+	}
+	return t
 }
 
 // backward routes each output gradient of planes [lo, hi) to its maximum.
