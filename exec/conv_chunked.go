@@ -94,18 +94,33 @@ func colRows[T Float](x []T, C int, gh, gw geom, col []T, ld, oh0, oh1 int, adj 
 							}
 						}
 					default:
-						for ow := range row {
-							if iw := ow*gw.s + iw0; iw >= 0 && iw < W {
-								row[ow] = xr[iw]
-							} else {
-								row[ow] = 0
-							}
+						// columns ow with 0 ≤ ow·s + iw0 < W, then a
+						// strided copy without a test per element
+						lo, hi := strideSpan(iw0, gw.s, W, OW)
+						clear(row[:lo])
+						src := xr[lo*gw.s+iw0:]
+						for i := range row[lo:hi] {
+							row[lo+i] = src[i*gw.s]
 						}
+						clear(row[hi:])
 					}
 				}
 			}
 		}
 	}
+}
+
+// strideSpan returns the output positions [lo, hi) (within [0, out)) whose
+// input position o·s + off lies in [0, in).
+func strideSpan(off, s, in, out int) (lo, hi int) {
+	if off < 0 {
+		lo = min((-off+s-1)/s, out)
+	}
+	hi = lo
+	if in-1-off >= 0 {
+		hi = max(lo, min(out, (in-1-off)/s+1))
+	}
+	return lo, hi
 }
 
 // imageChunks is the forward of image n (into yn, without the bias) in

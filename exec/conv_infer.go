@@ -61,6 +61,7 @@ type convCall struct {
 	q     *convInfer
 	col   []float32 // [K, nb·ohw] (nil when direct and nb == 1)
 	xt    []float32 // a chunk's images interleaved, [C, H·W, nb] (nil when direct or nb == 1)
+	phase []float32 // one image's columns by phase, [C, H, sw, ⌈W/sw⌉] (nil unless strided, nb == 1)
 	stage []float32 // product before it is scattered into y (nil when written in place)
 
 	// the current chunk
@@ -143,6 +144,9 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	needCol := !q.direct || q.nb > 1
 	needStage := q.trans || q.nb > 1
 	needXT := !q.direct && q.nb > 1 // interleaved input of a chunk
+	// one image per chunk, strided along W: im2col reads phase planes
+	needPhase := !q.direct && q.nb == 1 && gw.s > 1
+	phaseLen := C * gh.in * gw.s * ((gw.in + gw.s - 1) / gw.s)
 	if needCol {
 		c.charge(prod(slots, q.K, L), "im2col buffers")
 	}
@@ -151,6 +155,9 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 	}
 	if needStage {
 		c.charge(prod(slots, M, L), "convolution output staging")
+	}
+	if needPhase {
+		c.charge(prod(slots, phaseLen), "strided input by phase")
 	}
 	q.calls = make([]*convCall, slots)
 	for i := range q.calls {
@@ -163,6 +170,9 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 		}
 		if needXT {
 			k.xt = make([]float32, C*q.hw*q.nb)
+		}
+		if needPhase {
+			k.phase = make([]float32, phaseLen)
 		}
 		k.fillFn, k.bandFn, k.scatterF, k.dynFn = k.fill, k.band, k.scatter, k.dyn
 		q.calls[i] = k
@@ -305,7 +315,12 @@ func (k *convCall) fill(lo, hi int) {
 		xn := k.x[k.n0*q.C*q.hw:]
 		for cb := lo; cb < hi; cb++ {
 			c0, c1 := cb*q.C/convFillBlocks, (cb+1)*q.C/convFillBlocks
-			if c0 < c1 {
+			switch {
+			case c0 == c1:
+			case k.phase != nil:
+				n := len(k.phase) / q.C
+				im2colPhased(xn[c0*q.hw:], c1-c0, q.gh, q.gw, k.col[c0*q.kk*ld:], ld, k.phase[c0*n:c1*n])
+			default:
 				im2col(xn[c0*q.hw:], c1-c0, q.gh, q.gw, k.col[c0*q.kk*ld:], ld)
 			}
 		}
@@ -336,6 +351,58 @@ func (k *convCall) fill(lo, hi int) {
 		}
 		if !q.direct {
 			im2colBatch(xt[c0*q.hw*k.nb:], c1-c0, k.nb, q.gh, q.gw, k.col[c0*q.kk*ld:], ld)
+		}
+	}
+}
+
+// im2colPhased is im2col of one image for a convolution strided along W
+// (sw > 1; ResNet's 7×7 stem has stride 2): each row of x is first split
+// into its sw phases (columns ≡ p mod sw), so that every run of a column
+// row, the inputs ow·sw + iw0 for consecutive ow, is a contiguous piece of
+// one phase, copied instead of gathered element by element. ph holds C·H·
+// sw·⌈W/sw⌉ floats.
+func im2colPhased(x []float32, C int, gh, gw geom, col []float32, ld int, ph []float32) {
+	H, W, s := gh.in, gw.in, gw.s
+	OH, OW := gh.out, gw.out
+	Wp := (W + s - 1) / s
+	for cr := 0; cr < C*H; cr++ { // rows of the image, channel by channel
+		xr := x[cr*W : (cr+1)*W]
+		pr := ph[cr*s*Wp : (cr+1)*s*Wp]
+		for p := 0; p < s; p++ {
+			d := pr[p*Wp : (p+1)*Wp]
+			for j := range (W - p + s - 1) / s {
+				d[j] = xr[j*s+p]
+			}
+		}
+	}
+	r := 0
+	for c := 0; c < C; c++ {
+		for kh := 0; kh < gh.k; kh++ {
+			for kw := 0; kw < gw.k; kw++ {
+				row := col[r*ld : r*ld+OH*OW]
+				r++
+				iw0 := kw*gw.d - gw.pb
+				lo, hi := strideSpan(iw0, s, W, OW)
+				// input column lo·s + iw0 = j0·s + p
+				p := ((iw0 % s) + s) % s
+				j0 := (lo*s + iw0 - p) / s
+				for oh := 0; oh < OH; oh++ {
+					d := row[oh*OW : (oh+1)*OW]
+					ih := oh*gh.s - gh.pb + kh*gh.d
+					if ih < 0 || ih >= H {
+						clear(d)
+						continue
+					}
+					for i := 0; i < lo; i++ {
+						d[i] = 0
+					}
+					src := ph[((c*H+ih)*s+p)*Wp:]
+					copy(d[lo:hi], src[j0:j0+hi-lo])
+					for i := hi; i < OW; i++ {
+						d[i] = 0
+					}
+				}
+			}
 		}
 	}
 }

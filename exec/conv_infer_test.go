@@ -80,6 +80,8 @@ func TestInferenceConv(t *testing.T) {
 		{"1x1 one pixel batch 3 (transposed)", []int{3, 64, 1, 1}, []int{50, 64, 1, 1}, true, "Relu", one},
 		{"1x1 stride 2", []int{3, 8, 9, 9}, []int{16, 8, 1, 1}, true, "", win{s: [2]int{2, 2}, d: [2]int{1, 1}}},
 		{"7x7 stride 2 pad 3", []int{2, 3, 21, 21}, []int{16, 3, 7, 7}, false, "Relu", win{s: [2]int{2, 2}, d: [2]int{1, 1}, pb: [2]int{3, 3}, pe: [2]int{3, 3}}},
+		{"7x7 stride 2 pad 3 on a big plane (one image per chunk, im2col by phases)", []int{2, 3, 40, 37}, []int{8, 3, 7, 7}, true, "Relu", win{s: [2]int{2, 2}, d: [2]int{1, 1}, pb: [2]int{3, 3}, pe: [2]int{3, 3}}},
+		{"stride 3 dilation 2 along W, one image per chunk", []int{1, 2, 50, 49}, []int{5, 2, 3, 3}, false, "", win{s: [2]int{2, 3}, d: [2]int{1, 2}, pb: [2]int{1, 1}, pe: [2]int{0, 1}}},
 		{"dilation, asymmetric pads", []int{2, 3, 9, 8}, []int{5, 3, 3, 2}, true, "Relu+out", win{s: [2]int{1, 1}, d: [2]int{2, 1}, pb: [2]int{2, 0}, pe: [2]int{1, 1}}},
 		{"3x3 pad 1 on one pixel (taps only meeting padding left out)", []int{5, 16, 1, 1}, []int{20, 16, 3, 3}, true, "Relu", pad1},
 		{"3x3 stride 2 on 2x2 (half the taps left out)", []int{2, 8, 2, 2}, []int{16, 8, 3, 3}, true, "", win{s: [2]int{2, 2}, d: [2]int{1, 1}, pb: [2]int{1, 1}, pe: [2]int{1, 1}}},
