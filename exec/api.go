@@ -49,10 +49,12 @@ type Options struct {
 	// shapes does not affect that plan.
 	Inference bool
 	// Keep, when set on a training program, names the intermediate values
-	// the caller will read with Value after a Run. Every other value that
-	// no backward step reads shares memory with values whose lifetimes do
-	// not overlap, as with Inference, and Value returns nil for it;
-	// Backward and Grad are unchanged. nnlint's probe keeps only what it
+	// the caller will read with Value after a Run or with Grad after a
+	// Backward. Every other value that no backward step reads shares
+	// memory with values whose lifetimes do not overlap, as with
+	// Inference, and Value returns nil for it. (Intermediate gradients
+	// share buffers whether Keep is set or not; only those of values Keep
+	// names stay readable with Grad.) nnlint's probe keeps only what it
 	// measures: on a long chain of small layers without parameters this
 	// frees nearly every activation (issue 9).
 	Keep func(name string) bool

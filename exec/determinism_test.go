@@ -13,6 +13,13 @@ import (
 // dropout ratios and returns the outputs and gradients of the last one.
 func trainSteps(t *testing.T, name, file string, opts Options, n int) ([]float32, [][]float32) {
 	t.Helper()
+	o, g, _ := trainStepsProg(t, name, file, opts, n)
+	return o, g
+}
+
+// trainStepsProg is trainSteps, also returning the program.
+func trainStepsProg(t *testing.T, name, file string, opts Options, n int) ([]float32, [][]float32, *Program) {
+	t.Helper()
 	g := loadGolden(t, name)
 	m, err := onnxio.ReadFile(filepath.Join(g.dir, file))
 	if err != nil {
@@ -38,7 +45,7 @@ func trainSteps(t *testing.T, name, file string, opts Options, n int) ([]float32
 	for _, q := range p.Params() {
 		grads = append(grads, append([]float32(nil), q.Grad...))
 	}
-	return append([]float32(nil), out["output"].F...), grads
+	return append([]float32(nil), out["output"].F...), grads, p
 }
 
 func sameBits(a, b []float32) bool {

@@ -45,7 +45,15 @@ type step[T Float] struct {
 	in, out []*tensor[T]
 	fwd     func(*runCtx) error
 	bwd     func()
+
+	// clearGrads clears the shared gradient buffers this step's backward
+	// writes first (clearN elements in all; see ensureGrads).
+	clearGrads func(lo, hi int)
+	clearN     int
 }
+
+// clearGrain is the smallest piece of a gradient clear handed to a worker.
+const clearGrain = 1 << 16
 
 type plan[T Float] struct {
 	key     [][]int
@@ -53,7 +61,7 @@ type plan[T Float] struct {
 	steps   []*step[T]
 	inputs  []*tensor[T]
 	outputs []*tensor[T]
-	grads   [][]T             // activation gradients cleared before each Backward
+	grads   [][]T             // gradients with buffers of their own, cleared before each Backward
 	bytes   int64             // memory reserved against the budget (see budget.go)
 	fused   map[*ir.Node]bool // activations applied by their input's node (fuse.go)
 	ready   bool              // gradient buffers allocated
@@ -559,33 +567,156 @@ func (s *step[T]) anyLive() bool {
 }
 
 // ensureGrads allocates the gradient buffers of a plan on first use.
-func (p *plan[T]) ensureGrads() {
+//
+// An activation's gradient is needed from the backward step that first adds
+// into it (its last reader's, since backward runs the steps in reverse)
+// until its producer's backward has read it; before and after, its buffer
+// can hold another value's gradient. Values whose lifetimes in backward do
+// not overlap therefore share buffers (assigned once here), as PyTorch frees an activation's gradient once backward is
+// past it: on a VGG the live gradients are those of a layer or two, not of
+// every activation. Backward clears a shared buffer right before the step
+// that first writes into it, so every gradient is accumulated from zero in
+// the same order as with buffers of its own: the bits do not change.
+//
+// Graph inputs (InputGrad) and outputs (seeded by the caller), and values
+// named by Options.Keep (Grad), keep buffers of their own, cleared at the
+// start of every Backward.
+func (p *plan[T]) ensureGrads(keep func(string) bool) {
 	if p.ready {
 		return
 	}
+	own := map[*tensor[T]]bool{}
+	for _, t := range p.inputs {
+		own[t] = true
+	}
+	for _, t := range p.outputs {
+		own[t] = true
+	}
+	// first[t]: the index of the step whose backward writes t's gradient
+	// first (its last reader in forward order).
+	first := map[*tensor[T]]int{}
+	for i, s := range p.steps {
+		if !s.anyLive() {
+			continue
+		}
+		for _, t := range s.in {
+			if t != nil && t.live && !t.state {
+				first[t] = i
+			}
+		}
+	}
 	seen := map[*tensor[T]]bool{}
-	add := func(t *tensor[T]) {
+	pin := func(t *tensor[T]) {
 		if t == nil || !t.live || t.state || seen[t] {
 			return
+		}
+		if _, read := first[t]; read && !own[t] && (keep == nil || t.name == "" || !keep(t.name)) {
+			return // shared, assigned below
 		}
 		seen[t] = true
 		t.g = make([]T, t.size)
 		p.grads = append(p.grads, t.g)
+	}
+	for _, t := range p.inputs {
+		pin(t)
+	}
+	for _, s := range p.steps {
+		for _, t := range s.out {
+			pin(t)
+		}
+	}
+	// Slots are assigned walking backward: a value takes a free slot
+	// when the step that first writes its gradient runs and gives it back
+	// after its producer's step. It takes the smallest free slot that is
+	// large enough, or else the largest free one, which grows to its size
+	// (slots are allocated once their final sizes are known), so that a
+	// network whose activations grow toward its input needs as many
+	// buffers as gradients are live at once, not one per size.
+	var sizes, free []int
+	slot := map[*tensor[T]]int{}
+	var clears [][]*tensor[T] // per step: the gradients it writes first
+	for i := len(p.steps) - 1; i >= 0; i-- {
+		s := p.steps[i]
+		if !s.anyLive() {
+			continue
+		}
+		for _, t := range s.in {
+			if t == nil || seen[t] || first[t] != i || !t.live || t.state {
+				continue
+			}
+			seen[t] = true
+			best, big := -1, -1
+			for j, k := range free {
+				if sizes[k] >= t.size && (best < 0 || sizes[k] < sizes[free[best]]) {
+					best = j
+				}
+				if big < 0 || sizes[k] > sizes[free[big]] {
+					big = j
+				}
+			}
+			if best < 0 {
+				best = big
+			}
+			if best < 0 {
+				sizes = append(sizes, t.size)
+				slot[t] = len(sizes) - 1
+			} else {
+				k := free[best]
+				sizes[k] = max(sizes[k], t.size)
+				slot[t] = k
+				free = append(free[:best], free[best+1:]...)
+			}
+			if clears == nil {
+				clears = make([][]*tensor[T], len(p.steps))
+			}
+			clears[i] = append(clears[i], t)
+		}
+		for _, t := range s.out {
+			if k, ok := slot[t]; ok {
+				free = append(free, k)
+			}
+		}
+	}
+	bufs := make([][]T, len(sizes))
+	for k, n := range sizes {
+		bufs[k] = make([]T, n)
+	}
+	for i, ts := range clears {
+		if len(ts) == 0 {
+			continue
+		}
+		s := p.steps[i]
+		var gs [][]T
+		for _, t := range ts {
+			t.g, t.gshared = bufs[slot[t]][:t.size], true
+			gs = append(gs, t.g)
+			s.clearN += t.size
+		}
+		s.clearGrads = clearer(gs)
 	}
 	p.clearGrads = func(lo, hi int) {
 		for _, g := range p.grads[lo:hi] {
 			clear(g)
 		}
 	}
-	for _, t := range p.inputs {
-		add(t)
-	}
-	for _, s := range p.steps {
-		for _, t := range s.out {
-			add(t)
+	p.ready = true
+}
+
+// clearer returns a function that clears elements [lo, hi) of the
+// concatenation of bufs, for the worker pool.
+func clearer[T Float](bufs [][]T) func(lo, hi int) {
+	return func(lo, hi int) {
+		off := 0
+		for _, b := range bufs {
+			if hi <= off {
+				return
+			}
+			if lo < off+len(b) {
+				clear(b[max(lo-off, 0):min(hi-off, len(b))])
+			}
+			off += len(b)
 		}
 	}
-	p.ready = true
 }
 
 // run executes the forward pass on inputs already copied into the plan.
@@ -615,7 +746,7 @@ func (e *engine[T]) backward(seed func(i int, g []T)) error {
 		return errors.New("Backward on a program compiled with Options.Inference")
 	}
 	p := e.last
-	p.ensureGrads()
+	p.ensureGrads(e.opts.Keep)
 	e.pool.run(len(p.grads), 1, p.clearGrads)
 	for i, t := range p.outputs {
 		if t.live {
@@ -625,6 +756,9 @@ func (e *engine[T]) backward(seed func(i int, g []T)) error {
 	for i := len(p.steps) - 1; i >= 0; i-- {
 		s := p.steps[i]
 		if s.anyLive() {
+			if s.clearGrads != nil {
+				e.pool.run(s.clearN, clearGrain, s.clearGrads)
+			}
 			s.bwd()
 		}
 	}

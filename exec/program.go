@@ -282,9 +282,11 @@ func (p *Program) Value(name string) *Tensor {
 	return t.public()
 }
 
-// Grad returns the gradient of any value from the last Backward (nil if
-// the value is not on a gradient path). Parameter gradients are the
-// accumulated Param.Grad.
+// Grad returns a gradient from the last Backward: of a parameter (the
+// accumulated Param.Grad), a graph input or output, or an intermediate value
+// named by Options.Keep; nil for a value not on a gradient path and for
+// other intermediate values, whose gradient buffers Backward reuses once
+// it is past them (as PyTorch keeps .grad only for leaves unless asked).
 func (p *Program) Grad(name string) *Tensor {
 	if p.e.last == nil {
 		return nil
@@ -294,7 +296,7 @@ func (p *Program) Grad(name string) *Tensor {
 		return nil
 	}
 	t := p.e.last.vals[v]
-	if t == nil || t.g == nil {
+	if t == nil || t.g == nil || t.gshared {
 		return nil
 	}
 	return &Tensor{DType: ir.Float32, Shape: t.shape, F: t.g}

@@ -55,6 +55,9 @@ type tensor[T Float] struct {
 	f     []T     // float data (kind kFloat)
 	i     []int64 // integer/bool data
 	g     []T     // gradient, allocated for values on a gradient path
+	// gshared marks a gradient buffer shared with other values' (live
+	// only during part of Backward; see ensureGrads).
+	gshared bool
 
 	static bool // known when the plan is built (constants, shapes)
 	state  bool // parameter or buffer: storage shared by all plans

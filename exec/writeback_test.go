@@ -65,14 +65,15 @@ func TestWriteBack(t *testing.T) {
 }
 
 // Value and Grad expose intermediate values of the last Run and Backward
-// (the lint probe reads activations and their gradients).
+// (the lint probe reads activations and their gradients; a gradient only
+// for a value Options.Keep names).
 func TestValueAndGrad(t *testing.T) {
 	b := newGB(13)
 	x := b.input("x", 2, 2)
 	h := b.node("Relu", []*ir.Value{x})
 	y := b.node("Mul", []*ir.Value{h, b.paramData("w", []int{2}, []float32{3, 4})})
 	b.out(y)
-	p, out := run32(t, b.model(), Train, Options{InputGrads: true}, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 2}, F: []float32{1, -1, 2, 3}}})
+	p, out := run32(t, b.model(), Train, Options{InputGrads: true, Keep: func(n string) bool { return n == h.Name }}, map[string]*Tensor{"x": {DType: ir.Float32, Shape: []int{2, 2}, F: []float32{1, -1, 2, 3}}})
 	if v := p.Value(h.Name); v == nil || !equalF(v.F, []float32{1, 0, 2, 3}) {
 		t.Errorf("Value(relu) = %v", v)
 	}
