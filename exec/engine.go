@@ -572,9 +572,9 @@ func (s *step[T]) anyLive() bool {
 // into it (its last reader's, since backward runs the steps in reverse)
 // until its producer's backward has read it; before and after, its buffer
 // can hold another value's gradient. Values whose lifetimes in backward do
-// not overlap therefore share buffers (assigned once here), as PyTorch frees an activation's gradient once backward is
-// past it: on a VGG the live gradients are those of a layer or two, not of
-// every activation. Backward clears a shared buffer right before the step
+// not overlap therefore share buffers (assigned once here), as PyTorch
+// frees an activation's gradient once backward is past it: on a VGG the
+// live gradients are those of a layer or two, not of every activation. Backward clears a shared buffer right before the step
 // that first writes into it, so every gradient is accumulated from zero in
 // the same order as with buffers of its own: the bits do not change.
 //
