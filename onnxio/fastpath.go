@@ -18,7 +18,9 @@ type field struct {
 // start with a well-formed field.
 func nextField(msg []byte) (f field, ok bool) {
 	num, typ, n := protowire.ConsumeTag(msg)
-	if n < 0 {
+	// ConsumeTag takes field numbers above the largest valid one, which
+	// protobuf refuses (found by FuzzWire): leave those to protobuf.
+	if n < 0 || num > protowire.MaxValidNumber {
 		return f, false
 	}
 	m := protowire.ConsumeFieldValue(num, typ, msg[n:])

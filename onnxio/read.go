@@ -84,11 +84,40 @@ func ReadFileWith(path string, o ReadOptions) (*ir.Model, error) {
 	if st.Size() > MaxModelBytes {
 		return nil, &Error{File: o.Name, Errs: ir.ErrorList{fmt.Errorf("file is %d bytes, more than the 2 GiB protobuf limit", st.Size())}}
 	}
+	if m, err := readStreaming(f, st, &o); err != errNotWire {
+		return m, err
+	}
 	buf := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, buf); err != nil {
 		return nil, &Error{File: o.Name, Errs: ir.ErrorList{fmt.Errorf("reading: %w", err)}}
 	}
 	return Decode(buf, &o)
+}
+
+// readStreaming reads a model file without holding it whole (stream.go).
+// It returns errNotWire when the file must be read whole and decoded
+// instead: it is gzip-compressed or tiny, the wire decoder cannot handle
+// it, or it changed while being read. The file's offset is left at 0.
+func readStreaming(f *os.File, st os.FileInfo, o *ReadOptions) (*ir.Model, error) {
+	var magic [2]byte
+	if st.Size() < 2 {
+		return nil, errNotWire
+	}
+	if _, err := f.ReadAt(magic[:], 0); err != nil || magic[0] == 0x1f && magic[1] == 0x8b {
+		return nil, errNotWire
+	}
+	w, ok := scanFile(f, st.Size())
+	if !ok {
+		return nil, errNotWire
+	}
+	d, m, err := convertWire(w)
+	if err != nil {
+		return nil, err
+	}
+	if now, err := f.Stat(); err != nil || now.Size() != st.Size() || !now.ModTime().Equal(st.ModTime()) {
+		return nil, errNotWire
+	}
+	return d.finish(m, o.Name, o.BaseDir)
 }
 
 func unwrapPathError(err error) error {

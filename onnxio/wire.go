@@ -53,6 +53,9 @@ type wireModel struct {
 	model []byte // the ModelProto's fields except the graph (a copy)
 	graph []byte // the GraphProto's fields except nodes and initializers (a copy)
 	full  []byte // the whole encoded GraphProto (aliasing the input), nil if none
+	// file, for a model read by ReadFile, supplies the graph's nodes and
+	// initializers from the file instead of full (stream.go).
+	file *fileGraph
 	// Counts of the graph's nodes and of its values (initializers and
 	// inputs besides the nodes), to size the graph once.
 	nodes, values int
@@ -104,6 +107,18 @@ func splitModel(b []byte) (w wireModel, ok bool) {
 	return w, true
 }
 
+// hasGraph reports whether the model has a graph field.
+func (w *wireModel) hasGraph() bool { return w.full != nil || w.file != nil }
+
+// each calls f with the contents of every field num of the graph, as
+// eachField does.
+func (w *wireModel) each(num protowire.Number, f func([]byte) bool) bool {
+	if w.file != nil {
+		return w.file.each(num, f)
+	}
+	return eachField(w.full, num, f)
+}
+
 // eachField calls f with the contents of every length-delimited field num
 // of msg (already checked well formed by splitModel), stopping when f
 // returns false.
@@ -142,7 +157,7 @@ func convertWire(w wireModel) (*decoder, *ir.Model, error) {
 		return nil, nil, errNotWire
 	}
 	d := &decoder{}
-	if w.full != nil {
+	if w.hasGraph() {
 		gp := &pb.GraphProto{}
 		if proto.Unmarshal(w.graph, gp) != nil {
 			return nil, nil, errNotWire
@@ -160,7 +175,7 @@ func convertWire(w wireModel) (*decoder, *ir.Model, error) {
 
 // wireInitializers converts the top-level graph's initializers.
 func (d *decoder) wireInitializers(b *ir.Builder) {
-	ok := eachField(d.wire.full, graphInitializerField, func(t []byte) bool {
+	ok := d.wire.each(graphInitializerField, func(t []byte) bool {
 		nt, data, ok := stripTensor(t)
 		if !ok {
 			return false
@@ -180,7 +195,7 @@ func (d *decoder) wireInitializers(b *ir.Builder) {
 
 // wireNodes converts the top-level graph's nodes.
 func (d *decoder) wireNodes(b *ir.Builder) {
-	ok := eachField(d.wire.full, graphNodeField, func(nb []byte) bool {
+	ok := d.wire.each(graphNodeField, func(nb []byte) bool {
 		return d.wireNode(nb, b)
 	})
 	d.wireFailed = d.wireFailed || !ok

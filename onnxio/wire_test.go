@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nnkit/nnkit/ir"
 	pb "github.com/nnkit/nnkit/onnxio/internal/onnxpb"
 )
 
@@ -20,10 +21,17 @@ import (
 func wireVsProto(t *testing.T, b []byte) bool {
 	t.Helper()
 	w, ok := splitModel(b)
+	sw, sok := scanFile(bytes.NewReader(b), int64(len(b)))
+	if sok && !ok {
+		t.Fatal("the file scan (ReadFile's path) accepted bytes splitModel refuses")
+	}
 	if !ok {
 		return false
 	}
 	got, gerr := decodeWire(w, "m.onnx", "")
+	if sok {
+		streamVsWire(t, sw, got, gerr)
+	}
 	if gerr == errNotWire {
 		return false
 	}
@@ -43,6 +51,30 @@ func wireVsProto(t *testing.T, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// streamVsWire decodes a model split by scanFile (the nodes and
+// initializers read from the file as ReadFile does) and fails t unless it
+// gives what the wire decoder gave from the bytes (got, gerr).
+func streamVsWire(t *testing.T, sw wireModel, got *ir.Model, gerr error) {
+	t.Helper()
+	sgot, serr := decodeWire(sw, "m.onnx", "")
+	switch {
+	case (serr == errNotWire) != (gerr == errNotWire):
+		t.Fatalf("from the file: %v\nfrom the bytes: %v", serr, gerr)
+	case (serr == nil) != (gerr == nil):
+		t.Fatalf("from the file: %v\nfrom the bytes: %v", serr, gerr)
+	case serr != nil:
+		if serr.Error() != gerr.Error() {
+			t.Fatalf("errors differ:\nfrom the file: %v\nfrom the bytes: %v", serr, gerr)
+		}
+	default:
+		sb, err1 := Encode(sgot)
+		gb, err2 := Encode(got)
+		if (err1 == nil) != (err2 == nil) || !bytes.Equal(sb, gb) {
+			t.Fatalf("models read from the file and from the bytes differ (encode: %v / %v; %d / %d bytes)", err1, err2, len(sb), len(gb))
+		}
+	}
 }
 
 // TestWireMatchesProto: every fixture model takes the wire path (a silent
