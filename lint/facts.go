@@ -30,12 +30,12 @@ type Facts struct {
 	// of nodes is a sizeable part of nnlint's memory (issue 9).
 	posOnce sync.Once
 	pos     map[string]int
-	// Element types of node outputs, dense by node (Graph.Nodes index):
-	// those of node i are outType[outStart[i]:outStart[i+1]]. dtype holds
-	// the graph inputs' and initializers'.
+	// Value IDs (ValueID): node i's outputs are outStart[i] to
+	// outStart[i+1]-1 (i its Graph.Nodes index), graph inputs and
+	// initializers follow (otherID). types holds the element types by ID.
 	outStart []int32
-	outType  []ir.DType
-	dtype    map[*ir.Value]ir.DType
+	otherID  map[*ir.Value]int32
+	types    []ir.DType
 	layerOf  map[*ir.Node]*Layer
 
 	mu    sync.Mutex
@@ -156,7 +156,7 @@ func NewFacts(m *ir.Model, file string) (*Facts, error) {
 	}
 	f := &Facts{
 		File: file, Model: m, Graph: g, Order: order,
-		dtype:   make(map[*ir.Value]ir.DType, len(g.Inputs)+len(g.Initializers)),
+		otherID: make(map[*ir.Value]int32, len(g.Inputs)+len(g.Initializers)),
 		layerOf: map[*ir.Node]*Layer{},
 		stats:   map[*ir.Tensor]*TensorStats{},
 	}
@@ -203,21 +203,26 @@ func (f *Facts) LayerOf(n *ir.Node) *Layer { return f.layerOf[n] }
 // input's type, or float32.
 func (f *Facts) inferTypes() {
 	g := f.Graph
-	for _, v := range g.Initializers {
-		f.dtype[v] = v.Init.DType
-	}
-	for _, v := range g.Inputs {
-		if _, ok := f.dtype[v]; !ok {
-			f.dtype[v] = v.Elem()
-		}
-	}
 	// Every node is in Order, which sorted the graph and left Node.Index
 	// its position in g.Nodes.
 	f.outStart = make([]int32, len(g.Nodes)+1)
 	for i, n := range g.Nodes {
 		f.outStart[i+1] = f.outStart[i] + int32(len(n.Outputs))
 	}
-	f.outType = make([]ir.DType, f.outStart[len(g.Nodes)])
+	next := f.outStart[len(g.Nodes)]
+	f.types = make([]ir.DType, next, int(next)+len(g.Initializers)+len(g.Inputs))
+	for _, v := range g.Initializers {
+		if _, ok := f.otherID[v]; !ok {
+			f.otherID[v] = int32(len(f.types))
+			f.types = append(f.types, v.Init.DType)
+		}
+	}
+	for _, v := range g.Inputs {
+		if _, ok := f.otherID[v]; !ok {
+			f.otherID[v] = int32(len(f.types))
+			f.types = append(f.types, v.Elem())
+		}
+	}
 	// EachElemType visits the nodes in topological order, the same as
 	// Order: a node's inputs have their types when it is visited.
 	ir.EachElemType(f.Model, func(o *ir.Value, d ir.DType) {
@@ -227,8 +232,28 @@ func (f *Facts) inferTypes() {
 		if d == ir.Undefined {
 			d = f.firstInputType(o.Producer)
 		}
-		f.outType[f.outStart[o.Producer.Index]+int32(o.ProducerIndex)] = d
+		f.types[f.outStart[o.Producer.Index]+int32(o.ProducerIndex)] = d
 	})
+}
+
+// NumValueIDs is the number of value IDs: ValueID gives each value of the
+// top-level graph (node outputs, graph inputs, initializers) one in
+// [0, NumValueIDs), so that rules can keep per-value tables as slices.
+func (f *Facts) NumValueIDs() int { return len(f.types) }
+
+// ValueID returns v's ID, and false for a value that has none (nil, or
+// not of the top-level graph).
+func (f *Facts) ValueID(v *ir.Value) (int, bool) {
+	if v == nil {
+		return 0, false
+	}
+	if p := v.Producer; p != nil && p.Graph == f.Graph && p.Index < len(f.Graph.Nodes) && f.Graph.Nodes[p.Index] == p && v.ProducerIndex < len(p.Outputs) && p.Outputs[v.ProducerIndex] == v {
+		return int(f.outStart[p.Index]) + v.ProducerIndex, true
+	}
+	if id, ok := f.otherID[v]; ok {
+		return int(id), true
+	}
+	return 0, false
 }
 
 // firstInputType is the type of n's first input of known type, or float32.
@@ -247,11 +272,8 @@ func (f *Facts) DType(v *ir.Value) ir.DType {
 	if v == nil {
 		return ir.Undefined
 	}
-	if p := v.Producer; p != nil && p.Graph == f.Graph && p.Index < len(f.Graph.Nodes) && f.Graph.Nodes[p.Index] == p && v.ProducerIndex < len(p.Outputs) && p.Outputs[v.ProducerIndex] == v {
-		return f.outType[f.outStart[p.Index]+int32(v.ProducerIndex)]
-	}
-	if d, ok := f.dtype[v]; ok {
-		return d
+	if id, ok := f.ValueID(v); ok {
+		return f.types[id]
 	}
 	return v.Elem()
 }

@@ -3,7 +3,6 @@ package rules
 import (
 	"fmt"
 
-	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/lint"
 )
 
@@ -49,14 +48,14 @@ func runDeepNoNorm(p *lint.Pass) {
 		n     int
 		start *lint.Layer
 	}
-	at := map[*ir.Value]run{}
+	at := make([]run, f.NumValueIDs()) // by value ID
 	var best run
 	var end *lint.Layer
 	for _, n := range f.Order {
 		var in run
 		for _, s := range f.DataSlots(n) {
-			if r := at[n.In(s)]; r.n > in.n {
-				in = r
+			if id, ok := f.ValueID(n.In(s)); ok && at[id].n > in.n {
+				in = at[id]
 			}
 		}
 		out := in
@@ -74,8 +73,8 @@ func runDeepNoNorm(p *lint.Pass) {
 			}
 		}
 		for _, o := range n.Outputs {
-			if o != nil {
-				at[o] = out
+			if id, ok := f.ValueID(o); ok {
+				at[id] = out
 			}
 		}
 	}

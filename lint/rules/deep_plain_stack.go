@@ -39,11 +39,11 @@ var DeepPlainStack = &lint.Rule{
 
 func runDeepPlainStack(p *lint.Pass) {
 	f := p.Facts
-	cost, via := minToOutput(f, func(n *ir.Node) bool { return f.LayerOf(n) != nil })
+	pc := minToOutput(f, func(n *ir.Node) bool { return f.LayerOf(n) != nil })
 	var worst *lint.Layer
 	depth := 0
 	for _, l := range f.Layers {
-		c, ok := cost[l.Node.Out(0)]
+		c, ok := pc.at(l.Node.Out(0))
 		if !ok || c == inf {
 			continue
 		}
@@ -55,7 +55,7 @@ func runDeepPlainStack(p *lint.Pass) {
 		return
 	}
 	var last *ir.Node
-	for _, n := range bestPath(worst.Node.Out(0), cost, via) {
+	for _, n := range pc.bestPath(worst.Node.Out(0)) {
 		if f.LayerOf(n) != nil {
 			last = n
 		}

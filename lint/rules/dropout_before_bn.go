@@ -51,11 +51,11 @@ var DropoutBeforeBatchNorm = &lint.Rule{
 func runDropoutBeforeBatchNorm(p *lint.Pass) {
 	f := p.Facts
 	measuredBN := map[string]bool{}
-	byLabel := map[string]*ir.Node{}
-	for _, n := range f.Order {
-		byLabel[n.Label()] = n
-	}
 	if p.Probe != nil {
+		byLabel := map[string]*ir.Node{}
+		for _, n := range f.Order {
+			byLabel[n.Label()] = n
+		}
 		for _, s := range p.Probe.Shifts {
 			measuredBN[s.Node] = true
 			d := lint.Diagnostic{Node: s.Dropouts[0], Op: "Dropout", Related: append([]string{s.Node}, s.Through...)}

@@ -12,21 +12,43 @@ import (
 // inf is "unreachable" in the shortest-path computations.
 const inf = math.MaxInt32
 
+// pathCosts are minToOutput's results, by value ID (lint.Facts.ValueID):
+// tables as long as the graph, not maps (issue 9: a graph can have
+// hundreds of thousands of values).
+type pathCosts struct {
+	f    *lint.Facts
+	cost []int32 // -1: no path
+	via  []*ir.Node
+}
+
+// at is the cost of v, and whether v has a path to an output.
+func (pc *pathCosts) at(v *ir.Value) (int, bool) {
+	id, ok := pc.f.ValueID(v)
+	if !ok || pc.cost[id] < 0 {
+		return 0, false
+	}
+	return int(pc.cost[id]), true
+}
+
 // minToOutput computes, for every data value, the least number of nodes
 // satisfying count that a gradient path from the value to a graph output
 // crosses (paths only through differentiable data edges). via records the
 // consumer on that best path.
-func minToOutput(f *lint.Facts, count func(*ir.Node) bool) (cost map[*ir.Value]int, via map[*ir.Value]*ir.Node) {
-	cost = map[*ir.Value]int{}
-	via = map[*ir.Value]*ir.Node{}
+func minToOutput(f *lint.Facts, count func(*ir.Node) bool) *pathCosts {
+	pc := &pathCosts{f: f, cost: make([]int32, f.NumValueIDs()), via: make([]*ir.Node, f.NumValueIDs())}
+	for i := range pc.cost {
+		pc.cost[i] = -1
+	}
 	for _, o := range f.Graph.Outputs {
-		cost[o] = 0
+		if id, ok := f.ValueID(o); ok {
+			pc.cost[id] = 0
+		}
 	}
 	for i := len(f.Order) - 1; i >= 0; i-- {
 		n := f.Order[i]
 		best := inf
 		for _, o := range n.Outputs {
-			if c, ok := cost[o]; ok && o != nil && c < best {
+			if c, ok := pc.at(o); ok && c < best {
 				best = c
 			}
 		}
@@ -37,30 +59,38 @@ func minToOutput(f *lint.Facts, count func(*ir.Node) bool) (cost map[*ir.Value]i
 			best++
 		}
 		for _, s := range f.DataSlots(n) {
-			v := n.In(s)
-			if c, ok := cost[v]; !ok || best < c {
-				cost[v] = best
-				via[v] = n
+			id, ok := f.ValueID(n.In(s))
+			if !ok {
+				continue
+			}
+			if c := pc.cost[id]; c < 0 || best < int(c) {
+				pc.cost[id] = int32(best)
+				pc.via[id] = n
 			}
 		}
 	}
-	return cost, via
+	return pc
 }
 
-// bestPath follows via from v to a graph output, returning the nodes on the
-// path.
-func bestPath(v *ir.Value, cost map[*ir.Value]int, via map[*ir.Value]*ir.Node) []*ir.Node {
+// bestPath follows the best path from v to a graph output, returning the
+// nodes on it.
+func (pc *pathCosts) bestPath(v *ir.Value) []*ir.Node {
 	var path []*ir.Node
 	for i := 0; v != nil && !v.IsOutput && i < 1<<20; i++ {
-		n := via[v]
+		id, ok := pc.f.ValueID(v)
+		if !ok {
+			break
+		}
+		n := pc.via[id]
 		if n == nil {
 			break
 		}
 		path = append(path, n)
 		var next *ir.Value
+		nextCost := 0
 		for _, o := range n.Outputs {
-			if c, ok := cost[o]; ok && o != nil && (next == nil || c < cost[next]) {
-				next = o
+			if c, ok := pc.at(o); ok && (next == nil || c < nextCost) {
+				next, nextCost = o, c
 			}
 		}
 		v = next

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nnkit/nnkit/ir"
 	"github.com/nnkit/nnkit/lint"
 )
 
@@ -71,16 +70,20 @@ type layerScale struct {
 
 func runInitScale(p *lint.Pass) {
 	f := p.Facts
-	at := map[*ir.Value]*scaleState{}
+	// The state of every value the data reaches, by value ID.
+	at := make([]scaleState, f.NumValueIDs())
+	reached := make([]bool, f.NumValueIDs())
 	for _, v := range f.Graph.DataInputs() {
-		at[v] = &scaleState{}
+		if id, ok := f.ValueID(v); ok {
+			at[id], reached[id] = scaleState{}, true
+		}
 	}
 	var recs []*layerScale
 	for _, n := range f.Order {
 		var ins []*scaleState
 		for _, s := range f.DataSlots(n) {
-			if st := at[n.In(s)]; st != nil {
-				ins = append(ins, st)
+			if id, ok := f.ValueID(n.In(s)); ok && reached[id] {
+				ins = append(ins, &at[id])
 			}
 		}
 		if len(ins) == 0 {
@@ -107,9 +110,8 @@ func runInitScale(p *lint.Pass) {
 			recs = append(recs, r)
 		}
 		for _, o := range n.Outputs {
-			if o != nil {
-				st := out
-				at[o] = &st
+			if id, ok := f.ValueID(o); ok {
+				at[id], reached[id] = out, true
 			}
 		}
 	}

@@ -60,22 +60,23 @@ func saturation(f *lint.Facts, n *ir.Node) (bound float64, kind string, ok bool)
 func runSaturatingChain(p *lint.Pass) {
 	f := p.Facts
 	isSat := func(n *ir.Node) bool { _, _, ok := saturation(f, n); return ok }
-	cost, via := minToOutput(f, isSat)
+	pc := minToOutput(f, isSat)
 	var worst *lint.Layer
+	worstCost := 0
 	for _, l := range f.Layers {
-		c, ok := cost[l.Node.Out(0)]
+		c, ok := pc.at(l.Node.Out(0))
 		if !ok || c == inf {
 			continue
 		}
-		if worst == nil || c > cost[worst.Node.Out(0)] {
-			worst = l
+		if worst == nil || c > worstCost {
+			worst, worstCost = l, c
 		}
 	}
 	if worst == nil {
 		return
 	}
 	var chain []*ir.Node
-	for _, n := range bestPath(worst.Node.Out(0), cost, via) {
+	for _, n := range pc.bestPath(worst.Node.Out(0)) {
 		if isSat(n) {
 			chain = append(chain, n)
 		}
