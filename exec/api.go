@@ -58,6 +58,18 @@ type Options struct {
 	// measures: on a long chain of small layers without parameters this
 	// frees nearly every activation (issue 9).
 	Keep func(name string) bool
+	// Watch and Observe, when both set, let the caller look at values
+	// while Run computes them: Observe is called with every intermediate
+	// value and graph output Watch selects, in the order the nodes run,
+	// right after the node computing it. The Tensor is a view of the
+	// executor's storage, valid only during the call (with Keep the value
+	// may share memory with later ones): read it, do not keep or change
+	// it. Values no node computes (inputs, parameters, constants, values
+	// folded when the plan was built) are not observed: Value has them.
+	// nnlint's probe takes its statistics this way instead of keeping
+	// every value it measures (issue 9).
+	Watch   func(name string) bool
+	Observe func(name string, t *Tensor)
 	// Frozen names parameters to keep fixed (nntrain --freeze): they stay
 	// in Params() with a nil Grad, so no gradient is computed for them and
 	// optimizers keep no state for them, and work that only feeds their

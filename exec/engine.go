@@ -64,6 +64,7 @@ type plan[T Float] struct {
 	grads   [][]T             // gradients with buffers of their own, cleared before each Backward
 	bytes   int64             // memory reserved against the budget (see budget.go)
 	fused   map[*ir.Node]bool // activations applied by their input's node (fuse.go)
+	watch   []watched[T]      // values handed to Options.Observe, in step order (observe.go)
 	ready   bool              // gradient buffers allocated
 
 	clearGrads func(lo, hi int) // clears grads[lo:hi] on the pool; made once
@@ -102,6 +103,7 @@ type engine[T Float] struct {
 	ran      bool
 	step     uint64
 	rc       runCtx
+	view     Tensor // the view Options.Observe receives (observe.go)
 }
 
 // maxPlans bounds the plan cache (a training run typically needs two: the
@@ -534,6 +536,9 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 		p.keepForBackward(e.opts.Keep)
 		p.share()
 	}
+	if e.opts.Observe != nil && e.opts.Watch != nil {
+		p.planWatch(e.opts.Watch)
+	}
 	return p, nil
 }
 
@@ -723,9 +728,13 @@ func clearer[T Float](bufs [][]T) func(lo, hi int) {
 func (e *engine[T]) run(p *plan[T], mode Mode) error {
 	e.rc = runCtx{mode: mode, step: e.step, seed: e.opts.Seed, override: e.opts.OverrideDropout, ratio: e.opts.DropoutRatio}
 	e.ran = false
-	for _, s := range p.steps {
+	w := p.watch
+	for i, s := range p.steps {
 		if err := s.fwd(&e.rc); err != nil {
 			return &PlanError{s.node.Label(), s.node.OpType, err}
+		}
+		if len(w) > 0 && w[0].step == i {
+			w = e.observe(i, w)
 		}
 	}
 	if mode == Train {
