@@ -57,14 +57,17 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = exec.DefaultMaxBytes
 	}
-	// Only the values measured below keep their own memory: the executor
-	// shares the others' buffers as long as no backward step reads them
-	// (a long chain of parameter-free layers would otherwise hold every
-	// activation; issue 9).
+	// The probe takes its statistics while the executor computes each
+	// value (Options.Observe) and keeps only the values it reads after
+	// Backward: the executor shares the others' buffers as long as no
+	// backward step reads them (a long chain of parameter-free layers
+	// would otherwise hold every activation; issue 9).
 	sites := shiftSites(f)
-	keep := measured(f, sites)
+	ms := newMeasures(f, sites)
 	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads, MaxBytes: o.MaxBytes,
-		Keep: func(name string) bool { return keep[name] }})
+		Keep:    func(name string) bool { return ms.keep[name] },
+		Watch:   func(name string) bool { return ms.want[name] != nil },
+		Observe: ms.observe})
 	if err != nil {
 		return nil, err
 	}
@@ -91,19 +94,23 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	var without [][]float64
 	if len(sites) > 0 {
 		prog.SetDropout(true, 0)
+		ms.begin(true)
 		if _, err := prog.Run(exec.Train, inputs); err != nil {
 			return nil, fmt.Errorf("running the model in train mode: %w", err)
 		}
+		ms.finish(prog)
 		for _, s := range sites {
-			without = append(without, channelVar(prog.Value(s.in.Name)))
+			without = append(without, ms.get(s.in.Name).cvar)
 		}
 		prog.SetDropout(false, 0)
 	}
 
+	ms.begin(false)
 	outs, err := prog.Run(exec.Train, inputs)
 	if err != nil {
 		return nil, fmt.Errorf("running the model in train mode: %w", err)
 	}
+	ms.finish(prog)
 	names := prog.OutputNames()
 	if len(names) == 0 {
 		return nil, fmt.Errorf("the model has no outputs")
@@ -113,24 +120,24 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 		return nil, fmt.Errorf("output %s is not a float tensor; nothing to take a loss of", names[0])
 	}
 
-	// Forward measurements, before Backward (values are valid until the
-	// next Run).
+	// Forward measurements, taken while the model ran.
 	nonFinite := map[string]bool{}
 	var nf []string
-	flag := func(name string, xs []float32) {
-		if !nonFinite[name] && hasNonFinite(xs) {
+	flagged := func(name string, bad bool) {
+		if !nonFinite[name] && bad {
 			nonFinite[name] = true
 			nf = append(nf, name)
 		}
 	}
+	flag := func(name string, xs []float32) { flagged(name, hasNonFinite(xs)) }
 	for _, l := range f.Layers {
 		pl := lint.ProbeLayer{Node: l.Node.Label(), Op: l.Node.OpType, Param: l.Name(), Substituted: subst[l]}
-		if t := prog.Value(l.In.Name); t != nil && t.DType == ir.Float32 {
-			pl.InStd = std(t.F)
+		if v := ms.get(l.In.Name); v.float {
+			pl.InStd = v.std
 		}
-		if t := prog.Value(l.Out.Name); t != nil && t.DType == ir.Float32 {
-			pl.OutStd = std(t.F)
-			flag(l.Node.Label(), t.F)
+		if v := ms.get(l.Out.Name); v.float {
+			pl.OutStd = v.std
+			flagged(l.Node.Label(), v.nonFinite)
 		}
 		rep.Layers = append(rep.Layers, pl)
 	}
@@ -138,15 +145,12 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 		if !probedReLU(f, n) {
 			continue
 		}
-		t := prog.Value(n.Out(0).Name)
-		if t == nil || t.DType != ir.Float32 || len(t.Shape) < 2 {
-			continue
+		if v := ms.get(n.Out(0).Name); v.relu {
+			rep.ReLUs = append(rep.ReLUs, lint.ProbeReLU{Node: n.Label(), Op: n.OpType, Units: v.units, Dead: v.dead})
 		}
-		units, dead := deadUnits(t, unitAxis(f, n, len(t.Shape)))
-		rep.ReLUs = append(rep.ReLUs, lint.ProbeReLU{Node: n.Label(), Op: n.OpType, Units: units, Dead: dead})
 	}
 	for i, s := range sites {
-		with := channelVar(prog.Value(s.in.Name))
+		with := ms.get(s.in.Name).cvar
 		if with == nil || len(with) != len(without[i]) {
 			continue
 		}
@@ -219,31 +223,126 @@ func probedReLU(f *lint.Facts, n *ir.Node) bool {
 	return ok && a.Kind == lint.ActReLU && n.OpType != "ThresholdedRelu"
 }
 
-// measured names every value Run reads back from the executor besides the
-// outputs: each layer's input, output and weights, the probed ReLUs'
-// outputs and the inputs of the BatchNorms the variance shift watches.
-func measured(f *lint.Facts, sites []shiftSite) map[string]bool {
-	keep := map[string]bool{}
-	add := func(v *ir.Value) {
-		if v != nil {
-			keep[v.Name] = true
+// measures are the forward statistics the probe takes of a Run's values,
+// each right after the executor computes it (exec.Options.Observe).
+type measures struct {
+	// want says, by value name, which statistics to take: each layer's
+	// input and output (std, and whether the output is finite), the
+	// probed ReLUs' outputs (dead units along the unit axis) and the
+	// inputs of the BatchNorms the variance shift watches (per-channel
+	// variance).
+	want map[string]*need
+	// keep names the values read after Backward (a layer's weights when
+	// they are computed rather than parameters); nothing else is kept.
+	keep map[string]bool
+	// shiftOnly: the Dropout-off run, which needs the channel variances
+	// only.
+	shiftOnly bool
+	got       map[string]*measure
+	f         *lint.Facts
+}
+
+type need struct {
+	std, finite, cvar bool
+	relu              *ir.Node // the ReLU whose output this is
+}
+
+// measure is what was found of one value; float is false when the value
+// was not a float tensor (or not computed), as Value returning nil or an
+// integer tensor was before.
+type measure struct {
+	float       bool
+	std         float64
+	nonFinite   bool
+	relu        bool // units and dead were counted
+	units, dead int
+	cvar        []float64
+}
+
+func newMeasures(f *lint.Facts, sites []shiftSite) *measures {
+	ms := &measures{want: map[string]*need{}, keep: map[string]bool{}}
+	add := func(v *ir.Value) *need {
+		if ms.want[v.Name] == nil {
+			ms.want[v.Name] = &need{}
 		}
+		return ms.want[v.Name]
 	}
 	for _, l := range f.Layers {
-		add(l.In)
-		add(l.Out)
-		add(l.Node.In(1))
-		add(l.Node.In(2))
+		add(l.In).std = true
+		o := add(l.Out)
+		o.std, o.finite = true, true
+		for _, v := range []*ir.Value{l.Node.In(1), l.Node.In(2)} {
+			if v != nil {
+				ms.keep[v.Name] = true
+			}
+		}
 	}
 	for _, n := range f.Order {
 		if probedReLU(f, n) {
-			add(n.Out(0))
+			add(n.Out(0)).relu = n
 		}
 	}
 	for _, s := range sites {
-		add(s.in)
+		add(s.in).cvar = true
 	}
-	return keep
+	ms.f = f
+	return ms
+}
+
+// begin starts the measurements of a Run.
+func (ms *measures) begin(shiftOnly bool) {
+	ms.shiftOnly = shiftOnly
+	ms.got = make(map[string]*measure, len(ms.want))
+}
+
+// observe takes the statistics of value name that the probe wants.
+func (ms *measures) observe(name string, t *exec.Tensor) {
+	w := ms.want[name]
+	if w == nil || ms.got[name] != nil {
+		return
+	}
+	m := &measure{}
+	ms.got[name] = m
+	if t == nil || t.DType != ir.Float32 {
+		return
+	}
+	m.float = true
+	if w.cvar {
+		m.cvar = channelVar(t)
+	}
+	if ms.shiftOnly {
+		return
+	}
+	if w.std {
+		m.std = std(t.F)
+	}
+	if w.finite {
+		m.nonFinite = hasNonFinite(t.F)
+	}
+	if w.relu != nil && len(t.Shape) >= 2 {
+		m.relu = true
+		m.units, m.dead = deadUnits(t, unitAxis(ms.f, w.relu, len(t.Shape)))
+	}
+}
+
+// finish measures the wanted values the Run did not compute itself (graph
+// inputs, parameters, constants): Value has them.
+func (ms *measures) finish(prog *exec.Program) {
+	for name := range ms.want {
+		if ms.got[name] == nil {
+			if t := prog.Value(name); t != nil {
+				ms.observe(name, t)
+			}
+		}
+	}
+}
+
+// get returns what was measured of value name (zero if nothing).
+func (ms *measures) get(name string) *measure {
+	if m := ms.got[name]; m != nil {
+		return m
+	}
+	return &measure{}
 }
 
 // makeInputs builds the synthetic inputs and notes the choices made.
