@@ -70,6 +70,17 @@ type Options struct {
 	// every value it measures (issue 9).
 	Watch   func(name string) bool
 	Observe func(name string, t *Tensor)
+	// Stream, on a training program with Keep, builds the plan anew on
+	// every Run and runs each node that neither depends on a trainable
+	// parameter (nor on an input, with InputGrads) nor reads such a node's
+	// output as soon as it is planned, then drops it: such nodes have no
+	// backward step, so once their outputs are observed and consumed
+	// nothing of them is needed. Value returns nil for their values not
+	// kept; outputs, Backward and Grad are those of a plan without Stream.
+	// A Program that runs once (nnlint's probe) needs no memory for the
+	// plan of its parameter-free parts (issue 9); one that runs often pays
+	// the plan's construction on every Run.
+	Stream bool
 	// Frozen names parameters to keep fixed (nntrain --freeze): they stay
 	// in Params() with a nil Grad, so no gradient is computed for them and
 	// optimizers keep no state for them, and work that only feeds their

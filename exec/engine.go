@@ -65,6 +65,7 @@ type plan[T Float] struct {
 	bytes   int64             // memory reserved against the budget (see budget.go)
 	fused   map[*ir.Node]bool // activations applied by their input's node (fuse.go)
 	watch   []watched[T]      // values handed to Options.Observe, in step order (observe.go)
+	stream  *streamState[T]   // a streaming plan's state (stream.go)
 	ready   bool              // gradient buffers allocated
 
 	clearGrads func(lo, hi int) // clears grads[lo:hi] on the pool; made once
@@ -104,6 +105,10 @@ type engine[T Float] struct {
 	step     uint64
 	rc       runCtx
 	view     Tensor // the view Options.Observe receives (observe.go)
+	// feed copies the Run's inputs into a plan and streamMode is the
+	// Run's mode, for a streaming build (stream.go).
+	feed       func(*plan[T])
+	streamMode Mode
 }
 
 // maxPlans bounds the plan cache (a training run typically needs two: the
@@ -384,6 +389,10 @@ func newTensor[T Float](name string, k kind, shape []int) *tensor[T] {
 
 // planFor returns the plan for these input shapes, building it if needed.
 func (e *engine[T]) planFor(shapes [][]int, kinds []kind) (*plan[T], error) {
+	if e.streaming() { // built anew by every Run, never kept (stream.go)
+		e.plans, e.last, e.ran = nil, nil, false
+		return e.build(shapes, kinds)
+	}
 	for i, p := range e.plans {
 		if slices.EqualFunc(p.key, shapes, sameShape) {
 			if i > 0 { // keep the most recently used first
@@ -435,6 +444,9 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			f: s.value, g: s.grad, state: true, req: !s.buffer && !s.frozen, frozen: s.frozen}
 		t.setPub()
 		p.vals[v] = t
+	}
+	if e.streaming() {
+		e.beginStream(p)
 	}
 	rc := &runCtx{}
 	for id, n := range e.order {
@@ -493,7 +505,13 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			}
 			continue
 		}
+		if p.stream != nil && e.runEarly(p, c) {
+			continue
+		}
 		p.steps = append(p.steps, &c.step)
+	}
+	if p.stream != nil {
+		p.endStream()
 	}
 	for _, v := range e.outputs {
 		t := p.vals[v]
@@ -730,12 +748,18 @@ func (e *engine[T]) run(p *plan[T], mode Mode) error {
 	e.ran = false
 	w := p.watch
 	for i, s := range p.steps {
+		if p.stream != nil && p.stream.err != nil && s.id > p.stream.errID {
+			return p.stream.err // the early node failed first (stream.go)
+		}
 		if err := s.fwd(&e.rc); err != nil {
 			return &PlanError{s.node.Label(), s.node.OpType, err}
 		}
 		if len(w) > 0 && w[0].step == i {
 			w = e.observe(i, w)
 		}
+	}
+	if p.stream != nil && p.stream.err != nil {
+		return p.stream.err
 	}
 	if mode == Train {
 		e.step++

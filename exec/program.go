@@ -169,10 +169,29 @@ func (p *Program) Run(mode Mode, inputs map[string]*Tensor) (map[string]*Tensor,
 	if err := p.checkInputs(inputs); err != nil {
 		return nil, err
 	}
+	if p.e.streaming() { // the plan's build runs nodes (stream.go)
+		p.e.feed = func(pl *plan[float32]) { p.feed(pl, inputs) }
+		p.e.streamMode = mode
+		defer func() { p.e.feed = nil }()
+	}
 	pl, err := p.e.planFor(p.shapes, p.kinds)
 	if err != nil {
 		return nil, fmt.Errorf("exec: input shapes %s: %w", p.shapeList(), err)
 	}
+	if !p.e.streaming() {
+		p.feed(pl, inputs)
+	}
+	if err := p.e.run(pl, mode); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	for i, name := range p.names {
+		p.outs[name] = pl.outputs[i].public()
+	}
+	return p.outs, nil
+}
+
+// feed copies the inputs into the plan's input tensors.
+func (p *Program) feed(pl *plan[float32], inputs map[string]*Tensor) {
 	for i, s := range p.specs {
 		t, dst := inputs[s.Name], pl.inputs[i]
 		if dst.kind == kFloat {
@@ -188,13 +207,6 @@ func (p *Program) Run(mode Mode, inputs map[string]*Tensor) (map[string]*Tensor,
 			}
 		}
 	}
-	if err := p.e.run(pl, mode); err != nil {
-		return nil, fmt.Errorf("exec: %w", err)
-	}
-	for i, name := range p.names {
-		p.outs[name] = pl.outputs[i].public()
-	}
-	return p.outs, nil
 }
 
 func (p *Program) shapeList() string {
