@@ -64,7 +64,7 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	// would otherwise hold every activation; issue 9).
 	sites := shiftSites(f)
 	ms := newMeasures(f, sites)
-	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads, MaxBytes: o.MaxBytes,
+	prog, err := exec.Compile(m, exec.Options{Seed: o.Seed, Threads: o.Threads, MaxBytes: o.MaxBytes, Stream: true,
 		Keep:    func(name string) bool { return ms.keep[name] },
 		Watch:   func(name string) bool { return ms.want[name] != nil },
 		Observe: ms.observe})
