@@ -166,6 +166,9 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	if err := prog.Backward(map[string]*exec.Tensor{names[0]: grad}); err != nil {
 		return nil, fmt.Errorf("backward pass: %w", err)
 	}
+	if testHookProbed != nil {
+		testHookProbed()
+	}
 	for i, l := range f.Layers {
 		slots := []int{1}
 		if l.Kind == lint.Recurrent {
@@ -204,6 +207,10 @@ func Run(m *ir.Model, f *lint.Facts, o Options) (*lint.ProbeReport, error) {
 	runtime.KeepAlive(prog)
 	return rep, nil
 }
+
+// testHookProbed, set by a test, runs after Backward, when everything the
+// probe holds is alive (TestProbeMemoryPerNode).
+var testHookProbed func()
 
 // maxInputElems bounds a synthetic input's element count, as the executor
 // bounds every tensor: 2^40, or on 32-bit platforms the count whose bytes
