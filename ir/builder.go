@@ -11,8 +11,10 @@ import (
 // and reports every structural problem at once (dangling inputs, duplicate
 // definitions).
 type Builder struct {
-	g        *Graph
-	pending  []pendingNode
+	g *Graph
+	// pending lists the node inputs whose names were not defined in this
+	// graph when their node was added (Finish resolves them).
+	pending  []pendingInput
 	children []*Builder
 	errs     ErrorList
 	info     []pendingInfo
@@ -20,11 +22,15 @@ type Builder struct {
 	finished bool
 }
 
-// pendingNode is a node whose inputs Finish resolves (its outputs are
-// defined when it is added).
-type pendingNode struct {
-	n      *Node
-	inputs []string
+// pendingInput is input i of node n, called name, which Finish resolves.
+// Most files list nodes in topological order, so that most inputs are
+// resolved when their node is added and only forward references wait
+// (issue 9: keeping every node's names until Finish was a tenth of a
+// large graph's peak memory while reading).
+type pendingInput struct {
+	n    *Node
+	i    int
+	name string
 }
 
 type pendingInfo struct {
@@ -93,12 +99,13 @@ func (b *Builder) Initializer(t *Tensor) {
 // omitted optional one). Its outputs are defined now (n.Outputs is set; a
 // name another node already produces, or a graph input's or
 // initializer's, is an error and leaves that output nil); n.Inputs is
-// filled in by Finish, when every name of the graph is known.
+// complete after Finish, when every name of the graph is known (inputs
+// named after values this graph already defines are set now: Finish
+// would find the same values, since a name once defined keeps its value).
 func (b *Builder) Node(n *Node, inputs, outputs []string) {
 	g := b.g
 	n.Graph, n.Index = g, len(g.Nodes)
 	g.Nodes = append(g.Nodes, n)
-	b.pending = append(b.pending, pendingNode{n, inputs})
 	n.Outputs = make([]*Value, len(outputs))
 	for i, name := range outputs {
 		if name == "" {
@@ -117,6 +124,23 @@ func (b *Builder) Node(n *Node, inputs, outputs []string) {
 		}
 		v.Producer, v.ProducerIndex = n, i
 		n.Outputs[i] = v
+	}
+	b.resolveNow(n, inputs)
+}
+
+// resolveNow sets the inputs of n that name values of this graph, and
+// leaves the others to Finish.
+func (b *Builder) resolveNow(n *Node, inputs []string) {
+	n.Inputs = make([]*Value, len(inputs))
+	for i, name := range inputs {
+		if name == "" {
+			continue
+		}
+		if v := b.g.values[name]; v != nil {
+			n.Inputs[i] = v
+			continue
+		}
+		b.pending = append(b.pending, pendingInput{n, i, name})
 	}
 }
 
@@ -156,29 +180,30 @@ func (b *Builder) Finish() (*Graph, error) {
 			b.errs.Add(err)
 		}
 	}
-	// Node inputs.
+	// Node inputs not yet resolved, in node and input order.
 	for _, p := range b.pending {
-		p.n.Inputs = make([]*Value, len(p.inputs))
-		for i, name := range p.inputs {
-			if name == "" {
-				continue
+		v := g.Lookup(p.name)
+		if v == nil {
+			b.errs.Add(fmt.Errorf("node %s (%s): input %d %q is not a graph input, an initializer or the output of any node", p.n.Label(), p.n.OpType, p.i, p.name))
+			v = g.newValue(p.name) // keep the graph whole for reporting
+		}
+		p.n.Inputs[p.i] = v
+	}
+	b.pending = nil
+	for _, n := range g.Nodes {
+		for i, v := range n.Inputs {
+			if v != nil {
+				v.Uses = append(v.Uses, Use{n, i})
 			}
-			v := g.Lookup(name)
-			if v == nil {
-				b.errs.Add(fmt.Errorf("node %s (%s): input %d %q is not a graph input, an initializer or the output of any node", p.n.Label(), p.n.OpType, i, name))
-				v = g.newValue(name) // keep the graph whole for reporting
-			}
-			p.n.Inputs[i] = v
-			v.Uses = append(v.Uses, Use{p.n, i})
 		}
 	}
 	// Values read by subgraph nodes from this graph count as uses by the
 	// node holding the subgraph (for topological order and liveness).
-	for _, p := range b.pending {
-		for _, sg := range p.n.Subgraphs() {
+	for _, n := range g.Nodes {
+		for _, sg := range n.Subgraphs() {
 			for _, v := range sg.OuterReads() {
 				if v.Graph == g {
-					v.Uses = append(v.Uses, Use{p.n, -1})
+					v.Uses = append(v.Uses, Use{n, -1})
 				}
 			}
 		}
@@ -251,7 +276,6 @@ func (b *Builder) Grow(nodes, values int) {
 	}
 	g := b.g
 	g.Nodes = slices.Grow(g.Nodes, nodes)
-	b.pending = slices.Grow(b.pending, nodes)
 	if len(g.values) == 0 {
 		g.values = make(map[string]*Value, nodes+values)
 	}
