@@ -249,6 +249,8 @@ func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
 		testHookLintFile(file)
 	}
 	res = format.Result{File: file}
+	restoreGC := tightGC(file)
+	defer restoreGC()
 	m, err := onnxio.ReadFile(file)
 	if err != nil {
 		res.Err = err
@@ -261,6 +263,7 @@ func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
 	}
 	opts := lint.Options{File: file, Rules: s.rules, Config: s.cfg, Facts: facts}
 	if s.probe && needsProbe(s.rules) {
+		restoreGC()
 		opts.Probe, opts.ProbeErr = runProbe(m, facts, s.probeBatch, seed, s.maxBytes)
 	}
 	res.Probe = opts.Probe
