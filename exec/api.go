@@ -93,6 +93,18 @@ type Options struct {
 	// affine parameters merely have requires_grad=False: in Train mode it
 	// normalizes with batch statistics and updates its running statistics.
 	TrainFrozenBatchNorm bool
+	// ShareInitializers gives the model's float32 parameter and buffer
+	// initializers to the program instead of copying them: each one's
+	// contents become the program's storage, so the model holds the
+	// current values at every moment (WriteBack has nothing left to copy
+	// for them) and their bytes are not kept twice (onnxio's reader keeps
+	// them in the file's buffer, which is dropped once nothing else uses
+	// it: 0.5 GB for a VGG-11). The model must then not be compiled again,
+	// nor its initializers changed, while the program lives: they are the
+	// program's parameters. nntrain compiles this way. (On big-endian
+	// hosts, whose float32 bytes are not ONNX's order, the values are
+	// copied as without it.)
+	ShareInitializers bool
 	// MaxBytes is the memory budget of one plan (0: DefaultMaxBytes). A
 	// Run whose input shapes would need more is refused with an error
 	// wrapping a *BudgetError that names the value and its size.

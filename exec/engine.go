@@ -223,9 +223,17 @@ func compileEngine[T Float](m *ir.Model, opts Options) (*engine[T], error) {
 				errs.Add(fmt.Errorf("initializer %q: %w", v.Name, err))
 				continue
 			}
-			p := &param[T]{name: v.Name, v: v, shape: dims(v.Init.Dims), value: make([]T, len(data))}
-			for i, x := range data {
-				p.value[i] = T(x)
+			p := &param[T]{name: v.Name, v: v, shape: dims(v.Init.Dims)}
+			if is32[T]() {
+				p.value = fromF32[T](data) // Float32s made a new slice
+				if opts.ShareInitializers && v.Init.DType == ir.Float32 {
+					shareRaw(v.Init, data)
+				}
+			} else {
+				p.value = make([]T, len(data))
+				for i, x := range data {
+					p.value[i] = T(x)
+				}
 			}
 			if v.Role() == ir.RoleBuffer {
 				p.buffer = true

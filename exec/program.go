@@ -329,9 +329,14 @@ func (p *Program) SetStep(step uint64) { p.e.step = step }
 
 // WriteBack copies the current parameter and buffer values into the
 // model's initializers, so that writing the model saves the trained state.
+// Initializers that share the program's storage (Options.ShareInitializers)
+// already hold it and are left as they are.
 func (p *Program) WriteBack() error {
 	for _, list := range [][]*param[float32]{p.e.params, p.e.buffers} {
 		for _, s := range list {
+			if rawShares(s.v.Init, s.value) {
+				continue
+			}
 			if err := s.v.Init.SetFloat32s(s.value); err != nil {
 				return fmt.Errorf("exec: WriteBack %q: %w", s.name, err)
 			}

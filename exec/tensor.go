@@ -113,6 +113,39 @@ func asF32[T Float](s []T) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s))
 }
 
+// fromF32 reinterprets a []float32 as a float32-instantiated slice; it
+// must only be called when T is float32.
+func fromF32[T Float](s []float32) []T {
+	if len(s) == 0 {
+		return []T{}
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(&s[0])), len(s))
+}
+
+// littleEndian is whether float32 slices in memory have ONNX's byte order
+// (raw_data is little-endian).
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// shareRaw makes a float32 initializer's contents the bytes of data
+// (Options.ShareInitializers): where the host's byte order is ONNX's, the
+// tensor then reads and writes data itself, and the bytes it held before
+// (a slice of the model file, for onnxio's reader) are no longer kept.
+func shareRaw(t *ir.Tensor, data []float32) {
+	if !littleEndian || len(data) == 0 {
+		return
+	}
+	t.Raw = unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))
+}
+
+// rawShares reports whether t's contents are the bytes of data (shareRaw).
+func rawShares[T Float](t *ir.Tensor, data []T) bool {
+	return is32[T]() && len(data) > 0 && t.DType == ir.Float32 && len(t.Raw) == 4*len(data) &&
+		unsafe.Pointer(&t.Raw[0]) == unsafe.Pointer(&data[0])
+}
+
 func asF64[T Float](s []T) []float64 {
 	if len(s) == 0 {
 		return nil

@@ -105,3 +105,88 @@ func TestValueAndGrad(t *testing.T) {
 		t.Error("Value of an unknown name is not nil")
 	}
 }
+
+// With Options.ShareInitializers the model's initializers are the
+// program's storage: training changes them without WriteBack (which
+// leaves them as they are), a model written mid-training holds the
+// current values, and the program trains to the same bits as one that
+// copies them.
+func TestShareInitializers(t *testing.T) {
+	g := loadGolden(t, "cnn_digits")
+	read := func() *ir.Model {
+		m, err := onnxio.ReadFile(filepath.Join(g.dir, "train.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	x := g.get(t, "input")
+	in := map[string]*Tensor{"input": {DType: ir.Float32, Shape: x.shape, F: g.f32(t, "input")}}
+	step := func(p *Program) {
+		p.ZeroGrad()
+		out, err := p.Run(Train, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Backward(map[string]*Tensor{"output": {DType: ir.Float32, Shape: out["output"].Shape, F: g.f32(t, "loss_weight")}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range p.Params() {
+			for i, d := range q.Grad {
+				q.Value[i] -= 0.1 * d
+			}
+		}
+	}
+	copied, shared := read(), read()
+	pc, err := Compile(copied, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := Compile(shared, Options{ShareInitializers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		step(pc)
+		step(ps)
+	}
+	all := func(p *Program) []*Param { return append(append([]*Param{}, p.Params()...), p.Buffers()...) }
+	for i, q := range all(ps) {
+		if !sameBits(q.Value, all(pc)[i].Value) {
+			t.Errorf("%s: trained values differ from the copying program's", q.Name)
+		}
+		init := shared.Graph.Initializer(q.Name)
+		v, err := init.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameBits(v, q.Value) {
+			t.Errorf("%s: the shared initializer does not hold the trained values", q.Name)
+		}
+		orig, _ := copied.Graph.Initializer(q.Name).Float32s()
+		if sameBits(orig, q.Value) {
+			t.Errorf("%s: the copying program's model changed without WriteBack (or training did not change it)", q.Name)
+		}
+		raw := &init.Raw[0]
+		if err := ps.WriteBack(); err != nil {
+			t.Fatal(err)
+		}
+		if &init.Raw[0] != raw {
+			t.Errorf("%s: WriteBack replaced a shared initializer's bytes", q.Name)
+		}
+	}
+	var buf bytes.Buffer
+	if err := onnxio.Write(&buf, shared); err != nil {
+		t.Fatal(err)
+	}
+	back, err := onnxio.Read(&buf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range all(ps) {
+		v, _ := back.Graph.Initializer(q.Name).Float32s()
+		if !sameBits(v, q.Value) {
+			t.Errorf("%s: the written model does not hold the trained values", q.Name)
+		}
+	}
+}

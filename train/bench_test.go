@@ -50,7 +50,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			prog, err := exec.Compile(m, exec.Options{})
+			prog, err := exec.Compile(m, exec.Options{ShareInitializers: true}) // as nntrain compiles
 			if err != nil {
 				b.Fatal(err)
 			}

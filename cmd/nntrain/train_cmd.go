@@ -326,7 +326,10 @@ func (c *trainCmd) loadModel() (*ir.Model, *exec.Program, error) {
 	if err != nil {
 		return nil, nil, cli.Usage(err)
 	}
-	opts := exec.Options{Seed: c.seed, Threads: c.threads}
+	// One program trains the model and WriteBack + write save it: the
+	// program may keep the initializers' values as its parameters instead
+	// of a second copy (half a GB for a VGG).
+	opts := exec.Options{Seed: c.seed, Threads: c.threads, ShareInitializers: true}
 	if opts.MaxBytes, err = cli.MaxMemory(); err != nil {
 		return nil, nil, err
 	}
