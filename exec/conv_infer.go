@@ -48,8 +48,10 @@ type convInfer struct {
 	trans                   bool // Y'ᵀ = colᵀ·Wᵀ (W packed as B) instead of Y' = W·col
 	byRows                  bool // the normal product is split over rows of C (else columns)
 	w                       *sgemm.Packed
-	bias                    []float32 // during a Run
-	act                     *epilogue // fused activation, or nil
+	bias                    []float32        // during a Run
+	act                     *epilogue        // fused activation, or nil
+	skip                    *tensor[float32] // fused residual Add's other operand, or nil
+	res                     []float32        // skip's values during a Run
 	mr, nr                  int
 	calls                   []*convCall  // one per worker slot
 	next                    atomic.Int64 // the next chunk to take
@@ -137,6 +139,13 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 		q.w = sgemm.PackA(false, M, q.K, wf, q.K)
 	}
 	q.act = c.fusedActivation(y)
+	if q.act == nil {
+		var skip *tensor[T]
+		skip, q.act = c.fusedResidual(y)
+		if skip != nil {
+			q.skip = any(skip).(*tensor[float32]) // fusedResidual returns nil unless T is float32
+		}
+	}
 	slots := 1
 	if q.chunks >= threads {
 		slots = threads
@@ -194,6 +203,9 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 		if b != nil { // the bias may be computed (an Identity of a shared initializer)
 			q.bias = asF32(b.f)
 		}
+		if q.skip != nil {
+			q.res = q.skip.f
+		}
 		for _, k := range q.calls {
 			k.x, k.y = asF32(x.f), asF32(y.f)
 		}
@@ -208,7 +220,7 @@ func planConvInfer[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom) {
 		for _, k := range q.calls {
 			k.x, k.y, k.a, k.out = nil, nil, nil, nil
 		}
-		q.bias = nil
+		q.bias, q.res = nil, nil
 		return nil
 	}
 }
@@ -498,8 +510,15 @@ func (k *convCall) band(lo, hi int) {
 			beta = 1
 		}
 		sgemm.GemmPA(q.w, i0, i1, false, je-jb, 1, k.a[jb:], k.lda, beta, out[jb:], ldo)
-		if k.stage == nil && q.act != nil {
+		if k.stage == nil && (q.act != nil || q.res != nil) {
+			var res []float32
+			if q.res != nil { // y's layout: out is y from image n0 on
+				res = q.res[k.n0*q.M*q.ohw:]
+			}
 			for m := i0; m < i1; m++ {
+				if res != nil {
+					addTo(out[m*ldo+jb:m*ldo+je], res[m*ldo+jb:m*ldo+je])
+				}
 				q.act.apply(out[m*ldo+jb : m*ldo+je])
 			}
 		}
@@ -507,7 +526,7 @@ func (k *convCall) band(lo, hi int) {
 }
 
 // scatter moves output channels lo..hi of the staged product into y,
-// applying the fused activation. Column (or, transposed, row) l of the
+// adding the fused residual and applying the fused activation. Column (or, transposed, row) l of the
 // product is pixel s of image i at l = s·nb + i (images interleaved).
 func (k *convCall) scatter(lo, hi int) {
 	q := k.q
@@ -527,8 +546,20 @@ func (k *convCall) scatter(lo, hi int) {
 					dst[s] = src[s*nb]
 				}
 			}
+			if q.res != nil {
+				addTo(dst, q.res[((k.n0+i)*q.M+m)*q.ohw:((k.n0+i)*q.M+m+1)*q.ohw])
+			}
 			q.act.apply(dst)
 		}
+	}
+}
+
+// addTo adds src to dst element by element: a fused residual Add, the
+// float32 sums the Add node computes.
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
 	}
 }
 

@@ -61,12 +61,12 @@ type plan[T Float] struct {
 	steps   []*step[T]
 	inputs  []*tensor[T]
 	outputs []*tensor[T]
-	grads   [][]T             // gradients with buffers of their own, cleared before each Backward
-	bytes   int64             // memory reserved against the budget (see budget.go)
-	fused   map[*ir.Node]bool // activations applied by their input's node (fuse.go)
-	watch   []watched[T]      // values handed to Options.Observe, in step order (observe.go)
-	stream  *streamState[T]   // a streaming plan's state (stream.go)
-	ready   bool              // gradient buffers allocated
+	grads   [][]T            // gradients with buffers of their own, cleared before each Backward
+	bytes   int64            // memory reserved against the budget (see budget.go)
+	fused   map[*ir.Node]int // nodes computed by their producer: the input that is its output (fuse.go)
+	watch   []watched[T]     // values handed to Options.Observe, in step order (observe.go)
+	stream  *streamState[T]  // a streaming plan's state (stream.go)
+	ready   bool             // gradient buffers allocated
 
 	clearGrads func(lo, hi int) // clears grads[lo:hi] on the pool; made once
 }
@@ -475,7 +475,11 @@ func (e *engine[T]) build(shapes [][]int, kinds []kind) (*plan[T], error) {
 			allStatic = allStatic && t.static
 		}
 		static = def.shapeOnly || static && allStatic
-		if p.fused[n] || e.aliasIdentity(n, c.in) { // the input's tensor itself (fuse.go)
+		if in, ok := p.fused[n]; ok { // the fused producer's tensor (fuse.go)
+			p.vals[n.Outputs[0]] = c.in[in]
+			continue
+		}
+		if e.aliasIdentity(n, c.in) { // the parameter's tensor itself (fuse.go)
 			p.vals[n.Outputs[0]] = c.in[0]
 			continue
 		}
