@@ -306,9 +306,23 @@ func (l *Loop) singleValueBatchNorm() string {
 	return ""
 }
 
+// outputWidth runs the first training batch forward in eval mode: a batch
+// of the size training uses, so that the executor's plan for it (buffers
+// for every value) is the one the training steps reuse rather than a
+// second one for a single sample (0.14 GB for a VGG-11 at 224×224). A
+// model whose input declares a fixed batch size gets one sample, as it
+// always did.
 func (l *Loop) outputWidth() (int, error) {
-	b := l.Train.Subset([]int{0})
-	out, err := l.Model.Run(exec.Eval, map[string]*exec.Tensor{l.input: l.inputTensor(b.X, 1, b.Shape)})
+	n := min(l.BatchSize, l.Train.N)
+	if s := l.Model.Inputs()[0].Shape; n < 1 || len(s) > 0 && s[0] >= 0 {
+		n = 1
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	b := l.Train.Subset(idx)
+	out, err := l.Model.Run(exec.Eval, map[string]*exec.Tensor{l.input: l.inputTensor(b.X, n, b.Shape)})
 	if err != nil {
 		return 0, err
 	}
@@ -316,8 +330,12 @@ func (l *Loop) outputWidth() (int, error) {
 	if o == nil || o.DType != ir.Float32 {
 		return 0, fmt.Errorf("the model's output %q is not a float32 tensor", l.output)
 	}
-	if len(o.Shape) == 0 || o.Shape[0] != 1 {
-		return 0, &SetupError{OutputShape, fmt.Sprintf("the model's output %q has shape %v for one sample", l.output, o.Shape)}
+	if len(o.Shape) == 0 || o.Shape[0] != n {
+		what := "one sample"
+		if n > 1 {
+			what = fmt.Sprintf("a batch of %d", n)
+		}
+		return 0, &SetupError{OutputShape, fmt.Sprintf("the model's output %q has shape %v for %s", l.output, o.Shape, what)}
 	}
 	l.perSample = 1
 	if ls := l.Train.LabelShape; ls != nil {
@@ -328,13 +346,13 @@ func (l *Loop) outputWidth() (int, error) {
 			return 0, fmt.Errorf("%s: labels of shape %v per sample need an output [batch, classes, %s]; %q has %v",
 				l.Train.File, ls, strings.Trim(fmt.Sprint(ls), "[]"), l.output, o.Shape)
 		}
-		l.perSample = len(o.F) / o.Shape[1]
+		l.perSample = len(o.F) / n / o.Shape[1]
 		return o.Shape[1], nil
 	}
 	if l.Loss.Name() == "ce" && len(o.Shape) != 2 {
 		return 0, fmt.Errorf("cross-entropy needs an output of shape [batch, classes], or [batch, classes, d1, ...] with integer labels [d1, ...] per sample; %q has %v", l.output, o.Shape)
 	}
-	return len(o.F), nil
+	return len(o.F) / n, nil
 }
 
 // checkTargets checks labels and targets against the loss and the output

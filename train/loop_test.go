@@ -285,3 +285,20 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Fatalf("terminal output: %q", s)
 	}
 }
+
+// Setup's forward (output width, BatchNorm shapes) runs a batch of the
+// training batch size, so the executor plans the shapes training uses
+// instead of a second plan for one sample; a set smaller than a batch
+// runs whole.
+func TestSetupForwardUsesTrainingBatch(t *testing.T) {
+	for _, c := range []struct{ n, batch, want int }{{90, 16, 16}, {5, 16, 5}, {90, 1, 1}} {
+		l, m := newLoop(t, 1)
+		l.Train, l.BatchSize = blobs(c.n, 0), c.batch
+		if err := l.Setup(); err != nil {
+			t.Fatal(err)
+		}
+		if m.runs != 1 || m.n != c.want {
+			t.Errorf("%d samples, batches of %d: Setup ran %d forwards, the last of %d samples; want 1 of %d", c.n, c.batch, m.runs, m.n, c.want)
+		}
+	}
+}
