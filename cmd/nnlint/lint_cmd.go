@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -204,16 +205,20 @@ func lintMain(args []string, stdout, stderr io.Writer) error {
 		report.Results = append(report.Results, res)
 	}
 
-	var buf bytes.Buffer
-	if err := fmtr.Format(&buf, report); err != nil {
-		return cli.Usagef("writing the %s report: %w", lf.format, err)
-	}
 	if lf.output != "" {
+		var buf bytes.Buffer
+		if err := fmtr.Format(&buf, report); err != nil {
+			return cli.Usagef("writing the %s report: %w", lf.format, err)
+		}
 		if err := onnxio.WriteFileAtomic(lf.output, buf.Bytes()); err != nil {
 			return cli.Usagef("writing the report: %s", format.Clean(err.Error()))
 		}
-	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
-		return cli.Usagef("writing the report to standard output: %w", err)
+	} else if err := writeReport(stdout, fmtr, report); err != nil {
+		var we *stdoutError
+		if errors.As(err, &we) {
+			return cli.Usagef("writing the report to standard output: %w", we.err)
+		}
+		return cli.Usagef("writing the %s report: %w", lf.format, err)
 	}
 	if lf.format == "github" {
 		if err := writeStepSummary(report); err != nil {
@@ -231,6 +236,41 @@ func lintMain(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// writeReport formats the report straight to standard output (a report of
+// 100,000 findings is tens of MB, which a buffer held once more; issue 9).
+// A failed write comes back as a *stdoutError.
+func writeReport(stdout io.Writer, fmtr format.Formatter, report *format.Report) error {
+	ew := &errWriter{w: stdout}
+	bw := bufio.NewWriterSize(ew, 64<<10)
+	err := fmtr.Format(bw, report)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if ew.err != nil {
+		return &stdoutError{ew.err}
+	}
+	return err
+}
+
+// errWriter keeps the first error of its writer.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+type stdoutError struct{ err error }
+
+func (e *stdoutError) Error() string { return e.err.Error() }
 
 // testHookLintFile, when set by a test, runs at the start of every
 // lintFile (to simulate a crash on one file).
