@@ -17,7 +17,7 @@ type Parallel struct {
 	// current call
 	tA, tB        bool
 	m, n, k       int
-	alpha         float32
+	alpha, beta   float32
 	a, b, c       []float32
 	lda, ldb, ldc int
 	pm, pn        int // partition of C: pm row bands × pn column bands
@@ -42,18 +42,20 @@ func newParallel(threads int, run Runner, kr *kernel) *Parallel {
 // Gemm computes C = alpha·op(A)·op(B) + beta·C over the threads. The bits
 // of C do not depend on the thread count (see the package doc).
 func (p *Parallel) Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !prologue(m, n, k, alpha, beta, c, ldc) {
+	if m <= 0 || n <= 0 {
 		return
 	}
 	kr := p.kr
 	un := (n + kr.nr - 1) / kr.nr
 	pm, pn := split(p.threads, m, n, k, kr)
-	if pm*pn == 1 {
-		block(kr, p.ws[0], tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, nil, nil)
+	if pm*pn == 1 || k <= 0 || alpha == 0 {
+		if prologue(m, n, k, alpha, beta, c, ldc) {
+			block(kr, p.ws[0], tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, nil, nil)
+		}
 		return
 	}
 	p.tA, p.tB, p.m, p.n, p.k = tA, tB, m, n, k
-	p.alpha, p.a, p.b, p.c = alpha, a, b, c
+	p.alpha, p.beta, p.a, p.b, p.c = alpha, beta, a, b, c
 	p.lda, p.ldb, p.ldc = lda, ldb, ldc
 	p.pm, p.pn, p.un = pm, pn, un
 	p.run(pm*pn, p.partFn)
@@ -139,6 +141,9 @@ func (p *Parallel) parts(lo, hi int) {
 		if i0 >= i1 || j0 >= j1 {
 			continue
 		}
+		// each band scales its own part of C by beta: the same operation
+		// on each element as a pass over all of C, but on every thread
+		prologue(i1-i0, j1-j0, p.k, p.alpha, p.beta, p.c[i0*p.ldc+j0:], p.ldc)
 		block(kr, p.ws[t], p.tA, p.tB, i0, i1, j0, j1, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.c, p.ldc, nil, nil)
 	}
 }
