@@ -425,6 +425,7 @@ func im2colPhased(x []float32, C int, gh, gw geom, col []float32, ld int, ph []f
 func im2colBatch(x []float32, C, nb int, gh, gw geom, col []float32, ld int) {
 	H, W := gh.in, gw.in
 	OH, OW := gh.out, gw.out
+	flat := gh.s == 1 && gw.s == 1 && W == OW // output row oh reads input row oh + const
 	r := 0
 	for c := 0; c < C; c++ {
 		xc := x[c*H*W*nb : (c+1)*H*W*nb]
@@ -441,6 +442,31 @@ func im2colBatch(x []float32, C, nb int, gh, gw geom, col []float32, ld int) {
 				hi := lo
 				if W-1-iw0 >= 0 {
 					hi = max(lo, min(OW, (W-1-iw0)/gw.s+1))
+				}
+				if flat && lo < hi {
+					// stride 1 and W = OW: the output rows whose input
+					// row exists are one run of x, copied at once; then
+					// the columns outside [lo, hi) of each row, which the
+					// run filled from the neighbouring input rows, are
+					// zeroed, and so are the rows in the padding
+					oh0 := min(max(0, gh.pb-kh*gh.d), OH)
+					oh1 := max(oh0, min(OH, H+gh.pb-kh*gh.d))
+					clear(row[:oh0*OW*nb])
+					if oh0 < oh1 {
+						ih0 := oh0 - gh.pb + kh*gh.d
+						copy(row[(oh0*OW+lo)*nb:oh1*OW*nb], xc[(ih0*W+lo+iw0)*nb:])
+						for oh := oh0; oh < oh1; oh++ {
+							d := row[oh*OW*nb : (oh+1)*OW*nb]
+							for i := range d[:lo*nb] {
+								d[i] = 0
+							}
+							for i := hi * nb; i < len(d); i++ {
+								d[i] = 0
+							}
+						}
+					}
+					clear(row[oh1*OW*nb:])
+					continue
 				}
 				for oh := 0; oh < OH; oh++ {
 					d := row[oh*OW*nb : (oh+1)*OW*nb]
