@@ -251,8 +251,14 @@ func infer(m *Model, write bool, visit func(*Value, DType)) (*ShapeReport, map[*
 	}
 	st := &inferState{
 		opset: m.Opset(""),
-		info:  make(map[*Value]*tinfo, len(g.Inputs)+len(g.Initializers)+len(g.Nodes)),
 		sizes: map[string]sdim{},
+	}
+	if visit == nil {
+		st.info = make(map[*Value]*tinfo, len(g.Inputs)+len(g.Initializers)+len(g.Nodes))
+	} else {
+		// Only the values some later node still reads are kept: few, in
+		// most graphs.
+		st.info = make(map[*Value]*tinfo, len(g.Inputs)+len(g.Initializers))
 	}
 	if st.opset == 0 {
 		st.opset = DefaultOpset

@@ -25,7 +25,11 @@ func (g *Graph) TopoOrder() ([]*Node, error) {
 	// facts, the executor).
 	indeg := make([]int32, n)
 	last := make([]int32, n) // last[p] = i+1 once node i depends on p
-	var edges []int32        // pairs (producer, consumer)
+	reads := 0
+	for _, nd := range g.Nodes {
+		reads += len(nd.Inputs)
+	}
+	edges := make([]int32, 0, 2*reads) // pairs (producer, consumer); sized once (subgraph reads may add more)
 	for i, nd := range g.Nodes {
 		for _, in := range nodeReads(nd) {
 			var p int

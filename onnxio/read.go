@@ -55,6 +55,13 @@ type ReadOptions struct {
 	// ReadFile uses the model's directory; for Decode and Read, a model
 	// with external data and no BaseDir is an error.
 	BaseDir string
+	// OnGraph, when set, is called with the number of nodes of the
+	// top-level graph once they are counted and before the graph is
+	// built, so that a caller can prepare for a very large graph (nnlint
+	// tightens the garbage collector). Files the reader hands to protobuf
+	// whole (a repeated graph field, for instance) are not counted; a
+	// reader that starts over on the whole file may call it twice.
+	OnGraph func(nodes int)
 }
 
 // ReadFile reads and validates a model file.
@@ -109,6 +116,9 @@ func readStreaming(f *os.File, st os.FileInfo, o *ReadOptions) (*ir.Model, error
 	w, ok := scanFile(f, st.Size())
 	if !ok {
 		return nil, errNotWire
+	}
+	if o.OnGraph != nil {
+		o.OnGraph(w.nodes)
 	}
 	d, m, err := convertWire(w)
 	if err != nil {
@@ -181,6 +191,9 @@ func Decode(b []byte, o *ReadOptions) (*ir.Model, error) {
 		b = plain
 	}
 	if w, ok := splitModel(b); ok {
+		if o.OnGraph != nil {
+			o.OnGraph(w.nodes)
+		}
 		if d, m, err := convertWire(w); err != errNotWire {
 			// Validation (graph order, schemas) runs without the file in
 			// memory: only tensor contents that alias it keep it.

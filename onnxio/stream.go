@@ -13,11 +13,11 @@ import (
 // PyTorch writes the nodes first. So ReadFile scans the file once, copying
 // the model's and the graph's small fields and noting where the runs of
 // node fields and of initializer fields lie, then reads the initializers
-// and the nodes again from those places. Only one node's bytes (a reused
-// buffer) or one initializer's (its own allocation, which its tensor's
-// contents alias) are in memory at a time besides the IR: a 200k-node
-// chain no longer holds its 20 MB file while its graph is built, and a
-// model's tensors no longer keep the bytes of its nodes alive. Anything
+// and the nodes again from those places. Besides the IR, only the
+// initializers' bytes (which the tensors alias) and one node's (a reused
+// buffer) are in memory: a 200k-node chain no longer holds its 20 MB file
+// while its graph is built, and a model's tensors no longer keep the
+// bytes of its nodes alive. Anything
 // the scan does not handle (a group-typed field, a malformed length, a
 // repeated graph field) makes ReadFile read the whole file and decode it
 // as Decode does, which also words the error.
@@ -38,13 +38,23 @@ type fileGraph struct {
 
 // each calls f with the contents of every field num, in file order,
 // stopping when f returns false. A node's bytes are valid only during the
-// call; an initializer's are a fresh allocation f may keep. It returns
+// call; an initializer's may be kept: each run of initializers is read
+// whole into its own buffer (one allocation and one read for all of a
+// model's tensors, as when the file was read whole: thousands of tensor
+// buffers cost the collector more), which the tensors alias. It returns
 // false when f does, or when the file cannot be read as the scan found it
 // (then the caller falls back to reading the whole file).
 func (fg *fileGraph) each(num protowire.Number, f func([]byte) bool) bool {
 	var buf []byte
 	for _, run := range fg.runs {
 		if run.num != num {
+			continue
+		}
+		if num == graphInitializerField {
+			b := make([]byte, run.end-run.off)
+			if got, _ := fg.r.ReadAt(b, run.off); got < len(b) || !eachField(b, num, f) {
+				return false
+			}
 			continue
 		}
 		s := &fileScanner{r: fg.r, off: run.off, end: run.end}
@@ -57,15 +67,10 @@ func (fg *fileGraph) each(num protowire.Number, f func([]byte) bool) bool {
 			if !ok {
 				return false
 			}
-			var v []byte
-			if num == graphInitializerField {
-				v = make([]byte, n)
-			} else {
-				if cap(buf) < n {
-					buf = make([]byte, n)
-				}
-				v = buf[:n]
+			if cap(buf) < n {
+				buf = make([]byte, n)
 			}
+			v := buf[:n]
 			if !s.read(v) || !f(v) {
 				return false
 			}
@@ -83,9 +88,15 @@ type fileScanner struct {
 	bufOff   int64
 }
 
-// scanBuffer is the read-ahead of a fileScanner: large enough that a
-// graph of small nodes is read in few system calls.
-const scanBuffer = 64 << 10
+// scanBuffer is the read-ahead of a fileScanner reading on from where its
+// buffer ends: large enough that a graph of small nodes is read in few
+// system calls. After a jump (past a tensor it skips) it reads only
+// jumpBuffer: a model's initializers would otherwise cost a full
+// read-ahead each, more than the file.
+const (
+	scanBuffer = 64 << 10
+	jumpBuffer = 4 << 10
+)
 
 // fill makes at least n bytes from s.off available in s.buf (fewer at the
 // end of the range); it reports whether there are n.
@@ -93,8 +104,11 @@ func (s *fileScanner) fill(n int) bool {
 	if s.off >= s.bufOff && s.off+int64(n) <= s.bufOff+int64(len(s.buf)) {
 		return true
 	}
-	want := int64(max(n, scanBuffer))
-	want = min(want, s.end-s.off)
+	ahead := scanBuffer
+	if s.off != s.bufOff+int64(len(s.buf)) {
+		ahead = jumpBuffer
+	}
+	want := min(int64(max(n, ahead)), s.end-s.off)
 	if want < int64(n) {
 		return false
 	}

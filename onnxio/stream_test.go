@@ -132,8 +132,16 @@ func TestReadFileStreamEdgeCases(t *testing.T) {
 		t.Error("interleaved model: ReadFile read the whole file")
 	}
 	readBoth(t, p)
-	if m, err := ReadFile(p); err != nil || len(m.Graph.Nodes) != 2 || len(m.Graph.Initializers) != 2 {
+	counted := -1
+	if m, err := ReadFileWith(p, ReadOptions{OnGraph: func(n int) { counted = n }}); err != nil || len(m.Graph.Nodes) != 2 || len(m.Graph.Initializers) != 2 {
 		t.Fatalf("interleaved model: %v", err)
+	}
+	if counted != 2 {
+		t.Errorf("ReadFile: OnGraph got %d nodes, want 2", counted)
+	}
+	counted = -1
+	if _, err := Decode(b, &ReadOptions{OnGraph: func(n int) { counted = n }}); err != nil || counted != 2 {
+		t.Errorf("Decode: OnGraph got %d nodes (%v), want 2", counted, err)
 	}
 
 	for cut := 1; cut < len(b); cut += 5 {
