@@ -289,9 +289,9 @@ func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
 		testHookLintFile(file)
 	}
 	res = format.Result{File: file}
-	restoreGC := tightGC(file)
-	defer restoreGC()
-	m, err := onnxio.ReadFile(file)
+	var gc gcTuner
+	defer gc.restore()
+	m, err := onnxio.ReadFileWith(file, onnxio.ReadOptions{OnGraph: gc.graph})
 	if err != nil {
 		res.Err = err
 		return res
@@ -303,7 +303,7 @@ func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
 	}
 	opts := lint.Options{File: file, Rules: s.rules, Config: s.cfg, Facts: facts}
 	if s.probe && needsProbe(s.rules) {
-		restoreGC()
+		gc.restore()
 		opts.Probe, opts.ProbeErr = runProbe(m, facts, s.probeBatch, seed, s.maxBytes)
 	}
 	res.Probe = opts.Probe
