@@ -69,6 +69,8 @@ type plan[T Float] struct {
 	ready   bool             // gradient buffers allocated
 
 	clearGrads func(lo, hi int) // clears grads[lo:hi] on the pool; made once
+
+	scratches map[scratchKey]*scratchSlot[T] // temporaries shared by nodes (scratch.go)
 }
 
 type opDef[T Float] struct {

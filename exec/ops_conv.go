@@ -168,11 +168,14 @@ type convImages[T Float] struct {
 	// at a time (convChunkRows; group 1 only, see conv_chunked.go)
 	rows   int
 	colLen int              // elements of a part's col and dcol
-	sc     []convScratch[T] // one per part
+	sc     []convScratch[T] // one per part, in the plan's shared scratch
+	p      *plan[T]
 }
 
 // convScratch is one part's buffers: its column matrix and column
 // gradient, and (with more than one part) its weight and bias gradients.
+// They are the plan's scratch (scratch.go), shared with the other
+// convolutions: nothing in them outlives one forward or backward.
 type convScratch[T Float] struct {
 	col, dcol []T
 	dw, db    []T
@@ -200,9 +203,10 @@ func planConvImages[T Float](c *nodeCtx[T], x, w, b, y *tensor[T], gh, gw geom, 
 	case !k.direct:
 		c.charge(prod(P, C, kk, k.ohw), "im2col buffers")
 	}
+	k.p = c.p
 	if !k.direct {
 		for i := range k.sc {
-			k.sc[i].col = make([]T, k.colLen)
+			c.p.scratch(scratchKey{"conv col", i}, k.colLen, &k.sc[i].col)
 		}
 	}
 	fwdParts, bwdParts := k.forwardParts, k.backwardParts // bound once: no allocation per run
@@ -326,13 +330,13 @@ func (k *convImages[T]) backward(pool *pool, bwdParts func(lo, hi int)) {
 	needB := b != nil && b.g != nil
 	for i := range sc {
 		if x.g != nil && !k.direct && sc[i].dcol == nil {
-			sc[i].dcol = make([]T, k.colLen)
+			k.p.scratch(scratchKey{"conv dcol", i}, k.colLen, &sc[i].dcol)
 		}
 		if P > 1 && needW && sc[i].dw == nil {
-			sc[i].dw = make([]T, w.size)
+			k.p.scratch(scratchKey{"conv dw", i}, w.size, &sc[i].dw)
 		}
 		if P > 1 && needB && sc[i].db == nil {
-			sc[i].db = make([]T, k.M)
+			k.p.scratch(scratchKey{"conv db", i}, k.M, &sc[i].db)
 		}
 	}
 	if P == 1 {
