@@ -48,10 +48,12 @@ func (p *Parallel) Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, ld
 	kr := p.kr
 	un := (n + kr.nr - 1) / kr.nr
 	pm, pn := split(p.threads, m, n, k, kr)
-	if pm*pn == 1 || k <= 0 || alpha == 0 {
-		if prologue(m, n, k, alpha, beta, c, ldc) {
-			block(kr, p.ws[0], tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, nil, nil)
-		}
+	if k <= 0 || alpha == 0 {
+		prologue(m, n, k, alpha, beta, c, ldc)
+		return
+	}
+	if pm*pn == 1 {
+		blockBeta(kr, p.ws[0], tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 		return
 	}
 	p.tA, p.tB, p.m, p.n, p.k = tA, tB, m, n, k
@@ -141,9 +143,9 @@ func (p *Parallel) parts(lo, hi int) {
 		if i0 >= i1 || j0 >= j1 {
 			continue
 		}
-		// each band scales its own part of C by beta: the same operation
-		// on each element as a pass over all of C, but on every thread
-		prologue(i1-i0, j1-j0, p.k, p.alpha, p.beta, p.c[i0*p.ldc+j0:], p.ldc)
-		block(kr, p.ws[t], p.tA, p.tB, i0, i1, j0, j1, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.c, p.ldc, nil, nil)
+		// each band scales its own part of C by beta, tile by tile: the
+		// same operation on each element as a pass over all of C, but on
+		// every thread and while the tile is in cache
+		blockBeta(kr, p.ws[t], p.tA, p.tB, i0, i1, j0, j1, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc, nil, nil)
 	}
 }

@@ -85,11 +85,12 @@ func putWorkspace(w *workspace) {
 // It is safe for concurrent use on disjoint C. It panics if no SIMD kernel
 // is available.
 func Gemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !prologue(m, n, k, alpha, beta, c, ldc) {
+	if k <= 0 || alpha == 0 || m <= 0 || n <= 0 {
+		prologue(m, n, k, alpha, beta, c, ldc)
 		return
 	}
 	w := getWorkspace()
-	block(active, w, tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, c, ldc, nil, nil)
+	blockBeta(active, w, tA, tB, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil, nil)
 	putWorkspace(w)
 }
 
@@ -117,6 +118,22 @@ func prologue(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
 // non-nil pa or pb is that operand packed in advance (see Packed); then i0
 // (for pa) or j0 (for pb) is 0 and a or b is not read.
 func block(kr *kernel, w *workspace, tA, tB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, pa, pb *Packed) {
+	blockBeta(kr, w, tA, tB, i0, i1, j0, j1, k, alpha, a, lda, b, ldb, 1, c, ldc, pa, pb)
+}
+
+// blockBeta is block that first scales C[i0:i1, j0:j1] by beta (k ≥ 1):
+// the same multiply (or clear, for 0) of each element as prologue's pass
+// over C. Where that part of C is larger than the caches keep
+// (tileScaleMin) it does so tile by tile, just before the first block of k
+// reaches the tile, while the tile is in cache — which saves a pass over C
+// in memory (C = 288×12544 is 14 MB); a smaller one stays in cache between
+// a pass and the kernel, and one pass costs less than a short clear per
+// tile row. A beta of 1 leaves C as it is.
+func blockBeta(kr *kernel, w *workspace, tA, tB bool, i0, i1, j0, j1, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, pa, pb *Packed) {
+	if beta != 1 && (i1-i0)*(j1-j0) <= tileScaleMin {
+		scaleTile(c[i0*ldc+j0:], ldc, i1-i0, j1-j0, beta)
+		beta = 1
+	}
 	w.grow(kr)
 	mr, nr := kr.mr, kr.nr
 	mc := mcRows / mr * mr
@@ -147,6 +164,9 @@ func block(kr *kernel, w *workspace, tA, tB bool, i0, i1, j0, j1, k int, alpha f
 						nn := min(nr, ncb-jr)
 						bp := &bps[jr*kcb]
 						off := (ic+ir)*ldc + jc + jr
+						if pc == 0 && beta != 1 {
+							scaleTile(c[off:], ldc, mm, nn, beta)
+						}
 						if nn == nr {
 							fn(kcb, ap, bp, &c[off], ldc, alpha)
 							continue
@@ -165,6 +185,27 @@ func block(kr *kernel, w *workspace, tA, tB bool, i0, i1, j0, j1, k int, alpha f
 					}
 				}
 			}
+		}
+	}
+}
+
+// tileScaleMin: C blocks of up to this many floats (4 MiB) are scaled in
+// one pass, larger ones tile by tile. Measured per core: tile by tile is
+// 6–8 % slower on 512×784×64 (C 1.6 MB, k short, so the clears' share is
+// large), and faster on 288×12544×64 (C 14 MB).
+const tileScaleMin = 1 << 20
+
+// scaleTile multiplies the mm×nn block of C at c (row stride ldc) by beta,
+// or clears it for a beta of 0 (as prologue does: a NaN in C goes too).
+func scaleTile(c []float32, ldc, mm, nn int, beta float32) {
+	for i := 0; i < mm; i++ {
+		row := c[i*ldc : i*ldc+nn]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
 		}
 	}
 }

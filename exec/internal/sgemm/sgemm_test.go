@@ -286,3 +286,31 @@ func BenchmarkMicroKernel(b *testing.B) {
 		})
 	}
 }
+
+// Scaling C by beta tile by tile inside the loop nest (what Gemm and
+// Parallel do) gives the bits of scaling all of C first, then adding the
+// product (what the packed entry points do), for every beta the cases draw
+// (0, 1 and others), NaNs in C included.
+func TestBetaInTiles(t *testing.T) {
+	eachCase(7, 8, func(kr *kernel, g gemmCase, name string) {
+		if len(g.c) > 0 {
+			g.c[len(g.c)/2] = float32(math.NaN())
+		}
+		want := append([]float32(nil), g.c...)
+		if prologue(g.m, g.n, g.k, g.alpha, g.beta, want, g.ldc) {
+			block(kr, new(workspace), g.tA, g.tB, 0, g.m, 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, want, g.ldc, nil, nil)
+		}
+		for _, beta := range []float32{g.beta, 0} {
+			if beta != g.beta {
+				want = append([]float32(nil), g.c...)
+				if prologue(g.m, g.n, g.k, g.alpha, beta, want, g.ldc) {
+					block(kr, new(workspace), g.tA, g.tB, 0, g.m, 0, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, want, g.ldc, nil, nil)
+				}
+			}
+			got := append([]float32(nil), g.c...)
+			p := newParallel(2, goroutines(2), kr)
+			p.Gemm(g.tA, g.tB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, beta, got, g.ldc)
+			sameBits(t, fmt.Sprintf("%s beta=%g", name, beta), got, want)
+		}
+	})
+}
