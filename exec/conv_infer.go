@@ -556,29 +556,42 @@ func (k *convCall) band(lo, hi int) {
 // product is pixel s of image i at l = s·nb + i (images interleaved).
 func (k *convCall) scatter(lo, hi int) {
 	q := k.q
-	out, ldo, nb := k.out, k.ldo, k.nb
-	for m := lo; m < hi; m++ {
-		for i := 0; i < nb; i++ {
-			dst := k.y[((k.n0+i)*q.M+m)*q.ohw : ((k.n0+i)*q.M+m+1)*q.ohw]
-			if q.trans { // y[n][m][s] = C'[s·nb+i][m]
-				for s, o := 0, i*ldo+m; s < len(dst); s, o = s+1, o+nb*ldo {
-					dst[s] = out[o]
-				}
-			} else if nb == 1 {
-				copy(dst, out[m*ldo:m*ldo+q.ohw])
-			} else {
-				src := out[m*ldo+i : m*ldo+q.ohw*nb]
-				for s := range dst {
-					dst[s] = src[s*nb]
+	out, ldo, nb, ohw := k.out, k.ldo, k.nb, q.ohw
+	// the residual and the activation run over groups of channels of at
+	// least convEpilogueRun elements of y, not plane by plane: on 2×2 and
+	// 1×1 planes a call per plane cost more than the arithmetic
+	g := max(1, convEpilogueRun/ohw)
+	for i := 0; i < nb; i++ {
+		base := (k.n0 + i) * q.M * ohw // image n0+i in y
+		for m0 := lo; m0 < hi; m0 += g {
+			m1 := min(m0+g, hi)
+			for m := m0; m < m1; m++ {
+				dst := k.y[base+m*ohw : base+(m+1)*ohw]
+				if q.trans { // y[n][m][s] = C'[s·nb+i][m]
+					for s, o := 0, i*ldo+m; s < len(dst); s, o = s+1, o+nb*ldo {
+						dst[s] = out[o]
+					}
+				} else if nb == 1 {
+					copy(dst, out[m*ldo:m*ldo+ohw])
+				} else {
+					src := out[m*ldo+i : m*ldo+ohw*nb]
+					for s := range dst {
+						dst[s] = src[s*nb]
+					}
 				}
 			}
+			blk := k.y[base+m0*ohw : base+m1*ohw]
 			if q.res != nil {
-				addTo(dst, q.res[((k.n0+i)*q.M+m)*q.ohw:((k.n0+i)*q.M+m+1)*q.ohw])
+				addTo(blk, q.res[base+m0*ohw:base+m1*ohw])
 			}
-			q.act.apply(dst)
+			q.act.apply(blk)
 		}
 	}
 }
+
+// convEpilogueRun: the fused residual and activation of a staged product
+// run over at least this many elements at a time (see scatter).
+const convEpilogueRun = 256
 
 // addTo adds src to dst element by element: a fused residual Add, the
 // float32 sums the Add node computes.
