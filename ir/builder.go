@@ -61,10 +61,10 @@ func (b *Builder) Input(name string, t *TypeInfo, extra *ValueExtra) {
 	if name == "" {
 		b.errs.Add(fmt.Errorf("graph %q: input %d has no name", b.g.Name, len(b.g.Inputs)))
 	}
-	if v := b.g.values[name]; v != nil && v.IsInput {
+	if v := b.g.values.get(name); v != nil && v.IsInput {
 		b.errs.Add(fmt.Errorf("graph %q: input %q is declared twice", b.g.Name, name))
 	}
-	b.unproduce(b.g.values[name])
+	b.unproduce(b.g.values.get(name))
 	v := b.g.AddInput(name, t)
 	v.Extra = extra
 }
@@ -87,11 +87,11 @@ func (b *Builder) Initializer(t *Tensor) {
 	if t.Name == "" {
 		b.errs.Add(fmt.Errorf("graph %q: initializer %d has no name", b.g.Name, len(b.g.Initializers)))
 	}
-	if v := b.g.values[t.Name]; v != nil && v.Init != nil {
+	if v := b.g.values.get(t.Name); v != nil && v.Init != nil {
 		b.errs.Add(fmt.Errorf("graph %q: initializer %q is defined twice", b.g.Name, t.Name))
 		return
 	}
-	b.unproduce(b.g.values[t.Name])
+	b.unproduce(b.g.values.get(t.Name))
 	b.g.AddInitializer(t)
 }
 
@@ -111,7 +111,7 @@ func (b *Builder) Node(n *Node, inputs, outputs []string) {
 		if name == "" {
 			continue
 		}
-		v := g.values[name]
+		v := g.values.get(name)
 		switch {
 		case v == nil:
 			v = g.newValue(name)
@@ -136,7 +136,7 @@ func (b *Builder) resolveNow(n *Node, inputs []string) {
 		if name == "" {
 			continue
 		}
-		if v := b.g.values[name]; v != nil {
+		if v := b.g.values.get(name); v != nil {
 			n.Inputs[i] = v
 			continue
 		}
@@ -148,7 +148,7 @@ func (b *Builder) resolveNow(n *Node, inputs []string) {
 // graph already called so (a reader naming a node's inputs then allocates
 // nothing for names defined earlier in the file).
 func (b *Builder) Name(name []byte) string {
-	if v := b.g.values[string(name)]; v != nil {
+	if v := b.g.values.getBytes(name); v != nil {
 		return v.Name
 	}
 	return string(name)
@@ -221,7 +221,7 @@ func (b *Builder) Finish() (*Graph, error) {
 		g.AddOutput(v)
 	}
 	for _, vi := range b.info {
-		v := g.values[vi.name]
+		v := g.values.get(vi.name)
 		if v == nil {
 			v = g.newValue(vi.name) // annotation of an unknown name: keep it
 		}
@@ -276,7 +276,5 @@ func (b *Builder) Grow(nodes, values int) {
 	}
 	g := b.g
 	g.Nodes = slices.Grow(g.Nodes, nodes)
-	if len(g.values) == 0 {
-		g.values = make(map[string]*Value, nodes+values)
-	}
+	g.values.grow(nodes + values)
 }

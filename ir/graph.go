@@ -73,7 +73,7 @@ type Graph struct {
 	Parent *Graph
 	Owner  *Node
 
-	values map[string]*Value
+	values valueTable
 	serial int
 }
 
@@ -170,17 +170,17 @@ func (x *ValueExtra) IsZero() bool {
 
 // NewGraph returns an empty graph.
 func NewGraph(name string) *Graph {
-	return &Graph{Name: name, values: map[string]*Value{}}
+	return &Graph{Name: name}
 }
 
 // Value returns the value called name defined in this graph (not in
 // enclosing graphs), or nil.
-func (g *Graph) Value(name string) *Value { return g.values[name] }
+func (g *Graph) Value(name string) *Value { return g.values.get(name) }
 
 // Lookup finds name in this graph or, failing that, in enclosing graphs.
 func (g *Graph) Lookup(name string) *Value {
 	for s := g; s != nil; s = s.Parent {
-		if v := s.values[name]; v != nil {
+		if v := s.values.get(name); v != nil {
 			return v
 		}
 	}
@@ -188,13 +188,11 @@ func (g *Graph) Lookup(name string) *Value {
 }
 
 // NumValues is the number of named values in the graph.
-func (g *Graph) NumValues() int { return len(g.values) }
+func (g *Graph) NumValues() int { return g.values.len() }
 
 // EachValue calls f for every value of the graph, in no particular order.
 func (g *Graph) EachValue(f func(*Value)) {
-	for _, v := range g.values {
-		f(v)
-	}
+	g.values.each(f)
 }
 
 // Initializer returns the initializer tensor called name (searching
@@ -235,13 +233,13 @@ func (g *Graph) UniqueName(prefix string) string {
 
 func (g *Graph) newValue(name string) *Value {
 	v := &Value{Name: name, Graph: g}
-	g.values[name] = v
+	g.values.put(v)
 	return v
 }
 
 // AddInput declares a graph input.
 func (g *Graph) AddInput(name string, t *TypeInfo) *Value {
-	v := g.values[name]
+	v := g.values.get(name)
 	if v == nil {
 		v = g.newValue(name)
 	}
@@ -252,7 +250,7 @@ func (g *Graph) AddInput(name string, t *TypeInfo) *Value {
 
 // AddInitializer adds a constant tensor as a named initializer value.
 func (g *Graph) AddInitializer(t *Tensor) *Value {
-	v := g.values[t.Name]
+	v := g.values.get(t.Name)
 	if v == nil {
 		v = g.newValue(t.Name)
 	}
