@@ -1,6 +1,9 @@
 package ir
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"math/bits"
+)
 
 // valueTable finds the values of one graph by name: an open-addressing
 // hash table of the values themselves, keyed by their Name, with linear
@@ -10,18 +13,32 @@ import "hash/maphash"
 // found by either name (the map kept finding it by the old one; nothing
 // in nnkit renames values).
 type valueTable struct {
-	slots []*Value // len is 0 or a power of two
+	slots []*Value
 	n     int
 }
 
 var valueSeed = maphash.MakeSeed()
 
+// home is the first slot to probe for hash h: h scaled to the table's
+// length (any length, so that a presized table is 3/4 full, not half).
+func (t *valueTable) home(h uint64) int {
+	hi, _ := bits.Mul64(h, uint64(len(t.slots)))
+	return int(hi)
+}
+
+// next is the slot after i, wrapping around.
+func (t *valueTable) next(i int) int {
+	if i++; i == len(t.slots) {
+		return 0
+	}
+	return i
+}
+
 func (t *valueTable) get(name string) *Value {
 	if t.n == 0 {
 		return nil
 	}
-	mask := uint64(len(t.slots) - 1)
-	for i := maphash.String(valueSeed, name) & mask; ; i = (i + 1) & mask {
+	for i := t.home(maphash.String(valueSeed, name)); ; i = t.next(i) {
 		if v := t.slots[i]; v == nil || v.Name == name {
 			return v
 		}
@@ -33,8 +50,7 @@ func (t *valueTable) getBytes(name []byte) *Value {
 	if t.n == 0 {
 		return nil
 	}
-	mask := uint64(len(t.slots) - 1)
-	for i := maphash.Bytes(valueSeed, name) & mask; ; i = (i + 1) & mask {
+	for i := t.home(maphash.Bytes(valueSeed, name)); ; i = t.next(i) {
 		if v := t.slots[i]; v == nil || v.Name == string(name) {
 			return v
 		}
@@ -50,8 +66,7 @@ func (t *valueTable) put(v *Value) {
 }
 
 func (t *valueTable) insert(v *Value) {
-	mask := uint64(len(t.slots) - 1)
-	for i := maphash.String(valueSeed, v.Name) & mask; ; i = (i + 1) & mask {
+	for i := t.home(maphash.String(valueSeed, v.Name)); ; i = t.next(i) {
 		switch s := t.slots[i]; {
 		case s == nil:
 			t.slots[i] = v
@@ -66,12 +81,8 @@ func (t *valueTable) insert(v *Value) {
 
 // grow makes room for n more values without resizing.
 func (t *valueTable) grow(n int) {
-	size := max(8, len(t.slots))
-	for 4*(t.n+n) > 3*size {
-		size *= 2
-	}
-	if size > len(t.slots) {
-		t.resize(size)
+	if size := (4*(t.n+n) + 2) / 3; size > len(t.slots) {
+		t.resize(max(8, size))
 	}
 }
 
