@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/nnkit/nnkit/ir"
@@ -85,6 +86,39 @@ func TestGradOfIntermediateNeedsKeep(t *testing.T) {
 		}
 		if g := p.Params()[0].Grad; !equalF(g, []float32{-3, -3}) {
 			t.Errorf("keep=%v: dw = %v, want [-3 -3]", keep, g)
+		}
+	}
+}
+
+// A Relu after a BatchNormalization writes over the BatchNorm's output in
+// a training program without Options.Keep (reluInPlace): the outputs and
+// gradients above (TestSharedGradientBuffersSameBits, against Keep, which
+// turns it off) are the same bits; here, it happens on VGG and ResNet, the
+// overwritten values are no longer offered by Value, and Keep brings them
+// back.
+func TestReluInPlaceAfterBatchNorm(t *testing.T) {
+	for _, c := range []struct{ name, file string }{{"vgg_bn", "train.onnx"}, {"resnet18", "train.onnx.gz"}} {
+		_, _, p := trainStepsProg(t, c.name, c.file, Options{Seed: 5}, 1)
+		var bnOut string
+		n := 0
+		for _, s := range p.e.last.steps {
+			if s.node.OpType == "Relu" && s.in[0].clobbered {
+				if &s.in[0].f[0] != &s.out[0].f[0] {
+					t.Errorf("%s: %s is marked overwritten but has storage of its own", c.name, s.node.Label())
+				}
+				bnOut = s.node.Inputs[0].Name
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatalf("%s: no Relu runs in place", c.name)
+		}
+		if p.Value(bnOut) != nil {
+			t.Errorf("%s: Value(%s) offers a value a Relu overwrote", c.name, bnOut)
+		}
+		_, _, pk := trainStepsProg(t, c.name, c.file, Options{Seed: 5, Keep: func(s string) bool { return s == bnOut }}, 1)
+		if v := pk.Value(bnOut); v == nil || !slices.ContainsFunc(v.F, func(x float32) bool { return x < 0 }) {
+			t.Errorf("%s: with Keep, Value(%s) is not the BatchNorm's output (negative values included)", c.name, bnOut)
 		}
 	}
 }

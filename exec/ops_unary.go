@@ -90,7 +90,12 @@ func planUnary[T Float](c *nodeCtx[T], op uop) error {
 			op = uGeluTanh
 		}
 	}
-	y := c.output(0, kFloat, x.shape)
+	var y *tensor[T]
+	if op == uRelu && c.reluInPlace(x) {
+		y = c.outputOver(x)
+	} else {
+		y = c.output(0, kFloat, x.shape)
+	}
 	// Clip bounds: inputs 1 and 2 from opset 11 (read at run time, so they
 	// may be computed), attributes before.
 	lo, hi := c.input(1), c.input(2)
@@ -415,4 +420,39 @@ func unaryBwd[T Float](op uop, x, y, dy, dx []T, a, b T) {
 	default:
 		panic("exec: unknown unary op")
 	}
+}
+
+// reluInPlace reports whether this Relu may write its output over its
+// input x, as PyTorch's nn.ReLU(inplace=True) does after a BatchNorm (in
+// VGG, one activation-sized buffer per block less). It may when nothing
+// else reads x: x is a BatchNormalization's output Y (whose backward reads
+// its input and dY, never Y), read by this node alone, not a graph output;
+// and the program keeps every value readable (no Options.Keep, whose
+// storage sharing assigns buffers later, and not Inference, which fuses
+// the Relu instead). Relu's backward reads x, which then holds relu(x):
+// relu(x) > 0 exactly where x > 0 (NaN and −0 included), so the gradient
+// is the same bits. Value returns nil for x afterwards.
+func (c *nodeCtx[T]) reluInPlace(x *tensor[T]) bool {
+	if c.e.opts.Inference || c.e.opts.Keep != nil || x.kind != kFloat || x.static || x.state || x.deferred || x.shared || x.clobbered {
+		return false
+	}
+	v := c.n.Inputs[0]
+	if v == nil || v.IsOutput || len(v.Uses) != 1 || v.Uses[0].Node != c.n || v.Producer == nil || v.ProducerIndex != 0 {
+		return false
+	}
+	pr := v.Producer
+	return pr.OpType == "BatchNormalization" && pr.DefaultDomain() && c.p.vals[v] == x
+}
+
+// outputOver makes output 0 share x's storage (reluInPlace), charged to
+// the budget as any output, and marks x as overwritten.
+func (c *nodeCtx[T]) outputOver(x *tensor[T]) *tensor[T] {
+	if err := c.e.reserve(c.p, c.n.Label(), outputName(c.n, 0), kFloat, x.shape); err != nil {
+		panic(budgetPanic{err.(*BudgetError)})
+	}
+	t := &tensor[T]{kind: kFloat, shape: x.shape, size: x.size, f: x.f}
+	t.setPub()
+	c.out[0] = t
+	x.clobbered = true
+	return t
 }

@@ -109,7 +109,9 @@ func TestTrainingBatchNormUsesBatchStatistics(t *testing.T) {
 			}
 			x := g.get(t, "input")
 			in := map[string]*Tensor{"input": {DType: ir.Float32, Shape: x.shape, F: g.f32(t, "input")}}
-			p, err := Compile(m, Options{OverrideDropout: true})
+			// Keep: the Relu after it would otherwise overwrite the
+			// BatchNorm's output in place (reluInPlace)
+			p, err := Compile(m, Options{OverrideDropout: true, Keep: func(n string) bool { return n == "/bn1/BatchNormalization_output_0" }})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -278,7 +278,9 @@ func (p *Program) InputGrad(name string) *Tensor {
 
 // Value returns any value of the last Run by name: an input, an
 // intermediate, an output, a parameter or a constant (nil if unknown or
-// not computed). It is valid until the next Run.
+// not computed, and for a BatchNormalization output that the Relu reading
+// it overwrote in place, as training programs without Options.Keep do;
+// name it in Keep to read it). It is valid until the next Run.
 func (p *Program) Value(name string) *Tensor {
 	if p.e.last == nil {
 		return nil
@@ -288,7 +290,7 @@ func (p *Program) Value(name string) *Tensor {
 		return nil
 	}
 	t := p.e.last.vals[v]
-	if t == nil || t.shared || t.size > 0 && t.f == nil && t.i == nil {
+	if t == nil || t.shared || t.clobbered || t.size > 0 && t.f == nil && t.i == nil {
 		return nil
 	}
 	return t.public()

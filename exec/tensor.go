@@ -58,6 +58,9 @@ type tensor[T Float] struct {
 	// gshared marks a gradient buffer shared with other values' (live
 	// only during part of Backward; see ensureGrads).
 	gshared bool
+	// clobbered marks a value a Relu overwrote in place (reluInPlace):
+	// after a Run its storage holds the Relu's output.
+	clobbered bool
 
 	static bool // known when the plan is built (constants, shapes)
 	state  bool // parameter or buffer: storage shared by all plans
