@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -19,14 +20,18 @@ import (
 // done with its own it takes whatever no worker has claimed yet, so a
 // worker the machine delays never holds a call up — the call just runs on
 // fewer threads. A worker that has just finished a part spins on that word
-// for a while (spinWindow, yielding to the Go scheduler between checks)
-// before it parks on its channel: products and loops follow each other
+// for a while (spinWindow or longer, yielding to the Go scheduler between
+// checks) before it parks on its channel: products and loops follow each other
 // within microseconds in a training step, and waking a parked goroutine
 // costs tens of microseconds (a futex wake of another thread, then the
 // runtime's delay before it takes a goroutine queued on a running P) —
 // measured, a parked worker started its half of a call only after the
 // caller had finished its own 20 µs half. The caller waits for the
 // claimed parts the same way: a bounded spin, then its own channel.
+//
+// NNKIT_WAIT_POLICY=passive in the environment turns spinning off (as
+// OMP_WAIT_POLICY=PASSIVE does for OpenMP): idle workers and waiting
+// callers park at once, the caller still taking parts no worker started.
 //
 // The workers hold only the pool's shared state, never the pool: a cleanup
 // tells them to exit once the pool itself is unreachable.
@@ -37,10 +42,24 @@ type pool struct {
 }
 
 // spinWindow is how long an idle worker, or a caller waiting for the
-// workers, checks for work before it parks. Long enough to span the serial
-// code between two parallel loops of a step, short enough that an idle
-// pool gives its CPU back soon.
-const spinWindow = 50 * time.Microsecond
+// workers, checks for work before it parks, at least: long enough to span
+// the serial code between two parallel loops of a step, short enough that
+// an idle pool gives its CPU back soon. After long parts the window is a
+// quarter of the part's time, up to maxSpinWindow: two halves of a 3 ms
+// product end 50 µs or more apart as often as not, and the next call
+// comes that much later for the one that finished first.
+const (
+	spinWindow    = 50 * time.Microsecond
+	maxSpinWindow = time.Millisecond
+)
+
+// spinAllowed is false with NNKIT_WAIT_POLICY=passive.
+var spinAllowed = os.Getenv("NNKIT_WAIT_POLICY") != "passive"
+
+// window is the spin window after parts that took busy nanoseconds.
+func window(busy int64) int64 {
+	return min(max(busy/4, int64(spinWindow)), int64(maxSpinWindow))
+}
 
 // poolShared is what the workers see of a pool.
 type poolShared struct {
@@ -64,13 +83,14 @@ type poolShared struct {
 	callerSleeping atomic.Bool
 	callerWake     chan struct{} // capacity 1
 	quit           atomic.Bool
-	spin           bool // threads ≤ GOMAXPROCS when the pool was made
+	spin           bool // threads ≤ GOMAXPROCS when the pool was made, and spinAllowed
 }
 
 type poolWorker struct {
 	sleeping atomic.Bool
 	wake     chan struct{} // capacity 1
 	score    int           // spin while > 0 (worker goroutine only)
+	window   int64         // spin window, ns (worker goroutine only)
 }
 
 // spin scores: a call caught by a spin or arriving within the window
@@ -100,10 +120,10 @@ func newPool(threads int) *pool {
 	}
 	p := &pool{threads: threads}
 	if threads > 1 {
-		s := &poolShared{callerWake: make(chan struct{}, 1), spin: threads <= runtime.GOMAXPROCS(0)}
+		s := &poolShared{callerWake: make(chan struct{}, 1), spin: spinAllowed && threads <= runtime.GOMAXPROCS(0)}
 		s.f.Store(noLoop)
 		for range threads - 1 {
-			w := &poolWorker{wake: make(chan struct{}, 1), score: spinMax / 2}
+			w := &poolWorker{wake: make(chan struct{}, 1), score: spinMax / 2, window: int64(spinWindow)}
 			s.workers = append(s.workers, w)
 			go s.work(w)
 		}
@@ -136,12 +156,14 @@ func (s *poolShared) work(w *poolWorker) {
 			return
 		}
 		seen = gen
-		s.claimParts(gen)
+		if busy := s.claimParts(gen); busy > 0 {
+			w.window = window(busy)
+		}
 	}
 }
 
-// await returns the first generation after seen, spinning for up to
-// spinWindow and then parking; ok is false when the pool is gone.
+// await returns the first generation after seen, spinning for up to the
+// worker's window and then parking; ok is false when the pool is gone.
 func (s *poolShared) await(w *poolWorker, seen uint64) (gen uint64, ok bool) {
 	idle := now()
 	if s.spin && w.score > 0 {
@@ -151,7 +173,7 @@ func (s *poolShared) await(w *poolWorker, seen uint64) (gen uint64, ok bool) {
 				return g, true
 			}
 			if i%16 == 0 {
-				if now()-idle > int64(spinWindow) {
+				if now()-idle > w.window {
 					w.score = max(w.score-spinLoss, 0)
 					break
 				}
@@ -161,7 +183,7 @@ func (s *poolShared) await(w *poolWorker, seen uint64) (gen uint64, ok bool) {
 	}
 	defer func() {
 		// would a spin have caught this call?
-		if ok && s.spin && s.published.Load()-idle <= int64(spinWindow) {
+		if ok && s.spin && s.published.Load()-idle <= w.window {
 			w.score = min(w.score+spinWin, spinMax)
 		}
 	}()
@@ -185,8 +207,9 @@ func (s *poolShared) await(w *poolWorker, seen uint64) (gen uint64, ok bool) {
 }
 
 // claimParts computes unclaimed parts of generation gen until none is
-// left (or a newer generation replaced it: then gen's parts are all done).
-func (s *poolShared) claimParts(gen uint64) {
+// left (or a newer generation replaced it: then gen's parts are all done),
+// and returns the nanoseconds it spent on them.
+func (s *poolShared) claimParts(gen uint64) (busy int64) {
 	// n, k and f are those of gen whenever a claim below succeeds: a
 	// newer call writes them only after every part of gen was claimed
 	f, _ := s.f.Load().(func(lo, hi int))
@@ -194,13 +217,15 @@ func (s *poolShared) claimParts(gen uint64) {
 	for {
 		c := s.claim.Load()
 		if c>>32 != gen || int64(c&0xffffffff) >= k {
-			return
+			return busy
 		}
 		if !s.claim.CompareAndSwap(c, c+1) {
 			continue
 		}
 		i := int64(c & 0xffffffff)
+		t := now()
 		s.runPart(f, int(i*n/k), int((i+1)*n/k))
+		busy += now() - t
 		if s.left.Add(-1) == 0 && s.callerSleeping.Load() {
 			signal(s.callerWake)
 		}
@@ -254,10 +279,11 @@ func (p *pool) run(n, grain int, f func(lo, hi int)) {
 			signal(w.wake)
 		}
 	}
-	ok := false
-	defer func() { p.finish(gen, ok) }()
+	ok, wait := false, int64(spinWindow)
+	defer func() { p.finish(gen, ok, wait) }()
+	t := now()
 	f(0, n/k)
-	ok = true
+	ok, wait = true, window(now()-t)
 	s.left.Add(-1)
 	s.claimParts(gen) // whatever the workers have not started
 }
@@ -265,7 +291,8 @@ func (p *pool) run(n, grain int, f func(lo, hi int)) {
 // finish waits until every part of generation gen is done — also when the
 // caller's own part panicked (ok false), for the workers must be done with
 // the loop before the panic goes on — then re-raises a worker's panic.
-func (p *pool) finish(gen uint64, ok bool) {
+// It spins for up to wait nanoseconds before it parks.
+func (p *pool) finish(gen uint64, ok bool, wait int64) {
 	s := p.s
 	if !ok {
 		// hand out no more parts; the caller's and the unclaimed ones
@@ -277,12 +304,12 @@ func (p *pool) finish(gen uint64, ok bool) {
 				break
 			}
 		}
-		s.waitLeft()
+		s.waitLeft(wait)
 		s.panicked.Store(nil) // the caller's panic is the one that goes on
 		p.done()
 		return
 	}
-	s.waitLeft()
+	s.waitLeft(wait)
 	p.done()
 	if wp := s.panicked.Swap(nil); wp != nil {
 		panic(wp.val)
@@ -294,14 +321,15 @@ func (p *pool) done() {
 	p.busy.Store(false)
 }
 
-// waitLeft returns when no claimed part is still running: a bounded spin,
-// then parked until the worker that finishes the last one wakes it.
-func (s *poolShared) waitLeft() {
+// waitLeft returns when no claimed part is still running: a spin of up to
+// wait nanoseconds, then parked until the worker that finishes the last
+// one wakes it.
+func (s *poolShared) waitLeft(wait int64) {
 	if s.spin {
-		start := time.Now()
+		start := now()
 		for i := 1; s.left.Load() != 0; i++ {
 			if i%16 == 0 {
-				if time.Since(start) > spinWindow {
+				if now()-start > wait {
 					break
 				}
 				runtime.Gosched()
