@@ -99,8 +99,11 @@ func TestKill9NeverCorrupts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kills, midCheckpoint, midModel, chains, attempts int
+	// At least three chains and 20 kills however slow the machine is (a
+	// loaded machine once gave only 15 in a fixed 12 s window); up to 25
+	// kills while the 12 s last. "no chain completes" above bounds the loop.
 	budget := time.Now().Add(12 * time.Second)
-	for chains < 3 || (kills < 25 && time.Now().Before(budget)) {
+	for chains < 3 || kills < 20 || (kills < 25 && time.Now().Before(budget)) {
 		chains++
 		cdir := filepath.Join(dir, "chain"+strconv.Itoa(chains))
 		os.Mkdir(cdir, 0o755)
@@ -213,7 +216,4 @@ func TestKill9NeverCorrupts(t *testing.T) {
 	}
 	t.Logf("uninterrupted run: %d epochs (early stopping) in %v; %d chains, %d attempts, %d SIGKILLs (%d while writing the checkpoint, %d while writing the model); every chain's model byte-identical to the uninterrupted run's",
 		refEpochs, full.Round(time.Millisecond), chains, attempts, kills, midCheckpoint, midModel)
-	if kills < 20 {
-		t.Errorf("only %d kills", kills)
-	}
 }
