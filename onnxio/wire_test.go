@@ -81,15 +81,7 @@ func streamVsWire(t *testing.T, sw wireModel, got *ir.Model, gerr error) {
 // fallback to protobuf would bring back the memory it saves) and decodes
 // to what protobuf's decoder gives.
 func TestWireMatchesProto(t *testing.T) {
-	var files []string
-	for _, pat := range []string{"../testdata/models/*/*.onnx", "../testdata/lint/*.onnx", "../testdata/lint/realarch/*.onnx"} {
-		m, _ := filepath.Glob(pat)
-		files = append(files, m...)
-	}
-	if len(files) < 20 {
-		t.Fatalf("found %d fixture models, expected the repository's ≥ 20", len(files))
-	}
-	for _, f := range files {
+	for _, f := range fixtureModels(t) {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -264,4 +256,19 @@ func FuzzWire(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		wireVsProto(t, data)
 	})
+}
+
+// fixtureModels lists the repository's ONNX fixtures: the exported models,
+// the lint fixtures and the real-architecture ones.
+func fixtureModels(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{"../testdata/models/*/*.onnx", "../testdata/lint/*.onnx", "../testdata/lint/realarch/*.onnx"} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	if len(files) < 20 {
+		t.Fatalf("found %d fixture models, expected the repository's ≥ 20", len(files))
+	}
+	return files
 }

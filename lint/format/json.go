@@ -39,6 +39,17 @@ type jsonFile struct {
 	Probe       *lint.ProbeReport `json:"probe"`
 }
 
+// fileEntry is a file's entry in the report's "files" list.
+func fileEntry(res Result) jsonFile {
+	f := jsonFile{File: res.File, Diagnostics: len(res.Diagnostics), Probe: res.Probe}
+	if res.Err != nil {
+		s := res.Err.Error()
+		f.Error = &s
+		f.Internal = res.Internal()
+	}
+	return f
+}
+
 type jsonSummary struct {
 	Files       int    `json:"files"`
 	FailedFiles int    `json:"failed_files"`
@@ -58,15 +69,9 @@ func (JSON) Format(w io.Writer, r *Report) error {
 	failed := false
 	var files []jsonFile
 	for _, res := range r.Results {
-		f := jsonFile{File: res.File, Diagnostics: len(res.Diagnostics), Probe: res.Probe}
-		if res.Err != nil {
-			s := res.Err.Error()
-			f.Error = &s
-			f.Internal = res.Internal()
-			failed = true
-		}
+		f := fileEntry(res)
 		files = append(files, f)
-		failed = failed || lint.AtLeast(res.Diagnostics, r.FailOn)
+		failed = failed || f.Error != nil || lint.AtLeast(res.Diagnostics, r.FailOn)
 	}
 	c := r.Count()
 	sum := jsonSummary{Files: c.Files, FailedFiles: c.FailedFiles, Errors: c.Errors, Warnings: c.Warnings,

@@ -25,13 +25,8 @@ func wholeJSON(t *testing.T, r *Report) []byte {
 	out := jsonReport{Version: 1, Tool: jsonTool{"nnlint", lint.Version}, Diagnostics: []lint.Diagnostic{}, Files: []jsonFile{}}
 	failed := false
 	for _, res := range r.Results {
-		f := jsonFile{File: res.File, Diagnostics: len(res.Diagnostics), Probe: res.Probe}
-		if res.Err != nil {
-			s := res.Err.Error()
-			f.Error = &s
-			f.Internal = res.Internal()
-			failed = true
-		}
+		f := fileEntry(res)
+		failed = failed || f.Error != nil
 		out.Files = append(out.Files, f)
 		out.Diagnostics = append(out.Diagnostics, res.Diagnostics...)
 		failed = failed || lint.AtLeast(res.Diagnostics, r.FailOn)
