@@ -233,14 +233,27 @@ func ElemTypes(m *Model) map[*Value]DType {
 // was a third of nnlint's memory on a long chain). A graph with a cycle
 // gets no calls.
 func EachElemType(m *Model, f func(v *Value, d DType)) {
-	infer(m, false, f)
+	infer(m, false, func(v *Value, t *tinfo) { f(v, t.elem) })
+}
+
+// EachType calls f, in topological order, with the type InferShapes would
+// leave on every output of every node of m's top-level graph (nil when it
+// would leave none), without writing anything into the model. Like
+// EachElemType it forgets a value once its only reader has been inferred,
+// so that a caller needing every shape once (the probe's cost estimate)
+// does not hold a type for each of a long graph's values at the same time
+// (issue 9: InferShapes' types were most of the probe's extra memory on a
+// 200k-node chain). t is v.Type itself when inference has nothing to add,
+// else new; f may keep it. A graph with a cycle gets no calls.
+func EachType(m *Model, f func(v *Value, t *TypeInfo)) {
+	infer(m, false, func(v *Value, t *tinfo) { f(v, typeInfo(v.Type, t)) })
 }
 
 // infer is InferShapes; write false leaves the model's types alone and
 // only returns what was inferred. With visit set it calls visit for every
 // node output once it is inferred, and forgets values whose only reader
 // is done (the info it returns is then partial).
-func infer(m *Model, write bool, visit func(*Value, DType)) (*ShapeReport, map[*Value]*tinfo, error) {
+func infer(m *Model, write bool, visit func(*Value, *tinfo)) (*ShapeReport, map[*Value]*tinfo, error) {
 	if m == nil || m.Graph == nil {
 		return &ShapeReport{}, nil, errors.New("shape inference: model has no graph")
 	}
@@ -312,7 +325,7 @@ func infer(m *Model, write bool, visit func(*Value, DType)) (*ShapeReport, map[*
 				st.write(v, t)
 			}
 			if visit != nil {
-				visit(v, t.elem)
+				visit(v, t)
 			} else if !t.known() || t.elem == Undefined {
 				rep.Unresolved = append(rep.Unresolved, v)
 			}
@@ -448,12 +461,17 @@ func (st *inferState) merge(n *Node, v *Value, t *tinfo) (*tinfo, error) {
 
 // write stores t as v's TypeInfo, keeping the denotations the file gave.
 func (st *inferState) write(v *Value, t *tinfo) {
-	old := v.Type
+	v.Type = typeInfo(v.Type, t)
+}
+
+// typeInfo is the type a value declared as old gets from what inference
+// found: old itself when inference has nothing to add.
+func typeInfo(old *TypeInfo, t *tinfo) *TypeInfo {
 	if old != nil && old.Opaque != nil {
-		return // a non-tensor type inference does not model
+		return old // a non-tensor type inference does not model
 	}
 	if old == nil && t.elem == Undefined && !t.known() {
-		return
+		return old
 	}
 	nt := &TypeInfo{Elem: t.elem}
 	if old != nil {
@@ -468,7 +486,7 @@ func (st *inferState) write(v *Value, t *tinfo) {
 			}
 		}
 	}
-	v.Type = nt
+	return nt
 }
 
 // ---- helpers for shape functions ----

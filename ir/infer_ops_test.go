@@ -657,3 +657,78 @@ func TestInferNodeFloats(t *testing.T) {
 		t.Error("Range with an unknown limit: no error")
 	}
 }
+
+// EachType gives every node output the type InferShapes writes (shape
+// arithmetic through forgotten values included), in topological order,
+// and writes nothing into the model: undeclared values stay untyped and a
+// declared output keeps its own TypeInfo.
+func TestEachType(t *testing.T) {
+	b := newTG(t, 13)
+	x := b.f("x", "batch", 4, 6)
+	shape := b.out1("Shape", []*ir.Value{x})
+	d0 := b.out1("Gather", []*ir.Value{shape, b.scalar("i0", 0)}, ir.IntAttr("axis", 0))
+	u0 := b.out1("Unsqueeze", []*ir.Value{d0, b.ints("ax", 0)})
+	cat := b.out1("Concat", []*ir.Value{u0, b.ints("rest", -1)}, ir.IntAttr("axis", 0))
+	r := b.out1("Reshape", []*ir.Value{x, cat})
+	relu := b.out1("Relu", []*ir.Value{r})
+	sum := b.out1("Add", []*ir.Value{relu, relu})
+	custom := b.out1("FancyOp", []*ir.Value{sum})
+	flat := b.out1("Flatten", []*ir.Value{sum}, ir.IntAttr("axis", 1))
+	b.m.Graph.AddOutput(custom)
+	b.m.Graph.AddOutput(flat)
+	declared := &ir.TypeInfo{Elem: ir.Float32, Shape: ir.Shape{ir.SymDim("n"), ir.Dim{Value: -1}}}
+	flat.Type = declared
+
+	got := map[*ir.Value]string{}
+	var seq []*ir.Value
+	ir.EachType(b.m, func(v *ir.Value, ti *ir.TypeInfo) {
+		seq = append(seq, v)
+		got[v] = typeString(ti)
+	})
+	for _, v := range []*ir.Value{shape, d0, u0, cat, r, relu, sum, custom} {
+		if v.Type != nil {
+			t.Errorf("%s: EachType wrote type %v into the model", v.Name, v.Type)
+		}
+	}
+	if flat.Type != declared || fmt.Sprint(declared.Shape) != fmt.Sprint(ir.Shape{ir.SymDim("n"), ir.Dim{Value: -1}}) {
+		t.Errorf("Flatten's declared type became %v", flat.Type)
+	}
+	if _, err := ir.InferShapes(b.m); err != nil {
+		t.Fatal(err)
+	}
+	order, err := b.m.Graph.TopoOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []*ir.Value
+	for _, n := range order {
+		want = append(want, n.Outputs...)
+	}
+	if len(seq) != len(want) {
+		t.Fatalf("EachType visited %d values, want the %d node outputs", len(seq), len(want))
+	}
+	for i, v := range want {
+		if seq[i] != v {
+			t.Errorf("visit %d: %s, want %s (topological order)", i, seq[i].Name, v.Name)
+		}
+		if w := typeString(v.Type); got[v] != w {
+			t.Errorf("%s: EachType %s, InferShapes %s", v.Name, got[v], w)
+		}
+	}
+	if got[r] != "float32[batch 24]" || got[flat] != "float32[batch 24]" || got[custom] != "none" {
+		t.Errorf("Reshape %s, declared Flatten %s, FancyOp %s; want float32[batch 24] twice and none", got[r], got[flat], got[custom])
+	}
+}
+
+// typeString shows what EachType and InferShapes are compared on: the
+// element type and the dims.
+func typeString(ti *ir.TypeInfo) string {
+	if ti == nil {
+		return "none"
+	}
+	dims := make([]string, len(ti.Shape))
+	for i, d := range ti.Shape {
+		dims[i] = d.String()
+	}
+	return fmt.Sprintf("%s[%s]", ti.Elem, strings.Join(dims, " "))
+}

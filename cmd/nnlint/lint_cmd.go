@@ -190,7 +190,9 @@ func lintMain(args []string, stdout, stderr io.Writer) error {
 		if i == 0 && !lf.set["fail-on"] {
 			report.FailOn = s.failOn
 		}
-		res := lintFile(file, s, lf.probeSeed)
+		var gc gcTuner
+		res := lintFile(file, s, lf.probeSeed, &gc)
+		gc.restore()
 		if res.Err != nil {
 			var ie *format.InternalError
 			if errors.As(res.Err, &ie) {
@@ -279,7 +281,10 @@ var testHookLintFile func(file string)
 // lintFile reads one model, probes it when asked, and runs the rules. A
 // panic anywhere in that (a bug in nnkit, reached by this model) is
 // recovered into an *format.InternalError for this file alone.
-func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
+//
+// gc is tightened when the model is a very large graph; the caller
+// restores it once the model is garbage.
+func lintFile(file string, s *fileSettings, seed uint64, gc *gcTuner) (res format.Result) {
 	defer func() {
 		if r := recover(); r != nil {
 			res = format.Result{File: file, Err: &format.InternalError{Panic: r, Stack: debug.Stack()}}
@@ -289,8 +294,6 @@ func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
 		testHookLintFile(file)
 	}
 	res = format.Result{File: file}
-	var gc gcTuner
-	defer gc.restore()
 	m, err := onnxio.ReadFileWith(file, onnxio.ReadOptions{OnGraph: gc.graph})
 	if err != nil {
 		res.Err = err
@@ -303,7 +306,6 @@ func lintFile(file string, s *fileSettings, seed uint64) (res format.Result) {
 	}
 	opts := lint.Options{File: file, Rules: s.rules, Config: s.cfg, Facts: facts}
 	if s.probe && needsProbe(s.rules) {
-		gc.restore()
 		opts.Probe, opts.ProbeErr = runProbe(m, facts, s.probeBatch, seed, s.maxBytes)
 	}
 	res.Probe = opts.Probe

@@ -48,29 +48,12 @@ func ChooseBatch(m *ir.Model, f *lint.Facts, specs []exec.InputSpec, dimSize int
 }
 
 // perSample estimates the multiply-accumulates of the weighted layers and
-// the number of float values computed, for one sample. Shape inference
-// fills the types of values the file leaves undeclared; they are put back
-// afterwards so the rules see the model as it was read.
+// the number of float values computed, for one sample. The shapes come
+// from shape inference streamed over the graph (ir.EachType): nothing is
+// written into the model, and a long graph's shapes are not all held at
+// once (issue 9).
 func perSample(m *ir.Model, f *lint.Facts, specs []exec.InputSpec, dimSize int) (macs, acts float64) {
 	g := m.Graph
-	var filled []*ir.Value
-	for _, n := range f.Order {
-		for _, o := range n.Outputs {
-			if o != nil && o.Type == nil {
-				filled = append(filled, o)
-			}
-		}
-	}
-	defer func() {
-		for _, v := range filled {
-			v.Type = nil
-		}
-	}()
-	if _, err := ir.InferShapes(m); err != nil {
-		// Inconsistencies are reported elsewhere; what was inferred still
-		// serves the estimate.
-		_ = err
-	}
 	env := map[string]int64{}
 	for _, s := range specs {
 		v := g.Value(s.Name)
@@ -88,11 +71,7 @@ func perSample(m *ir.Model, f *lint.Facts, specs []exec.InputSpec, dimSize int) 
 			}
 		}
 	}
-	numel := func(v *ir.Value) float64 {
-		if v == nil {
-			return 0
-		}
-		sh := v.Shape()
+	numel := func(sh ir.Shape) float64 {
 		if sh == nil {
 			return 0
 		}
@@ -116,31 +95,59 @@ func perSample(m *ir.Model, f *lint.Facts, specs []exec.InputSpec, dimSize int) 
 	}
 	// Values computed from the inputs only: an eval export's Identity
 	// copies of de-duplicated weights, and a training export's weight
-	// transposes, are not activations.
-	fromInput := map[*ir.Value]bool{}
-	for _, v := range g.Inputs {
-		fromInput[v] = true
+	// transposes, are not activations. Indexed by the facts' value IDs.
+	fromInput := make([]bool, f.NumValueIDs())
+	mark := func(v *ir.Value) {
+		if id, ok := f.ValueID(v); ok {
+			fromInput[id] = true
+		}
 	}
-	for _, n := range f.Order {
+	marked := func(v *ir.Value) bool {
+		id, ok := f.ValueID(v)
+		return ok && fromInput[id]
+	}
+	for _, v := range g.Inputs {
+		mark(v)
+	}
+	// What a weighted layer's MACs need of its output's shape.
+	type layerOut struct {
+		numel float64
+		last  int64 // the last dim when it is a number, else 0
+	}
+	weighted := map[*ir.Node]*lint.Layer{}
+	for _, l := range f.Layers {
+		if l.Weight != nil && l.Weight.Init != nil {
+			weighted[l.Node] = l
+		}
+	}
+	outs := make(map[*lint.Layer]layerOut, len(weighted))
+	ir.EachType(m, func(v *ir.Value, t *ir.TypeInfo) {
+		var sh ir.Shape
+		if t != nil {
+			sh = t.Shape
+		}
+		n := v.Producer
+		if l := weighted[n]; l != nil && n.Out(0) == v {
+			o := layerOut{numel: numel(sh)}
+			if len(sh) > 0 && sh[len(sh)-1].Value > 0 {
+				o.last = sh[len(sh)-1].Value
+			}
+			outs[l] = o
+		}
 		data := false
 		for _, in := range n.Inputs {
-			data = data || fromInput[in]
+			data = data || marked(in)
 		}
 		if !data {
-			continue
+			return
 		}
-		for _, o := range n.Outputs {
-			if o == nil {
-				continue
-			}
-			fromInput[o] = true
-			if f.DType(o) == ir.Float32 {
-				acts += numel(o)
-			}
+		mark(v)
+		if f.DType(v) == ir.Float32 {
+			acts += numel(sh)
 		}
-	}
+	})
 	for _, l := range f.Layers {
-		if l.Weight == nil || l.Weight.Init == nil {
+		if weighted[l.Node] != l {
 			continue
 		}
 		w := float64(l.Weight.Init.Len())
@@ -149,19 +156,18 @@ func perSample(m *ir.Model, f *lint.Facts, specs []exec.InputSpec, dimSize int) 
 				w += float64(v.Init.Len())
 			}
 		}
-		out := numel(l.Node.Out(0))
-		sh := l.Node.Out(0).Shape()
+		o := outs[l]
 		var feat float64
 		switch {
 		case l.Kind == lint.Conv && len(l.Weight.Init.Dims) > 0:
 			feat = float64(l.Weight.Init.Dims[0])
 		case l.Kind == lint.Recurrent && len(l.Weight.Init.Dims) > 1:
 			feat = float64(l.Weight.Init.Dims[1])
-		case len(sh) > 0 && sh[len(sh)-1].Value > 0:
-			feat = float64(sh[len(sh)-1].Value)
+		case o.last > 0:
+			feat = float64(o.last)
 		}
-		if out > 0 && feat > 0 {
-			macs += out * w / feat
+		if o.numel > 0 && feat > 0 {
+			macs += o.numel * w / feat
 		} else {
 			macs += w
 		}
