@@ -623,6 +623,24 @@ func (c *nodeCtx) axesSet(axes []int64, r int) ([]bool, error) {
 	return set, nil
 }
 
+// MaxRank is the largest rank shape inference takes from a size: the
+// length of a 1-D shape, axes, starts or ends input whose contents it does
+// not know. NumPy 2 allows 64 dimensions (NPY_MAXDIMS), and no PyTorch
+// export comes near. A longer such input (a value_info declaring that the
+// shape input of a Reshape has 2^40 elements) is an error naming the node,
+// not an allocation of that many dims (issue 9).
+const MaxRank = 64
+
+// rankFrom is the rank counted by the length d of input i (a 1-D tensor
+// whose elements are dims or axes), or an error when d is more than
+// MaxRank.
+func (c *nodeCtx) rankFrom(i int, d sdim) (int, error) {
+	if d.k < 0 || d.k > MaxRank {
+		return 0, c.errorf("input %d has %d elements, one per dimension; shape inference allows at most %d dimensions", i, d.k, MaxRank)
+	}
+	return int(d.k), nil
+}
+
 func unknownDims(r int) []sdim {
 	d := make([]sdim, r)
 	for i := range d {

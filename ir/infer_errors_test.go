@@ -242,3 +242,40 @@ func TestInferNoGraph(t *testing.T) {
 		t.Errorf("cycle: got %v", err)
 	}
 }
+
+// A rank counted from an input's declared length (a shape, axes, starts or
+// ends input whose contents are unknown) is bounded by ir.MaxRank. The
+// mutation campaign (testdata/hostile/mutants.sh) declared 2^40 elements
+// for an Unsqueeze's axes in a value_info, and inference allocated 2^40
+// dims (32 TiB): nnlint died of it before writing any report (issue 9).
+// Every op taking a rank that way gets an error naming the node instead;
+// lengths up to the bound still infer.
+func TestRankFromLengthBounded(t *testing.T) {
+	ops := map[string]func(b *tg, x, s *ir.Value) *ir.Value{
+		"Unsqueeze":       func(b *tg, x, s *ir.Value) *ir.Value { return b.out1("Unsqueeze", []*ir.Value{x, s}) },
+		"Reshape":         func(b *tg, x, s *ir.Value) *ir.Value { return b.out1("Reshape", []*ir.Value{x, s}) },
+		"Slice":           func(b *tg, x, s *ir.Value) *ir.Value { return b.out1("Slice", []*ir.Value{x, s, s}) },
+		"Expand":          func(b *tg, x, s *ir.Value) *ir.Value { return b.out1("Expand", []*ir.Value{x, s}) },
+		"ConstantOfShape": func(b *tg, x, s *ir.Value) *ir.Value { return b.out1("ConstantOfShape", []*ir.Value{s}) },
+	}
+	// The rank each op's output gets from a length-2 input on x [2, 3].
+	okRank := map[string]int{"Unsqueeze": 4, "Reshape": 2, "Slice": 2, "Expand": 2, "ConstantOfShape": 2}
+	for op, build := range ops {
+		for _, n := range []int{1 << 40, ir.MaxRank + 1, 2} {
+			b := newTG(t, 13)
+			x := b.f("x", 2, 3)
+			s := b.in("s", ir.Int64, n)
+			y := build(b, x, s)
+			_, err := ir.InferShapes(b.m)
+			if n > ir.MaxRank {
+				if err == nil || !strings.Contains(err.Error(), op) || !strings.Contains(err.Error(), "at most 64 dimensions") {
+					t.Errorf("%s with a shape input of %d elements: error %v, want one naming the op and the bound", op, n, err)
+				}
+				continue
+			}
+			if err != nil || y.Type == nil || len(y.Type.Shape) != okRank[op] {
+				t.Errorf("%s with a shape input of %d elements: %v, %v; want rank %d", op, n, y.Type, err, okRank[op])
+			}
+		}
+	}
+}

@@ -244,7 +244,11 @@ func unsqueezeOp(c *nodeCtx) error {
 	if !ok {
 		// Axes computed at runtime: the rank is known if their count is.
 		if a := c.in(1); a.known() && a.rank == 1 && a.dims[0].isConst() {
-			c.set(0, shapedT(x.elem, unknownDims(x.rank+int(a.dims[0].k))))
+			k, err := c.rankFrom(1, a.dims[0])
+			if err != nil {
+				return err
+			}
+			c.set(0, shapedT(x.elem, unknownDims(x.rank+k)))
 		} else {
 			c.set(0, unknownT(x.elem))
 		}
@@ -448,7 +452,10 @@ func reshapeOp(c *nodeCtx) error {
 		c.set(0, unknownT(x.elem))
 		return nil
 	}
-	n := int(s.dims[0].k)
+	n, err := c.rankFrom(1, s.dims[0])
+	if err != nil {
+		return err
+	}
 	target := s.val
 	if target == nil {
 		target = unknownDims(n)
@@ -715,7 +722,9 @@ func sliceOp(c *nodeCtx) error {
 				return c.errorf("starts and ends must be 1-D, got %s", t.shapeString())
 			}
 			if t.known() && t.dims[0].isConst() {
-				n = int(t.dims[0].k)
+				if n, err = c.rankFrom(1, t.dims[0]); err != nil {
+					return err
+				}
 			}
 		}
 		starts, ends = st.val, en.val
@@ -943,7 +952,11 @@ func expandOp(c *nodeCtx) error {
 	}
 	target := s.val
 	if target == nil {
-		target = unknownDims(int(s.dims[0].k))
+		n, err := c.rankFrom(1, s.dims[0])
+		if err != nil {
+			return err
+		}
+		target = unknownDims(n)
 	}
 	for _, e := range target {
 		if e.isConst() && e.k < 0 {
@@ -1019,7 +1032,11 @@ func constantOfShapeOp(c *nodeCtx) error {
 	}
 	dims := s.val
 	if dims == nil {
-		dims = unknownDims(int(s.dims[0].k))
+		n, err := c.rankFrom(0, s.dims[0])
+		if err != nil {
+			return err
+		}
+		dims = unknownDims(n)
 	}
 	for _, d := range dims {
 		if d.isConst() && d.k < 0 {
