@@ -14,7 +14,7 @@
 # hangs, exits other than 0, 1 or 2 (nnlint's 3 is a recovered crash: a bug
 # too), or if nnlint's JSON report is missing or unparseable.
 #
-#	testdata/hostile/mutants.sh [COUNT] [SEED]   # default 3300 1; ≈ 25 min on 2 cores
+#	testdata/hostile/mutants.sh [COUNT] [SEED]   # default 3300 1; ≈ 5 min on 2 cores
 #
 # Needs Debian's python3-onnx and python3-numpy (PYTHON, default /usr/bin/python3).
 # Prints one line per failing run, the count of each exit code per command
