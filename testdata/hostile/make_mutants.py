@@ -3,7 +3,12 @@
 (issue 9: "a fresh fuzzing campaign of the same size" as the attack that
 found the crashes, about 3,300 mutants of real exports).
 
-Usage: make_mutants.py OUT_DIR [COUNT] [SEED]   (defaults: 3300, 1)
+Usage: make_mutants.py OUT_DIR [COUNT] [SEED] [KIND]   (defaults: 3300, 1, all)
+
+KIND "soft" keeps to the mutations after which most models still load
+(small dims, attributes moved by one or two, hostile weights, shuffled or
+duplicated nodes, contradicting value_info), to reach the executor, the
+probe and training more often than refusals do.
 
 Every model under testdata/models (the PyTorch exports, eval and training
 graphs, gzip-compressed ones included) is a source. Each mutant applies one
@@ -391,6 +396,10 @@ STRUCT = [m_input_dim, m_init_dims, m_init_dtype, m_init_bytes, m_init_external,
           m_init_values, m_init_values, m_input_small_dim, m_input_small_dim, m_attr_nudge, m_attr_nudge]
 
 
+SOFT = [m_input_small_dim, m_attr_nudge, m_init_values, m_value_info, m_shuffle, m_duplicate,
+        m_multiply, m_graph_output]
+
+
 def byte_mutations(b, r):
     b = bytearray(b)
     what = []
@@ -434,6 +443,8 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else 'mutants'
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3300
     r = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    soft = len(sys.argv) > 4 and sys.argv[4] == 'soft'
+    muts = SOFT if soft else STRUCT
     os.makedirs(out, exist_ok=True)
     sources = load_sources()
     # Small models are mutated more often than the big ones (the big ones
@@ -446,13 +457,13 @@ def main():
             what = []
             for _ in range(r.choice([1, 1, 1, 2, 3])):
                 try:
-                    w = r.choice(STRUCT)(m, r)
+                    w = r.choice(muts)(m, r)
                 except (ValueError, TypeError, IndexError) as e:
                     w = None
                 if w:
                     what.append(w)
             data = m.SerializeToString()
-            if not what or r.random() < 0.2:
+            if not soft and (not what or r.random() < 0.2):
                 data, bw = byte_mutations(data, r)
                 what += bw
             base = os.path.join(out, '%04d' % i)

@@ -14,7 +14,10 @@
 # hangs, exits other than 0, 1 or 2 (nnlint's 3 is a recovered crash: a bug
 # too), or if nnlint's JSON report is missing or unparseable.
 #
-#	testdata/hostile/mutants.sh [COUNT] [SEED]   # default 3300 1; ≈ 5 min on 2 cores
+#	testdata/hostile/mutants.sh [COUNT] [SEED] [KIND]   # default 3300 1 all; ≈ 5 min on 2 cores
+#
+# KIND soft: only mutations after which most models still load, to reach
+# the executor, the probe and training more often (make_mutants.py).
 #
 # Needs Debian's python3-onnx and python3-numpy (PYTHON, default /usr/bin/python3).
 # Prints one line per failing run, the count of each exit code per command
@@ -24,12 +27,13 @@ set -u
 cd "$(dirname "$0")/../.."
 count=${1:-3300}
 seed=${2:-1}
+kind=${3:-all}
 work=$(mktemp -d /tmp/nnkit-mutants.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 keep=${MUTANTS_KEEP:-/tmp/nnkit-mutants-failed}
 go build -o "$work/nnlint" ./cmd/nnlint || exit 2
 go build -o "$work/nntrain" ./cmd/nntrain || exit 2
-"${PYTHON:-/usr/bin/python3}" testdata/hostile/make_mutants.py "$work/m" "$count" "$seed" || exit 2
+"${PYTHON:-/usr/bin/python3}" testdata/hostile/make_mutants.py "$work/m" "$count" "$seed" "$kind" || exit 2
 
 # one MUTANT: runs its commands, appends "id cmd exit problem" lines to
 # $work/results.<worker pid>.
@@ -67,7 +71,7 @@ export -f one
 export keep
 cut -f1 "$work/m/manifest.tsv" | xargs -P "${MUTANTS_JOBS:-2}" -I{} bash -c 'one {} '"$work"
 cat "$work"/results.* >"$work/all"
-echo "mutants: $count (seed $seed); runs: $(wc -l <"$work/all")"
+echo "mutants: $count (seed $seed, $kind); runs: $(wc -l <"$work/all")"
 awk '{n[$2" exit "$3]++} END {for (k in n) print "  " k ": " n[k]}' "$work/all" | sort
 bad=$(awk '$4 != "ok"' "$work/all" | wc -l)
 awk '$4 != "ok"' "$work/all" | while read -r id c code problem; do
