@@ -261,10 +261,10 @@ func TestRankFromLengthBounded(t *testing.T) {
 	// The rank each op's output gets from a length-2 input on x [2, 3].
 	okRank := map[string]int{"Unsqueeze": 4, "Reshape": 2, "Slice": 2, "Expand": 2, "ConstantOfShape": 2}
 	for op, build := range ops {
-		for _, n := range []int{1 << 40, ir.MaxRank + 1, 2} {
+		for _, n := range []int64{1 << 40, ir.MaxRank + 1, 2} {
 			b := newTG(t, 13)
 			x := b.f("x", 2, 3)
-			s := b.in("s", ir.Int64, n)
+			s := b.g.AddInput("s", ir.TensorType(ir.Int64, ir.Shape{ir.DimOf(n)}))
 			y := build(b, x, s)
 			_, err := ir.InferShapes(b.m)
 			if n > ir.MaxRank {
