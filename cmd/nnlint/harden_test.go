@@ -127,6 +127,21 @@ func TestOutputInjection(t *testing.T) {
 			t.Errorf("text: the node name is not shown escaped:\n%s", stdout)
 		}
 	}
+	// The summary table, cleaned a line at a time as it is written.
+	code, stdout, stderr := nnlint(t, "summary", path, broken)
+	if code != cli.ExitUsage || !strings.Contains(stdout, `drop\x1b[2J\r`) {
+		t.Errorf("summary: exit %d (want 2 for the broken file), the evil name not shown escaped:\n%s", code, stdout)
+	}
+	for _, s := range []string{stdout, stderr} {
+		if strings.ContainsAny(s, "\x1b\r\u202e") {
+			t.Errorf("summary: raw control character in output:\n%q", s)
+		}
+		for _, line := range strings.Split(s, "\n") {
+			if strings.HasPrefix(strings.TrimLeft(line, " \t"), "::") {
+				t.Errorf("summary: injected workflow command line %q", line)
+			}
+		}
+	}
 }
 
 // A report that cannot be written is an error with a message, never a

@@ -50,22 +50,9 @@ func summaryMain(args []string, stdout, stderr io.Writer) error {
 	code := cli.ExitOK
 	var all []*summary.Summary
 	for i, path := range files {
-		m, err := onnxio.ReadFile(path)
-		if err != nil {
-			fmt.Fprintln(stderr, lintfmt.CleanLines(err.Error(), "  "))
-			code = max(code, cli.ExitUsage)
-			continue
-		}
-		s, err := buildSummary(m, path)
-		var ie *lintfmt.InternalError
-		if errors.As(err, &ie) {
-			fmt.Fprintf(stderr, "%s: %s\n%s", lintfmt.Clean(path), ie, ie.Stack)
-			code = cli.ExitInternal
-			continue
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %s\n", lintfmt.Clean(path), lintfmt.CleanLines(err.Error(), "  "))
-			code = max(code, cli.ExitUsage)
+		s, c := summarizeFile(path, stderr)
+		code = max(code, c)
+		if s == nil {
 			continue
 		}
 		if *format == "json" {
@@ -76,10 +63,12 @@ func summaryMain(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(out)
 		}
 		// Layer names come from the file: control characters are written
-		// visibly and no line may start a CI workflow command.
-		var tb bytes.Buffer
-		s.WriteText(&tb, *showAll)
-		io.WriteString(out, lintfmt.CleanLines(tb.String(), ""))
+		// visibly and no line may start a CI workflow command. The table
+		// is cleaned a line at a time on its way out (a 200,000-node
+		// graph's table is 20 MB, not to be held twice more).
+		cw := &cleanWriter{w: out}
+		s.WriteText(cw, *showAll)
+		cw.flush()
 	}
 	if *format == "json" {
 		// One object for one model (the documented schema), an array for
@@ -103,6 +92,62 @@ func summaryMain(args []string, stdout, stderr io.Writer) error {
 		return cli.Code(code)
 	}
 	return nil
+}
+
+// summarizeFile reads one model and builds its summary; problems are
+// printed to stderr and come back as the exit code they call for (s nil).
+// A very large graph is read and summarized with the collector tightened
+// as for linting (gc.go).
+func summarizeFile(path string, stderr io.Writer) (*summary.Summary, int) {
+	var gc gcTuner
+	defer gc.restore()
+	m, err := onnxio.ReadFileWith(path, onnxio.ReadOptions{OnGraph: gc.graph})
+	if err != nil {
+		fmt.Fprintln(stderr, lintfmt.CleanLines(err.Error(), "  "))
+		return nil, cli.ExitUsage
+	}
+	s, err := buildSummary(m, path)
+	var ie *lintfmt.InternalError
+	if errors.As(err, &ie) {
+		fmt.Fprintf(stderr, "%s: %s\n%s", lintfmt.Clean(path), ie, ie.Stack)
+		return nil, cli.ExitInternal
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", lintfmt.Clean(path), lintfmt.CleanLines(err.Error(), "  "))
+		return nil, cli.ExitUsage
+	}
+	return s, cli.ExitOK
+}
+
+// cleanWriter passes text on a line at a time through
+// lintfmt.CleanLines, which gives each line what it gives a whole text.
+type cleanWriter struct {
+	w    io.Writer
+	line []byte
+}
+
+func (c *cleanWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			c.line = append(c.line, p...)
+			break
+		}
+		c.line = append(c.line, p[:i]...)
+		c.flush()
+		io.WriteString(c.w, "\n")
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+// flush writes the pending part of a line.
+func (c *cleanWriter) flush() {
+	if len(c.line) > 0 {
+		io.WriteString(c.w, lintfmt.CleanLines(string(c.line), ""))
+		c.line = c.line[:0]
+	}
 }
 
 // buildSummary is summary.Build with a crash (a bug in nnkit reached by
