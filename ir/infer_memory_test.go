@@ -13,7 +13,8 @@ import (
 // every value (issue 9: that was most of the probe's extra memory on a
 // 200k-node chain). Live heap at the last visit of a 4,000-node chain
 // beyond the model itself, measured: 0 bytes per node with EachType (the
-// measurement's noise is a few) and 166 after InferShapes; the bound, 16, is far from either.
+// measurement's noise is a few) and 166 after InferShapes; the bound, 16,
+// is far from either.
 func TestEachTypeMemory(t *testing.T) {
 	const n = 4000
 	m := irtest.Chain(n)
